@@ -1,0 +1,25 @@
+"""dffkit: Deep Face Feature for face alignment, reproduced.
+
+Public API (more in each module):
+    FaceModel, load_default_model   the linear 3D morphable model (dffkit.model)
+    Camera, project                  the weak-perspective camera (dffkit.camera)
+    Renderer, Rendering              z-buffer rendering with triangle-id and barycentric maps (dffkit.render)
+"""
+
+from dffkit.camera import Camera, project, rotation_matrix
+from dffkit.errors import DffkitError
+from dffkit.model import FaceModel, load_default_model
+
+__version__ = "0.1.0"
+
+__all__ = ["Camera", "DffkitError", "FaceModel", "Renderer", "Rendering", "load_default_model", "project",
+           "rotation_matrix", "__version__"]
+
+
+def __getattr__(name: str):
+    # The renderer pulls in OpenGL; import it only when asked for.
+    if name in ("Renderer", "Rendering"):
+        from dffkit import render
+
+        return getattr(render, name)
+    raise AttributeError(f"module 'dffkit' has no attribute {name!r}")
