@@ -5,7 +5,7 @@ Conventions (used everywhere in dffkit):
 * Model space: centimetres, x to the subject's left, y up, the face looks along +z.
 * Rotation: R(α, β, γ) = Rx(α) · Ry(β) · Rz(γ), each the standard right-handed rotation, angles in
   radians. Seen in the image, positive yaw turns the face towards the image right (the subject's
-  left), positive pitch tilts the face down, positive roll turns it clockwise.
+  left), positive pitch tilts the face down, positive roll turns it counter-clockwise.
 * Image space: pixels, origin at the top-left, x right, y down; pixel (row i, column j) has its centre
   at (x=j, y=i), as in OpenCV.
 * Projection (paper eq. 2 with the image y axis pointing down):
@@ -25,7 +25,7 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["Camera", "rotation_matrix", "project", "transform", "fit_scale_translation"]
+__all__ = ["Camera", "rotation_matrix", "project", "transform", "fit_scale_translation", "frame_camera"]
 
 
 def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
@@ -68,6 +68,11 @@ class Camera:
     ty: float = 0.0
 
     def __post_init__(self) -> None:
+        for name in ("s", "pitch", "yaw", "roll", "tx", "ty"):
+            try:
+                object.__setattr__(self, name, float(getattr(self, name)))
+            except (TypeError, ValueError):
+                raise DffkitError(f"camera {name} must be a number, got {getattr(self, name)!r}") from None
         values = self.to_vector()
         if not np.isfinite(values).all():
             raise DffkitError(f"camera has NaN or infinite values {values.tolist()}; pass finite numbers")
@@ -175,3 +180,33 @@ def fit_scale_translation(model_xy: np.ndarray, image_xy: np.ndarray) -> tuple[f
     ac, bc = a - a.mean(0), b - b.mean(0)
     s = float((ac * bc).sum() / max((ac * ac).sum(), 1e-12))
     return s, b.mean(0) - s * a.mean(0)
+
+
+def frame_camera(points: np.ndarray, size: int | tuple[int, int], pitch: float = 0.0, yaw: float = 0.0,
+                 roll: float = 0.0, fill: float = 0.8) -> Camera:
+    """The camera with the given angles that centres ``points`` in the image and fits them to ``fill``.
+
+    Args:
+        points: (N, 3) model points to frame (e.g. the face part), cm.
+        size: image size, an int or (H, W), pixels.
+        pitch, yaw, roll: radians.
+        fill: the share of the image's shorter side the points' projected extent spans, in (0, 1].
+
+    Returns:
+        The :class:`Camera`.
+
+    Example:
+        >>> w = frame_camera(np.array([[-1.0, -1, 0], [1, 1, 0]]), 100, fill=0.5)
+        >>> round(w.s, 6), round(w.tx, 6), round(w.ty, 6)
+        (25.0, 49.5, 49.5)
+    """
+    h, w = (size, size) if np.isscalar(size) else size
+    if not 0 < fill <= 1:
+        raise DffkitError(f"fill must be in (0, 1], got {fill}")
+    unit = Camera(s=1.0, pitch=pitch, yaw=yaw, roll=roll)
+    xy = project(points, unit)
+    lo, hi = xy.min(0), xy.max(0)
+    extent = float(max((hi - lo).max(), 1e-9))
+    s = fill * min(h, w) / extent
+    centre = (lo + hi) / 2 * s
+    return unit.replace(s=s, tx=(w - 1) / 2 - centre[0], ty=(h - 1) / 2 - centre[1])

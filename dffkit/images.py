@@ -1,0 +1,130 @@
+"""Image reading and writing with one-line errors: every image enters dffkit as RGB uint8 (H, W, 3)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dffkit.errors import DffkitError
+
+__all__ = ["read_image", "write_image", "to_rgb_uint8", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+MIN_SIDE = 16
+MAX_PIXELS = 100_000_000
+
+
+def to_rgb_uint8(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """Convert a grayscale, RGB or RGBA array of uint8, uint16 or float in [0, 1] to RGB uint8.
+
+    Args:
+        image: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array; RGBA is composited on black.
+        name: what to call the image in an error message.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise DffkitError(f"{name} must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise DffkitError(f"{name} contains NaN or infinite values")
+        a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise DffkitError(f"{name} has dtype {a.dtype}; pass uint8, uint16 or float in [0, 1]")
+    if a.shape[2] == 4:
+        alpha = a[..., 3:4].astype(np.float32) / 255.0
+        a = (a[..., :3].astype(np.float32) * alpha + 0.5).astype(np.uint8)
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise DffkitError(f"{name} is {a.shape[1]}x{a.shape[0]} pixels; faces need at least {MIN_SIDE} px a side")
+    return np.ascontiguousarray(a)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3), whatever its channels and bit depth.
+
+    Raises:
+        DffkitError: a missing, empty, unreadable, truncated, tiny or huge file, with the fix.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DffkitError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise DffkitError(f"{p} is a folder, not an image file")
+    if p.stat().st_size == 0:
+        raise DffkitError(f"{p} is empty (0 bytes); pass a PNG or JPEG image")
+    data = np.fromfile(str(p), np.uint8)
+    if data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8 and not _jpeg_complete(data):
+        raise DffkitError(f"{p} is a truncated JPEG (no end-of-image marker); re-export or re-download it")
+    with _quiet_opencv():
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DffkitError(f"{p} is not a readable image; pass a PNG, JPEG, BMP, PPM, TIFF or WebP file")
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:
+        raise DffkitError(f"{p} has {img.shape[1]}x{img.shape[0]} pixels, over {MAX_PIXELS:,}; downscale it first")
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = img[..., ::-1]
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., [2, 1, 0, 3]]
+    return to_rgb_uint8(img, name=str(p))
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Write an RGB uint8 image atomically (temporary file, then rename), PNG or JPEG by suffix.
+
+    Raises:
+        DffkitError: an unknown suffix, a missing or unwritable folder.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise DffkitError(f"{p}: output must end in .png, .jpg or .jpeg")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise DffkitError(f"{folder}: output folder does not exist; create it first")
+    rgb = to_rgb_uint8(image, name="output image")
+    ok, buf = cv2.imencode(p.suffix.lower(), np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise DffkitError(f"{p}: could not encode the image")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=folder)
+    except OSError as exc:
+        raise DffkitError(f"{folder}: cannot write there ({exc.strerror}); choose another output path") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.tobytes())
+        os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DffkitError(f"{p}: cannot write ({exc.strerror}); choose another output path") from None
+    return p
+
+
+def _jpeg_complete(data: np.ndarray) -> bool:
+    """True when a JPEG byte stream ends with its end-of-image marker (FF D9), padding allowed."""
+    tail = data[-64:]
+    idx = np.nonzero((tail[:-1] == 0xFF) & (tail[1:] == 0xD9))[0]
+    return idx.size > 0
+
+
+class _quiet_opencv:
+    """Silence OpenCV's own stderr warnings while decoding (dffkit reports errors itself)."""
+
+    def __enter__(self) -> None:
+        self._level = cv2.utils.logging.getLogLevel() if hasattr(cv2, "utils") else None
+        if self._level is not None:
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._level is not None:
+            cv2.utils.logging.setLogLevel(self._level)
