@@ -86,6 +86,8 @@ class FaceModel:
             raise DffkitError(f"landmarks68 must hold 68 vertex indices, got {self.landmarks68.shape}")
         if len(self.identity_std) != self.n_identity or len(self.expression_std) != self.n_expression:
             raise DffkitError("prior sizes do not match the bases")
+        for name in ("mean", "identity_basis", "expression_basis"):
+            object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float32))
         for arr in (self.mean, self.identity_basis, self.expression_basis, self.triangles,
                     self.landmarks68, self.identity_std, self.expression_std, self.expression_bounds):
             arr.setflags(write=False)
@@ -135,7 +137,7 @@ class FaceModel:
             if not np.isfinite(p).all():
                 raise DffkitError(f"{label} contains NaN or infinite weights; pass finite numbers")
             if p.size:
-                s += np.tensordot(p, basis[: p.size], axes=1)
+                s += (p @ basis[: p.size].reshape(p.size, -1)).reshape(s.shape)
         return s
 
     def landmark_vertices(self) -> np.ndarray:
@@ -348,7 +350,7 @@ def _dequantise(hi: np.ndarray, lo: np.ndarray, shape: np.ndarray, step: float) 
     raw = np.empty((hi.size, 2), np.uint8)
     raw[:, 0], raw[:, 1] = lo, hi
     q = raw.reshape(-1).view("<i2").reshape(k, 3, v)
-    return (q.transpose(0, 2, 1).astype(np.float32) * np.float32(step))
+    return np.ascontiguousarray(q.transpose(0, 2, 1), dtype=np.float32) * np.float32(step)
 
 
 @lru_cache(maxsize=1)
