@@ -40,28 +40,22 @@ def _ranged(lo: float, hi: float, kind: Callable[[str], float] = float) -> Calla
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from dffkit.camera import frame_camera, project
     from dffkit.images import write_image
     from dffkit.model import load_default_model
     from dffkit.render import Renderer
+    from dffkit.viz import render_face
 
     rng = np.random.default_rng(args.seed)
     model = load_default_model()
     p_id = model.sample_identity(rng, scale=args.identity_scale) if args.identity == "random" else None
     p_exp = model.sample_expression(rng) if args.expression == "random" else None
-    shape = model.shape(p_id, p_exp)
-    cam = frame_camera(shape[model.vertices_of("face")], args.size, pitch=np.radians(args.pitch),
-                       yaw=np.radians(args.yaw), roll=np.radians(args.roll), fill=args.fill)
     with Renderer() as renderer:
-        out = renderer.render(shape, model.triangles, cam, size=args.size)
-    image = out.image
-    if args.landmarks:
-        from dffkit.viz import draw_landmarks
-
-        image = draw_landmarks(image, project(shape[model.landmarks68], cam), out.vertex_visible[model.landmarks68])
+        image = render_face(renderer, model, args.size, p_id, p_exp, pitch=np.radians(args.pitch),
+                            yaw=np.radians(args.yaw), roll=np.radians(args.roll), landmarks=args.landmarks,
+                            fill=args.fill)
     write_image(args.output, image)
     if args.json:
-        print(json.dumps({"output": str(args.output), "camera": cam.__dict__,
+        print(json.dumps({"output": str(args.output), "yaw": args.yaw, "pitch": args.pitch, "roll": args.roll,
                           "p_id": None if p_id is None else p_id.tolist(),
                           "p_exp": None if p_exp is None else p_exp.tolist()}))
     else:

@@ -45,3 +45,31 @@ def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 25
         r, c = divmod(k, cols)
         out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = im
     return out
+
+
+def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.ndarray | None = None,
+                p_exp: np.ndarray | None = None, pitch: float = 0.0, yaw: float = 0.0, roll: float = 0.0,
+                landmarks: bool = False, fill: float = 0.75) -> np.ndarray:
+    """Render a model face framed in the image, optionally with its 68 landmarks by visibility.
+
+    Args:
+        renderer: a :class:`dffkit.render.Renderer`.
+        model: a :class:`dffkit.model.FaceModel`.
+        size: image size, int or (H, W), pixels.
+        p_id, p_exp: model parameters; None for zeros.
+        pitch, yaw, roll: radians.
+        landmarks: draw the 68 landmarks, green where visible and red where hidden.
+        fill: share of the image the face part spans.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    from dffkit.camera import frame_camera, project
+
+    shape = model.shape(p_id, p_exp)
+    face = model.vertices_of("face") if "face" in model.parts else np.arange(model.n_vertices)
+    cam = frame_camera(shape[face], size, pitch=pitch, yaw=yaw, roll=roll, fill=fill)
+    out = renderer.render(shape, model.triangles, cam, size=size)
+    if not landmarks:
+        return out.image
+    return draw_landmarks(out.image, project(shape[model.landmarks68], cam), out.vertex_visible[model.landmarks68])

@@ -1,0 +1,80 @@
+"""Result files with their provenance: every table in the book is read from one of these."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["machine_info", "save_results", "load_results"]
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine a result came from: CPU, cores, GPU (if torch sees one), Python and library versions."""
+    from dffkit import __version__
+
+    info: dict[str, Any] = {
+        "cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(),
+        "python": platform.python_version(), "numpy": np.__version__, "dffkit": __version__,
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        info["gpu"] = None
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def save_results(path: str | Path, results: dict[str, Any], config: dict[str, Any]) -> Path:
+    """Write ``{"results", "config", "machine", "created"}`` as JSON, atomically.
+
+    Args:
+        path: the JSON file to write (its folder is created).
+        results: the measured numbers and tables.
+        config: the parameters and data they came from.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"results": _jsonable(results), "config": _jsonable(config), "machine": machine_info(),
+           "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=1)
+        fh.write("\n")
+    os.replace(tmp, p)
+    return p
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read a file written by :func:`save_results`."""
+    return json.loads(Path(path).read_text())

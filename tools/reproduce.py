@@ -1,0 +1,112 @@
+"""Run every chapter notebook through papermill at a named scale, then build the book.
+
+The chapters run in ``_toc.yml`` order (their dependency order), with the parameters of
+``book/scales.yml``. Executed notebooks and their result files go to ``OUT/src/`` (never over the
+sources), the HTML book to ``OUT/_build/html``.
+
+Usage:
+    .venv/bin/python tools/reproduce.py --scale default            # the README's main job
+    .venv/bin/python tools/reproduce.py --scale smoke --out build/smoke
+    .venv/bin/python tools/reproduce.py --scale smoke --only 01_face_model --no-book
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapters(toc: Path) -> list[str]:
+    """Notebook names (``notebooks/NAME``) listed in the table of contents, in order."""
+    doc = yaml.safe_load(toc.read_text())
+    files: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            f = node.get("file")
+            if isinstance(f, str) and f.startswith("notebooks/"):
+                files.append(f.split("/", 1)[1])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    return files
+
+
+def assemble(src: Path) -> None:
+    """Copy the book's sources (config, toc, pages) into ``src``."""
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "notebooks").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "book", src / "book")
+
+
+def run_notebook(name: str, params: dict, nb_dir: Path) -> float:
+    """Convert ``notebooks/NAME.py`` to ipynb and execute it in ``nb_dir``; returns seconds."""
+    import jupytext
+    import papermill as pm
+
+    src = ROOT / "notebooks" / f"{name}.py"
+    if not src.is_file():
+        sys.exit(f"reproduce: error: {src} listed in _toc.yml does not exist")
+    out = nb_dir / f"{name}.ipynb"
+    jupytext.write(jupytext.read(src), out)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(out), str(out), parameters=params, cwd=str(nb_dir), kernel_name="python3",
+                            progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as exc:
+        sys.exit(f"reproduce: error: notebook {name} failed in cell {exc.exec_count} "
+                 f"({exc.ename}: {exc.evalue}); the executed copy is {out}")
+    return time.perf_counter() - t0
+
+
+def build_book(src: Path, out: Path) -> None:
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(src), "--path-output", str(out),
+           "--warningiserror", "--keep-going", "--quiet"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
+        sys.exit("reproduce: error: jupyter-book build failed (warnings are errors); see the messages above")
+
+
+def main(argv: list[str] | None = None) -> None:
+    scales = yaml.safe_load((ROOT / "book" / "scales.yml").read_text())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", choices=sorted(scales), default="default")
+    ap.add_argument("--out", type=Path, help="output folder (default build/SCALE)")
+    ap.add_argument("--only", nargs="*", help="run only these chapters (others are copied unexecuted)")
+    ap.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
+    args = ap.parse_args(argv)
+
+    out = (args.out or ROOT / "build" / args.scale).resolve()
+    src = out / "src"
+    assemble(src)
+    total = time.perf_counter()
+    for name in chapters(ROOT / "_toc.yml"):
+        if args.only and name not in args.only:
+            continue
+        params = dict(scales[args.scale].get(name, {}))
+        secs = run_notebook(name, params, src / "notebooks")
+        print(f"[reproduce] {name}: {secs:.1f} s at scale {args.scale}", flush=True)
+    if not args.no_book:
+        build_book(src, out)
+        print(f"[reproduce] book: {out / '_build' / 'html' / 'index.html'}")
+    print(f"[reproduce] total {time.perf_counter() - total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
