@@ -285,7 +285,8 @@ def bfm_params_from_300wlp(model_mat: str | Path, shape_para: np.ndarray, exp_pa
 # --- the embedded model ------------------------------------------------------------------------------
 
 _ICT_UPSTREAM_PARTS = {
-    "face": (0, 9408), "head_neck": (9409, 11247), "mouth_socket": (11248, 13293),
+    # "face_narrow" is the upstream narrow face area (forehead to chin, up to the ears), inside "face".
+    "face_narrow": (0, 6705), "face": (0, 9408), "head_neck": (9409, 11247), "mouth_socket": (11248, 13293),
     "eye_sockets": (13294, 14061), "gums_tongue": (14062, 17038), "teeth": (17039, 21450),
     "eyeballs": (21451, 24590), "eye_overlays": (24591, 25350), "eyelashes": (25351, 26718),
 }
@@ -370,6 +371,7 @@ def load_default_model() -> FaceModel:
     step = float(a["step_cm"])
     m2 = int(a["expression_shape"][0])
     parts = {str(n): (int(r[0]), int(r[1])) for n, r in zip(a["part_names"], a["part_ranges"])}
+    parts["face_narrow"] = _ICT_UPSTREAM_PARTS["face_narrow"]  # a sub-range of "face", same indices
     return FaceModel(
         mean=a["neutral"].copy(),
         identity_basis=_dequantise(a["identity_hi"], a["identity_lo"], a["identity_shape"], step),

@@ -73,3 +73,19 @@ def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.nda
     if not landmarks:
         return out.image
     return draw_landmarks(out.image, project(shape[model.landmarks68], cam), out.vertex_visible[model.landmarks68])
+
+
+def patch_colors(n: int, seed: int = 0) -> np.ndarray:
+    """(n, 3) uint8 random, well-saturated RGB colours, one per patch (for segmentation figures)."""
+    rng = np.random.default_rng(seed)
+    hsv = np.stack([rng.integers(0, 180, n), rng.integers(120, 256, n), rng.integers(150, 256, n)], 1)
+    return cv2.cvtColor(hsv.astype(np.uint8)[None], cv2.COLOR_HSV2RGB)[0]
+
+
+def label_image(labels: np.ndarray, colors: np.ndarray, background: np.ndarray | None = None,
+                alpha: float = 1.0) -> np.ndarray:
+    """Colour a (H, W) patch-label map (−1 = none) with (n, 3) uint8 colours, over an optional image."""
+    out = np.zeros(labels.shape + (3,), np.uint8) if background is None else background.copy()
+    m = labels >= 0
+    out[m] = (alpha * colors[labels[m]] + (1 - alpha) * out[m]).astype(np.uint8)
+    return out

@@ -17,7 +17,7 @@ def test_default_model_has_the_head_subset_counts(model):
     assert model.n_triangles == 34332
     assert model.n_identity == 100
     assert model.n_expression == 53
-    assert set(model.parts) == {"face", "head_neck", "mouth_socket", "eye_sockets", "eyeballs"}
+    assert set(model.parts) == {"face", "face_narrow", "head_neck", "mouth_socket", "eye_sockets", "eyeballs"}
 
 
 def test_landmarks_and_jaw_substitutes_lie_on_the_face(model):
