@@ -63,6 +63,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_segment(args: argparse.Namespace) -> int:
+    from dffkit.model import load_default_model
+    from dffkit.segment import cache_dir, load_segmentations, segmentation_stats
+
+    model = load_default_model()
+    segs = load_segmentations(model, args.n_segmentations, args.n_patches, seed=args.seed)
+    stats = segmentation_stats(model, segs)
+    summary = {"n_segmentations": segs.n_segmentations, "n_patches": segs.n_patches, "seed": segs.seed,
+               "area_cv_mean": float(stats["area_cv"].mean()), "area_cv_max": float(stats["area_cv"].max()),
+               "all_connected": bool(stats["connected"].all()), "cache": str(cache_dir())}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{segs.n_segmentations} segmentations x {segs.n_patches} patches (seed {segs.seed}); "
+              f"area CV {summary['area_cv_mean']:.3f} mean, {summary['area_cv_max']:.3f} max; "
+              f"every patch connected: {summary['all_connected']}; cached in {summary['cache']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dffkit import __version__
 
@@ -85,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the camera and parameters as JSON")
     r.add_argument("-o", "--output", required=True, help="output image, .png or .jpg")
     r.set_defaults(func=_cmd_render)
+
+    g = sub.add_parser("segment", help="build (or load) the random CVT surface segmentations",
+                       description="Build the random CVT segmentations of the face surface into the cache "
+                                   "($DFFKIT_CACHE or ~/.cache/dffkit) and print their uniformity.")
+    g.add_argument("--n-segmentations", type=_ranged(1, 1000, int), default=100)
+    g.add_argument("--n-patches", type=_ranged(2, 5000, int), default=500)
+    g.add_argument("--seed", type=_ranged(0, 2**32 - 1, int), default=0)
+    g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    g.set_defaults(func=_cmd_segment)
     return parser
 
 

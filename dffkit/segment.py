@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from dffkit.errors import DffkitError
 from dffkit.model import FaceModel
 
-__all__ = ["Segmentations", "cvt_segmentation", "build_segmentations", "load_segmentations", "pixel_labels",
+__all__ = ["Segmentations", "segmentation_stats", "cvt_segmentation", "build_segmentations", "load_segmentations", "pixel_labels",
            "face_region_triangles", "triangle_adjacency", "patch_areas", "ALGORITHM_VERSION"]
 
 #: Bump when the algorithm changes, so cached sets are rebuilt.
@@ -291,3 +291,28 @@ def pixel_labels(segmentations: Segmentations | np.ndarray, triangle_ids: np.nda
     ext = np.concatenate([table, np.full((table.shape[0], 1), -1, table.dtype)], axis=1)
     out = ext[:, ids]  # (S, ...) gathered in one pass
     return np.moveaxis(out, 0, -3) if ids.ndim == 3 else out
+
+
+def segmentation_stats(model: FaceModel, segmentations: Segmentations) -> dict[str, np.ndarray]:
+    """Uniformity of each segmentation: patch count, area CV, min and max area over the mean, connectivity.
+
+    Returns:
+        A dict of (S,) arrays: ``n_patches`` (non-empty patches), ``area_cv`` (std / mean of the patch
+        areas), ``min_over_mean``, ``max_over_mean``, ``connected`` (every patch one component).
+    """
+    region = face_region_triangles(model)
+    v = model.mean.astype(np.float64)
+    t = model.triangles[region]
+    areas = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1)
+    graph = triangle_adjacency(v, t).tocoo()
+    out: dict[str, list] = {k: [] for k in ("n_patches", "area_cv", "min_over_mean", "max_over_mean", "connected")}
+    for lab in segmentations.labels[:, region].astype(np.int64):
+        a = patch_areas(lab, areas, segmentations.n_patches)
+        same = lab[graph.row] == lab[graph.col]
+        sub = sp.coo_matrix((np.ones(same.sum()), (graph.row[same], graph.col[same])), shape=graph.shape)
+        out["n_patches"].append(int((a > 0).sum()))
+        out["area_cv"].append(a.std() / a.mean())
+        out["min_over_mean"].append(a.min() / a.mean())
+        out["max_over_mean"].append(a.max() / a.mean())
+        out["connected"].append(connected_components(sub, directed=False)[0] == int((a > 0).sum()))
+    return {k: np.asarray(v) for k, v in out.items()}

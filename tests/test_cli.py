@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -16,7 +17,15 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def test_help_lists_the_commands():
     r = _run("--help")
-    assert r.returncode == 0 and "render" in r.stdout
+    assert r.returncode == 0 and "render" in r.stdout and "segment" in r.stdout
+
+
+def test_segment_builds_caches_and_reports(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DFFKIT_CACHE", str(tmp_path))
+    assert main(["segment", "--n-segmentations", "2", "--n-patches", "40", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_segmentations"] == 2 and out["all_connected"] and 0 < out["area_cv_mean"] < 0.5
+    assert len(list(tmp_path.glob("segmentations-*.npz"))) == 1
 
 
 def test_render_writes_a_face_image(tmp_path):
@@ -51,6 +60,8 @@ def test_yaw_changes_the_image(tmp_path):
     ["render", "-o", "x.gif"],
     ["render", "-o", "/no/such/folder/x.png"],
     ["frobnicate"],
+    ["segment", "--n-patches", "1"],
+    ["segment", "--n-segmentations", "0"],
 ])
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args):
     r = subprocess.run([sys.executable, "-m", "dffkit.cli", *args], capture_output=True, text=True, cwd=tmp_path,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ import reproduce  # noqa: E402
 @pytest.fixture(scope="module")
 def smoke_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke", "--out", str(out)],
-                       capture_output=True, text=True, timeout=1500)
+                       capture_output=True, text=True, timeout=1500, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out
 
@@ -50,12 +52,30 @@ def test_book_builds_with_every_chapter_executed(smoke_build):
         assert "<img" in page and "figcaption" in page  # executed: figures with captions are there
 
 
-def test_chapters_write_results_with_provenance(smoke_build):
-    res = json.loads((smoke_build / "src" / "notebooks" / "results" / "01_face_model.json").read_text())
+def _result(build: Path, name: str) -> dict:
+    return json.loads((build / "src" / "notebooks" / "results" / f"{name}.json").read_text())
+
+
+def test_every_chapter_writes_results_with_provenance(smoke_build):
+    for name in reproduce.chapters(ROOT / "_toc.yml"):
+        res = _result(smoke_build, name)
+        assert set(res) == {"results", "config", "machine", "created"}
+        assert res["machine"]["cores"] >= 1
+
+
+def test_face_model_chapter_results(smoke_build):
+    res = _result(smoke_build, "01_face_model")
     assert res["config"]["size"] == 96  # the smoke parameter reached the notebook
     assert res["results"]["model"]["vertices"] == 17202
     assert res["results"]["render_ms"] > 0
-    assert res["machine"]["cores"] >= 1
+
+
+def test_segmentation_chapter_results(smoke_build):
+    res = _result(smoke_build, "03_segmentation")
+    assert res["config"]["n_patches"] == 100
+    table = res["results"]["table"]
+    assert table["non-empty patches (min over segmentations)"] == 100
+    assert table["every patch one connected component"] is True
 
 
 def test_nbval_reproduces_the_checked_outputs(smoke_build):

@@ -4,13 +4,11 @@ import time
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from dffkit import DffkitError
 from dffkit.camera import frame_camera
-from dffkit.segment import (build_segmentations, face_region_triangles, load_segmentations, patch_areas,
-                            pixel_labels, triangle_adjacency)
+from dffkit.segment import (Segmentations, build_segmentations, face_region_triangles, load_segmentations,
+                            patch_areas, pixel_labels, segmentation_stats, triangle_adjacency)
 
 N_PATCHES = 500
 
@@ -30,10 +28,13 @@ def _areas(model, tris):
     return 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
 
 
-def test_exactly_n_patches_all_non_empty(segs, region):
-    for lab in segs.labels:
-        counts = np.bincount(lab[region], minlength=N_PATCHES)
-        assert len(counts) == N_PATCHES and (counts > 0).all()
+def test_exactly_n_patches_all_non_empty_connected_and_uniform(segs, model):
+    stats = segmentation_stats(model, segs)
+    assert (stats["n_patches"] == N_PATCHES).all()
+    assert stats["connected"].all()
+    # The face region has ~26 triangles per patch with areas spanning 3.6 orders of magnitude;
+    # Lloyd's CVT reaches a CV near 0.25 (random generators without Lloyd: about 0.5).
+    assert (stats["area_cv"] < 0.3).all()
 
 
 def test_every_face_triangle_labelled_and_nothing_else(segs, region, model):
@@ -42,23 +43,16 @@ def test_every_face_triangle_labelled_and_nothing_else(segs, region, model):
     assert (segs.labels[:, outside] == -1).all()
 
 
-def test_each_patch_is_one_connected_component(segs, region, model):
-    graph = triangle_adjacency(model.mean, model.triangles[region]).tocoo()
-    for lab in segs.labels[:, region]:
-        same = lab[graph.row] == lab[graph.col]
-        sub = sp.coo_matrix((np.ones(same.sum()), (graph.row[same], graph.col[same])), shape=graph.shape)
-        n_components = connected_components(sub, directed=False)[0]
-        assert n_components == N_PATCHES
-
-
-def test_patch_areas_are_uniform(segs, region, model):
-    areas = _areas(model, region)
-    for lab in segs.labels[:, region]:
-        a = patch_areas(lab.astype(np.int64), areas, N_PATCHES)
-        cv = a.std() / a.mean()
-        # The face region has ~26 triangles per patch with areas spanning 3.6 orders of magnitude;
-        # Lloyd's CVT reaches a CV near 0.25 (random Voronoi cells, without Lloyd: about 0.5).
-        assert cv < 0.3
+def test_stats_detect_a_split_patch_and_an_empty_one(model, region):
+    """segmentation_stats on a hand-made labelling: two far-apart triangles share patch 0, patch 2 is empty."""
+    graph = triangle_adjacency(model.mean, model.triangles[region])
+    assert graph[0, len(region) - 1] == 0  # the first and last region triangles are not neighbours
+    labels = np.full((1, model.n_triangles), -1, np.int16)
+    labels[0, region] = 1
+    labels[0, region[[0, -1]]] = 0  # patch 0: two separate triangles
+    stats = segmentation_stats(model, Segmentations(labels=labels, n_patches=3, seed=0, iterations=np.ones(1)))
+    assert stats["n_patches"][0] == 2
+    assert not stats["connected"][0]
 
 
 def test_lloyd_makes_patches_more_uniform_than_random_generators(model, region):
