@@ -25,7 +25,8 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["Camera", "rotation_matrix", "project", "transform", "fit_scale_translation", "frame_camera"]
+__all__ = ["Camera", "rotation_matrix", "project", "transform", "fit_scale_translation", "frame_camera",
+           "angles_from_rotation", "estimate_camera"]
 
 
 def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
@@ -210,3 +211,54 @@ def frame_camera(points: np.ndarray, size: int | tuple[int, int], pitch: float =
     s = fill * min(h, w) / extent
     centre = (lo + hi) / 2 * s
     return unit.replace(s=s, tx=(w - 1) / 2 - centre[0], ty=(h - 1) / 2 - centre[1])
+
+
+def angles_from_rotation(R: np.ndarray) -> tuple[float, float, float]:  # noqa: N803
+    """(pitch, yaw, roll) of a rotation R = Rx(pitch)·Ry(yaw)·Rz(roll), radians, yaw in [−π/2, π/2].
+
+    At yaw = ±90° only pitch ± roll is determined; roll is then set to 0.
+
+    Example:
+        >>> [round(a, 6) for a in angles_from_rotation(rotation_matrix(0.1, -0.4, 0.3))]
+        [0.1, -0.4, 0.3]
+    """
+    r = np.asarray(R, np.float64)
+    sb = float(np.clip(r[0, 2], -1.0, 1.0))
+    yaw = float(np.arcsin(sb))
+    if np.hypot(r[0, 0], r[0, 1]) < 1e-9:  # gimbal lock
+        return float(np.arctan2(r[1, 0], r[1, 1])), yaw, 0.0
+    return float(np.arctan2(-r[1, 2], r[2, 2])), yaw, float(np.arctan2(-r[0, 1], r[0, 0]))
+
+
+def estimate_camera(points: np.ndarray, image_points: np.ndarray, weights: np.ndarray | None = None) -> Camera:
+    """The weak-perspective camera that best maps model points to image points.
+
+    Solves the 2x4 affine camera by linear least squares, then takes the nearest scaled rotation
+    (SVD orthonormalisation of its two rows).
+
+    Args:
+        points: (N, 3) model points, cm; N >= 4, not coplanar.
+        image_points: (N, 2) their image positions, pixels.
+        weights: (N,) non-negative weights, or None.
+
+    Returns:
+        The :class:`Camera`.
+    """
+    q = np.asarray(points, np.float64)
+    x = np.asarray(image_points, np.float64)
+    if q.ndim != 2 or q.shape[1] != 3 or x.shape != (len(q), 2) or len(q) < 4:
+        raise DffkitError(f"need (N >= 4, 3) points and (N, 2) image points, got {q.shape} and {x.shape}")
+    if not (np.isfinite(q).all() and np.isfinite(x).all()):
+        raise DffkitError("points contain NaN or infinite values")
+    w = np.ones(len(q)) if weights is None else np.asarray(weights, np.float64)
+    sw = np.sqrt(w)[:, None]
+    a = np.c_[q, np.ones(len(q))] * sw
+    # image frame: u = s r1·q + tx, v = ty - s r2·q
+    p, *_ = np.linalg.lstsq(a, x * sw, rcond=None)  # (4, 2)
+    m = np.stack([p[:3, 0], -p[:3, 1]])  # rows s·r1, s·r2
+    u, sv, vt = np.linalg.svd(m, full_matrices=False)
+    s = float(sv.mean())
+    r12 = u @ vt
+    rot = np.vstack([r12, np.cross(r12[0], r12[1])])
+    pitch, yaw, roll = angles_from_rotation(rot)
+    return Camera(s=s, pitch=pitch, yaw=yaw, roll=roll, tx=float(p[3, 0]), ty=float(p[3, 1]))
