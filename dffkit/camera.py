@@ -225,8 +225,8 @@ def angles_from_rotation(R: np.ndarray) -> tuple[float, float, float]:  # noqa: 
     r = np.asarray(R, np.float64)
     sb = float(np.clip(r[0, 2], -1.0, 1.0))
     yaw = float(np.arcsin(sb))
-    if np.hypot(r[0, 0], r[0, 1]) < 1e-9:  # gimbal lock
-        return float(np.arctan2(r[1, 0], r[1, 1])), yaw, 0.0
+    if np.hypot(r[0, 0], r[0, 1]) < 1e-9:  # gimbal lock: row 1 is (sin(c ± a), cos(c ± a), 0)
+        return float(np.sign(sb) * np.arctan2(r[1, 0], r[1, 1])), yaw, 0.0
     return float(np.arctan2(-r[1, 2], r[2, 2])), yaw, float(np.arctan2(-r[0, 1], r[0, 0]))
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
 
 __all__ = ["read_image", "write_image", "to_rgb_uint8", "IMAGE_SUFFIXES"]
@@ -97,17 +96,9 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     if not ok:
         raise DffkitError(f"{p}: could not encode the image")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=folder)
+        return atomic_write(p, buf.tobytes())
     except OSError as exc:
-        raise DffkitError(f"{folder}: cannot write there ({exc.strerror}); choose another output path") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-        os.replace(tmp, p)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise DffkitError(f"{p}: cannot write ({exc.strerror}); choose another output path") from None
-    return p
+        raise DffkitError(f"{p}: cannot write there ({exc.strerror}); choose another output path") from None
 
 
 def _jpeg_complete(data: np.ndarray) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dffkit.atomic import atomic_write
 
 __all__ = ["machine_info", "save_results", "load_results"]
 
@@ -67,12 +68,7 @@ def save_results(path: str | Path, results: dict[str, Any], config: dict[str, An
     p.parent.mkdir(parents=True, exist_ok=True)
     doc = {"results": _jsonable(results), "config": _jsonable(config), "machine": machine_info(),
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=1)
-        fh.write("\n")
-    os.replace(tmp, p)
-    return p
+    return atomic_write(p, (json.dumps(doc, indent=1) + "\n").encode())
 
 
 def load_results(path: str | Path) -> dict[str, Any]:

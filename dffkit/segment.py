@@ -31,9 +31,7 @@ topology, the parameters and :data:`ALGORITHM_VERSION`, so a change of any of th
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +40,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from tqdm.auto import tqdm
 
+from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
 from dffkit.model import FaceModel
 
@@ -263,12 +262,8 @@ def load_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches: 
     segs = build_segmentations(model, n_segmentations, n_patches, seed, max_iter, progress)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, labels=segs.labels, iterations=segs.iterations, version=ALGORITHM_VERSION)
-        fd, tmp = tempfile.mkstemp(prefix=".seg.", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
+        atomic_write(path, lambda fh: np.savez_compressed(fh, labels=segs.labels, iterations=segs.iterations,
+                                                          version=ALGORITHM_VERSION))
     return segs
 
 
