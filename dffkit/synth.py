@@ -93,7 +93,7 @@ def fit_sources(model: FaceModel, photos: list[FacePhoto], progress: bool = True
     """Fit the model and sample a texture for each photo; photos that fail are skipped with a warning.
 
     Returns:
-        ``names``, ``splits`` (K,) str; ``p_id`` (K, m1), ``p_exp`` (K, m2) float32; ``camera`` (K, 6);
+        ``names``, ``paths``, ``splits`` (K,) str; ``p_id`` (K, m1), ``p_exp`` (K, m2) float32; ``camera`` (K, 6);
         ``colors`` (K, V, 3) uint8; ``nme`` (K,) fit landmark NME; ``seen`` (K,) share of vertices
         sampled from the photo.
     """
@@ -119,14 +119,14 @@ def fit_sources(model: FaceModel, photos: list[FacePhoto], progress: bool = True
             except DffkitError as exc:
                 warn(f"dffkit synth: skipping {ph.image.name}: {exc}")
                 continue
-            rows.append((ph.image.name, ph.split, fit.p_id, fit.p_exp, fit.camera.to_vector(), colors, fit.nme,
+            rows.append((ph.image.name, str(ph.image.resolve()), ph.split, fit.p_id, fit.p_exp, fit.camera.to_vector(), colors, fit.nme,
                          float(seen.mean())))
     if not rows:
         raise DffkitError("no usable face photo: every photo was unreadable or had no face")
     cols = list(zip(*rows))
-    return {"names": np.array(cols[0]), "splits": np.array(cols[1]), "p_id": np.stack(cols[2]),
-            "p_exp": np.stack(cols[3]), "camera": np.stack(cols[4]), "colors": np.stack(cols[5]),
-            "nme": np.array(cols[6]), "seen": np.array(cols[7])}
+    return {"names": np.array(cols[0]), "paths": np.array(cols[1]), "splits": np.array(cols[2]),
+            "p_id": np.stack(cols[3]), "p_exp": np.stack(cols[4]), "camera": np.stack(cols[5]),
+            "colors": np.stack(cols[6]), "nme": np.array(cols[7]), "seen": np.array(cols[8])}
 
 
 # --- one sample ------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 25
 
 def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.ndarray | None = None,
                 p_exp: np.ndarray | None = None, pitch: float = 0.0, yaw: float = 0.0, roll: float = 0.0,
-                landmarks: bool = False, fill: float = 0.75) -> np.ndarray:
+                landmarks: bool = False, fill: float = 0.75, colors: np.ndarray | None = None) -> np.ndarray:
     """Render a model face framed in the image, optionally with its 68 landmarks by visibility.
 
     Args:
@@ -60,6 +60,7 @@ def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.nda
         pitch, yaw, roll: radians.
         landmarks: draw the 68 landmarks, green where visible and red where hidden.
         fill: share of the image the face part spans.
+        colors: (V, 3) per-vertex colours (e.g. a texture from :mod:`dffkit.texture`); None for skin.
 
     Returns:
         (H, W, 3) uint8 RGB.
@@ -69,7 +70,7 @@ def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.nda
     shape = model.shape(p_id, p_exp)
     face = model.vertices_of("face") if "face" in model.parts else np.arange(model.n_vertices)
     cam = frame_camera(shape[face], size, pitch=pitch, yaw=yaw, roll=roll, fill=fill)
-    out = renderer.render(shape, model.triangles, cam, size=size)
+    out = renderer.render(shape, model.triangles, cam, size=size, colors=colors)
     if not landmarks:
         return out.image
     return draw_landmarks(out.image, project(shape[model.landmarks68], cam), out.vertex_visible[model.landmarks68])

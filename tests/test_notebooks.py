@@ -70,6 +70,13 @@ def test_face_model_chapter_results(smoke_build):
     assert res["results"]["render_ms"] > 0
 
 
+def test_synthesis_chapter_results(smoke_build):
+    res = _result(smoke_build, "02_synthesis")
+    assert res["results"]["synthesis"]["samples"] == 16
+    assert res["results"]["fit"]["landmark-fit NME, median (%)"] < 3.0
+    assert (smoke_build / "src" / "notebooks" / "synth-train" / "manifest.json").is_file()
+
+
 def test_segmentation_chapter_results(smoke_build):
     res = _result(smoke_build, "03_segmentation")
     assert res["config"]["n_patches"] == 100

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in chapters(ROOT / "_toc.yml"):
         if args.only and name not in args.only:
             continue
-        params = dict(scales[args.scale].get(name, {}))
+        params = {k: v.replace("${ROOT}", str(ROOT)) if isinstance(v, str) else v
+                  for k, v in scales[args.scale].get(name, {}).items()}
         secs = run_notebook(name, params, src / "notebooks")
         print(f"[reproduce] {name}: {secs:.1f} s at scale {args.scale}", flush=True)
     if not args.no_book:
