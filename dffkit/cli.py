@@ -94,6 +94,58 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from dffkit.net import get_config
+    from dffkit.train import train
+
+    cfg = get_config(args.config)
+    weights = train(cfg, args.data, args.out, steps=args.steps, resume=args.resume, seed=args.seed,
+                    device=args.device, val_data=args.val, progress=not args.quiet)
+    print(f"wrote {weights}")
+    return 0
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dffkit.atomic import atomic_write
+    from dffkit.features import features, load_weights
+    from dffkit.images import read_image
+
+    out = Path(args.output)
+    if out.suffix != ".npy":
+        raise DffkitError(f"{out}: output must end in .npy")
+    if not out.parent.is_dir():
+        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    image = read_image(args.image)
+    net = load_weights(args.weights)
+    feats = features(image, box=args.box, net=net)
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, feats.descriptors)
+    try:
+        atomic_write(out, buf.getvalue())
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+    if args.json:
+        print(json.dumps({"output": str(out), "shape": list(feats.descriptors.shape), "crop": feats.crop.tolist()}))
+    else:
+        print(f"wrote {out}: {feats.descriptors.shape} descriptors of the crop (x0, y0, side) = "
+              f"{np.round(feats.crop, 1).tolist()}")
+    return 0
+
+
+def _box(text: str) -> np.ndarray:
+    try:
+        v = np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not x0,y0,x1,y1") from None
+    if v.size != 4 or not np.isfinite(v).all() or v[2] <= v[0] or v[3] <= v[1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a box x0,y0,x1,y1 with x1 > x0 and y1 > y0")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dffkit import __version__
 
@@ -141,6 +193,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shard-size", type=_ranged(1, 100_000, int), default=64, help="samples per shard file")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_cmd_synth)
+
+    t = sub.add_parser("train", help="train the DFF network on a synthetic dataset",
+                       description="Train the U-Net descriptor with the multi-segmentation angular-softmax loss. "
+                                   "Under torchrun it trains data-parallel (DDP).")
+    t.add_argument("--config", default="cpu", help="named config: paper, cpu or tiny (default cpu)")
+    t.add_argument("--data", required=True, help="dataset folder from 'dffkit synth'")
+    t.add_argument("--out", required=True, help="output folder: checkpoint.pt, log.csv, weights.pt")
+    t.add_argument("--val", help="held-out dataset folder: its patch accuracy is recorded in weights.pt")
+    t.add_argument("--steps", type=_ranged(1, 10_000_000, int), help="steps (default: the config's)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--seed", type=_ranged(0, 2**31 - 1, int), default=0)
+    t.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
+    f = sub.add_parser("features", help="compute the DFF descriptor map of a face image",
+                       description="Crop the face (from --box or dlib's detector), run the DFF network and save the "
+                                   "(H, W, 32) descriptor map of the crop as .npy.")
+    f.add_argument("image")
+    f.add_argument("-o", "--output", required=True, help="output .npy")
+    f.add_argument("--box", type=_box, help="face box x0,y0,x1,y1 in pixels (default: detect the largest face)")
+    f.add_argument("--weights", help="weights.pt (default: the shipped CPU weights)")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=_cmd_features)
     return parser
 
 

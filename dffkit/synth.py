@@ -129,6 +129,35 @@ def fit_sources(model: FaceModel, photos: list[FacePhoto], progress: bool = True
             "colors": np.stack(cols[6]), "nme": np.array(cols[7]), "seen": np.array(cols[8])}
 
 
+def _fit_chunk(photos: list[FacePhoto]) -> dict[str, np.ndarray] | None:
+    try:
+        return fit_sources(load_default_model(), photos, progress=False)
+    except DffkitError:
+        return None  # every photo of this chunk failed; warnings were printed
+
+
+def _fit_sources_parallel(photos: list[FacePhoto], workers: int, progress: bool) -> dict[str, np.ndarray]:
+    """:func:`fit_sources` over ``workers`` processes, in photo order."""
+    chunks = [photos[k::workers * 4] for k in range(workers * 4)]
+    with mp.get_context("spawn").Pool(workers, initializer=_limit_threads) as pool:
+        parts = list(tqdm(pool.imap(_fit_chunk, chunks), total=len(chunks), desc="fitting source photos",
+                          disable=not progress))
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        raise DffkitError("no usable face photo: every photo was unreadable or had no face")
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    rank = {str(ph.image.resolve()): k for k, ph in enumerate(photos)}
+    order = np.argsort([rank[p] for p in merged["paths"]], kind="stable")  # the photos' order, as one process
+    return {k: v[order] for k, v in merged.items()}
+
+
+def _limit_threads() -> None:
+    """One BLAS / torch thread per worker process: more only oversubscribes the cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 # --- one sample ------------------------------------------------------------------------------------------
 
 def _procedural_background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -243,6 +272,7 @@ _WORKER: _Worker | None = None  # one per worker process (set by the pool initia
 
 def _init_worker(*args) -> None:
     global _WORKER
+    _limit_threads()
     _WORKER = _Worker(*args)
 
 
@@ -309,7 +339,8 @@ def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int =
             raise DffkitError(f"{out} holds a dataset made with another config; choose another --out or delete it")
     spath = out / "sources.npz"
     if not spath.is_file():
-        sources = fit_sources(model, chosen, progress=progress)
+        sources = _fit_sources_parallel(chosen, workers, progress) if workers > 1 and len(chosen) >= 8 * workers \
+            else fit_sources(model, chosen, progress=progress)
         atomic_write(spath, lambda fh: np.savez_compressed(fh, **sources))
     n_shards = -(-n // shard_size)
     jobs = [(k, k * shard_size, min(n, (k + 1) * shard_size)) for k in range(n_shards)]

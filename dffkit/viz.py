@@ -90,3 +90,28 @@ def label_image(labels: np.ndarray, colors: np.ndarray, background: np.ndarray |
     m = labels >= 0
     out[m] = (alpha * colors[labels[m]] + (1 - alpha) * out[m]).astype(np.uint8)
     return out
+
+
+def descriptor_rgb(maps: list[np.ndarray]) -> list[np.ndarray]:
+    """Map descriptor maps to RGB with one PCA projection shared by all of them.
+
+    Args:
+        maps: (H, W, D) descriptor maps; all-zero descriptors (no face) stay black.
+
+    Returns:
+        (H, W, 3) uint8 images: the first three principal components, scaled to [0, 255] together.
+    """
+    stack = np.concatenate([m.reshape(-1, m.shape[-1]) for m in maps])
+    valid = np.linalg.norm(stack, axis=1) > 1e-6
+    x = stack[valid] - stack[valid].mean(0)
+    _, _, vt = np.linalg.svd(x[:: max(1, len(x) // 20000)], full_matrices=False)
+    proj = (stack - stack[valid].mean(0)) @ vt[:3].T
+    lo, hi = np.percentile(proj[valid], 1, axis=0), np.percentile(proj[valid], 99, axis=0)
+    rgb = np.clip((proj - lo) / np.maximum(hi - lo, 1e-9), 0, 1) * 255
+    rgb[~valid] = 0
+    out, start = [], 0
+    for m in maps:
+        n = m.shape[0] * m.shape[1]
+        out.append(rgb[start:start + n].reshape(m.shape[0], m.shape[1], 3).astype(np.uint8))
+        start += n
+    return out

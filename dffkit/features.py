@@ -1,0 +1,145 @@
+"""Dense face descriptors for any image: crop the face, run the DFF network, sample the result.
+
+``features(image, box=None)`` crops a square around the face box (from ``box`` or dlib's detector),
+resizes it to the network's input size and returns a :class:`FaceFeatures`: the (H, W, 32) unit
+descriptor map of the crop and the crop's place in the image, with :meth:`FaceFeatures.sample` to read
+descriptors at image points (bilinear, renormalised).
+
+Weights: :func:`load_weights` reads a ``weights.pt`` written by :func:`dffkit.train.train`; with no
+path it loads the weights shipped in the package (``dffkit/assets/dff_cpu.pt``, model card beside it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from dffkit.errors import DffkitError
+from dffkit.images import to_rgb_uint8
+from dffkit.net import NetConfig, UNet
+
+__all__ = ["FaceFeatures", "features", "load_weights", "square_crop", "shipped_weights_path", "export_onnx"]
+
+CROP_MARGIN = 0.25  # the crop extends the face box by this share of its side on every side
+
+
+def shipped_weights_path() -> Path:
+    """The DFF weights shipped with dffkit (CPU config)."""
+    return Path(str(resources.files("dffkit").joinpath("assets/dff_cpu.pt")))
+
+
+def load_weights(path: str | Path | None = None, config: NetConfig | None = None) -> UNet:
+    """A DFF network in eval mode from a weights or checkpoint file (None: the shipped weights).
+
+    Raises:
+        DffkitError: a missing or corrupt file, or one trained with another architecture than ``config``.
+    """
+    from dffkit.train import load_checkpoint
+
+    p = shipped_weights_path() if path is None else Path(path)
+    ckpt = load_checkpoint(p, config)
+    cfg = NetConfig.from_dict(ckpt["config"])
+    net = UNet(cfg)
+    try:
+        net.load_state_dict(ckpt["net"])
+    except RuntimeError:
+        raise DffkitError(f"{p}: the weights do not fit config {cfg.name!r}; the file is damaged") from None
+    return net.eval()
+
+
+def square_crop(box: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
+    """The square (x0, y0, side) around a face box (x0, y0, x1, y1), enlarged by ``margin`` per side."""
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    if not (np.isfinite([x0, y0, x1, y1]).all() and x1 > x0 and y1 > y0):
+        raise DffkitError(f"box must be finite (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box}")
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array([cx - side / 2, cy - side / 2, side])
+
+
+@dataclass(frozen=True)
+class FaceFeatures:
+    """The descriptor map of one face crop.
+
+    Attributes:
+        descriptors: (H, W, dim) float32 unit descriptors of the crop, H = W = the network's input size.
+        crop: (x0, y0, side) of the square crop in image pixels; crop pixel (i, j) is centred at image
+            point (x0 + (j + 0.5) · side / W − 0.5, y0 + (i + 0.5) · side / H − 0.5).
+        image: (H, W, 3) uint8 the crop the network saw.
+    """
+
+    descriptors: np.ndarray
+    crop: np.ndarray
+    image: np.ndarray
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2) image points -> crop pixel coordinates."""
+        x0, y0, side = self.crop
+        k = self.descriptors.shape[1] / side
+        return (np.asarray(points, np.float64) - [x0, y0] + 0.5) * k - 0.5
+
+    def sample(self, points: np.ndarray) -> np.ndarray:
+        """Descriptors at (N, 2) image points: bilinear, renormalised; zero outside the crop. Returns (N, dim)."""
+        c = self.to_crop(points).astype(np.float32)
+        h, w, d = self.descriptors.shape
+        out = np.zeros((len(c), d), np.float32)
+        for k in range(0, d, 4):  # cv2.remap takes up to 4 channels at a time
+            chans = self.descriptors[..., k:k + 4]
+            out[:, k:k + chans.shape[-1]] = cv2.remap(chans, c[:, 0:1], c[:, 1:2], cv2.INTER_LINEAR,
+                                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(len(c), -1)
+        norm = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
+
+
+def _crop(image: np.ndarray, crop: np.ndarray, size: int) -> np.ndarray:
+    x0, y0, side = crop
+    k = size / side
+    m = np.array([[k, 0, -x0 * k + 0.5 * k - 0.5], [0, k, -y0 * k + 0.5 * k - 0.5]], np.float32)
+    interp = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+@torch.no_grad()
+def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | None = None,
+             detector=None) -> FaceFeatures:
+    """DFF descriptors of the face in ``image``.
+
+    Args:
+        image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
+        box: the face box (x0, y0, x1, y1) in pixels; None finds the largest face with dlib.
+        net: a network from :func:`load_weights`; None loads the shipped weights.
+        detector: a :class:`dffkit.detect.DlibLandmarker` to reuse; None creates one when needed.
+
+    Returns:
+        A :class:`FaceFeatures` whose ``descriptors`` is the (H, W, 32) map of the face crop.
+    """
+    img = to_rgb_uint8(image)
+    if box is None:
+        from dffkit.detect import DlibLandmarker
+
+        boxes = (detector or DlibLandmarker()).detect(img)
+        if len(boxes) == 0:
+            raise DffkitError("no face found in the image; pass its box (x0, y0, x1, y1)")
+        box = boxes[0]
+    net = net or load_weights()
+    size = net.config.size
+    crop = square_crop(box)
+    patch = _crop(img, crop, size)
+    x = torch.from_numpy(patch).permute(2, 0, 1)[None].float() / 255.0
+    desc = net(x)[0].permute(1, 2, 0).numpy().astype(np.float32)
+    return FaceFeatures(descriptors=desc, crop=crop, image=patch)
+
+
+def export_onnx(net: UNet, path: str | Path, opset: int = 17) -> Path:
+    """Export the network to ONNX (input ``image``: (N, 3, S, S) float in [0, 1]; output ``descriptors``)."""
+    p = Path(path)
+    x = torch.rand(1, 3, net.config.size, net.config.size)
+    torch.onnx.export(net.eval(), (x,), str(p), input_names=["image"], output_names=["descriptors"],
+                      dynamic_axes={"image": {0: "batch"}, "descriptors": {0: "batch"}}, opset_version=opset,
+                      dynamo=False)
+    return p

@@ -1,0 +1,112 @@
+"""Ship a trained DFF network: copy its weights and log into dffkit/assets and write its model card.
+
+Reads OUT/weights.pt (with its training metadata and held-out accuracy) and OUT/log.csv from a
+``dffkit train`` run, and the manifests of its datasets, then writes
+
+    dffkit/assets/dff_cpu.pt              the network weights and config (float32)
+    dffkit/assets/dff_cpu_log.csv         the training log (the book plots it)
+    dffkit/assets/DFF_CPU_MODEL_CARD.md   data recipe, config, steps, wall time, machine, accuracy
+
+Usage:
+    python tools/ship_weights.py RUN_DIR --train-cmd "..." --val-cmd "..." --train-run-cmd "..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dffkit.atomic import atomic_write
+from dffkit.net import NetConfig, UNet
+from dffkit.report import machine_info
+
+ASSETS = Path(__file__).resolve().parents[1] / "dffkit" / "assets"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--name", default="dff_cpu")
+    ap.add_argument("--synth-cmd", action="append", default=[], help="the dffkit synth commands of the data")
+    ap.add_argument("--train-cmd", required=True, help="the dffkit train command")
+    args = ap.parse_args()
+    w = torch.load(args.run / "weights.pt", weights_only=False)
+    cfg = NetConfig.from_dict(w["config"])
+    meta = w["meta"]
+    n_params = sum(p.numel() for p in UNet(cfg).parameters())
+    buf = io.BytesIO()
+    torch.save({"format": w["format"], "config": w["config"], "net": w["net"], "meta": meta}, buf)
+    atomic_write(ASSETS / f"{args.name}.pt", buf.getvalue())
+    shutil.copyfile(args.run / "log.csv", ASSETS / f"{args.name}_log.csv")
+    data_manifest = json.loads((Path(meta["data"]) / "manifest.json").read_text())["config"]
+    acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]))
+    card = f"""# Model card: DFF network, `{cfg.name}` config (`{args.name}.pt`)
+
+The per-pixel face descriptor network shipped with dffkit: a U-Net (paper Fig. 1) mapping a
+{cfg.size}x{cfg.size} RGB face crop to a unit {cfg.dim}-d descriptor per pixel. Trained with dffkit's own
+code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.features.load_weights()`.
+
+## Config
+
+| field | value |
+|---|---|
+| input size | {cfg.size} |
+| encoder widths | {list(cfg.widths)} |
+| descriptor dim | {cfg.dim} |
+| parameters | {n_params:,} |
+| segmentations x patches | {cfg.n_segmentations} x {cfg.n_patches} |
+| logit scale | {cfg.scale} |
+| pixels per image per step | {cfg.pixels_per_image} |
+| heads per step | {cfg.heads_per_step} |
+| batch size | {cfg.batch_size} |
+| optimiser | Adam, lr {cfg.lr}, cosine decay to 5% |
+
+## Data recipe
+
+{len(data_manifest["photos"])} source photos of the `{data_manifest["split"]}` split of 300-W (AFW + HELEN-train,
+`../shared/data/300w`), {data_manifest["n"]:,} samples at {data_manifest["synth"]["size"]}x{data_manifest["synth"]["size"]}
+(seed {data_manifest["seed"]}), resized to {cfg.size}x{cfg.size} for training. Held-out data: the `val` split's
+photos, never used for training ({meta.get("n_val_samples", "n/a")} samples).
+
+```bash
+{chr(10).join(args.synth_cmd)}
+{args.train_cmd}
+```
+
+## Training
+
+| | |
+|---|---|
+| steps | {meta["steps"]:,} |
+| wall time (training steps) | {meta["train_seconds"] / 60:.1f} min |
+| device | {meta["device"]} x {meta["world_size"]} |
+| machine | {machine_info()["cpu"]}, {machine_info()["cores"]} cores (the machine this card was written on) |
+| torch | {torch.__version__} |
+
+## Held-out patch accuracy
+
+Top-1 patch classification accuracy on every labelled pixel of the held-out synthetic images, per
+segmentation ({cfg.n_patches} patches each; chance {1 / cfg.n_patches:.4f}):
+
+| mean over segmentations | min | max | chance |
+|---|---|---|---|
+| {np.nanmean(acc):.4f} | {np.nanmin(acc):.4f} | {np.nanmax(acc):.4f} | {1 / cfg.n_patches:.4f} |
+
+## Limits
+
+Trained on CPU at a small scale ({data_manifest["n"]:,} images of {len(data_manifest["photos"])} photos at
+{cfg.size}x{cfg.size}, against the paper's 80,000 at 224x224 from 4,308 photos): a working descriptor, not the
+paper's. The `paper` config reproduces the paper's scale on a GPU.
+"""
+    (ASSETS / f"{args.name.upper()}_MODEL_CARD.md").write_text(card)
+    print(card)
+
+
+if __name__ == "__main__":
+    main()
