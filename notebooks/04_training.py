@@ -158,6 +158,8 @@ plt.xlabel("step")
 plt.ylabel("loss per head")
 plt.legend()
 plt.show()
+
+# %%
 display(Markdown("| run | first loss per head | last loss per head | last sampled accuracy |\n|---|---|---|---|\n"
                  + "\n".join(f"| {k} | {v['first loss per head']} | {v['last loss per head']} | "
                              f"{v['last sampled accuracy']} |" for k, v in ci_results.items())))

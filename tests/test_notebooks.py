@@ -77,6 +77,13 @@ def test_synthesis_chapter_results(smoke_build):
     assert (smoke_build / "src" / "notebooks" / "synth-train" / "manifest.json").is_file()
 
 
+def test_training_chapter_results(smoke_build):
+    res = _result(smoke_build, "04_training")
+    run = res["results"]["ci_runs"]["scale 16"]
+    assert run["last loss per head"] < run["first loss per head"]  # the short CI run learns
+    assert res["results"]["shipped"]["chance"] == 1 / 500
+
+
 def test_segmentation_chapter_results(smoke_build):
     res = _result(smoke_build, "03_segmentation")
     assert res["config"]["n_patches"] == 100
