@@ -136,10 +136,12 @@ def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | None 
 
 
 def export_onnx(net: UNet, path: str | Path, opset: int = 17) -> Path:
-    """Export the network to ONNX (input ``image``: (N, 3, S, S) float in [0, 1]; output ``descriptors``)."""
+    """Export the network to ONNX (input ``image``: (N, 3, H, W) float in [0, 1], H and W multiples of
+    2**(depth-1); output ``descriptors``: (N, dim, H, W))."""
     p = Path(path)
     x = torch.rand(1, 3, net.config.size, net.config.size)
     torch.onnx.export(net.eval(), (x,), str(p), input_names=["image"], output_names=["descriptors"],
-                      dynamic_axes={"image": {0: "batch"}, "descriptors": {0: "batch"}}, opset_version=opset,
+                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                    "descriptors": {0: "batch", 2: "height", 3: "width"}}, opset_version=opset,
                       dynamo=False)
     return p
