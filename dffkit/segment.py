@@ -44,7 +44,7 @@ from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
 from dffkit.model import FaceModel
 
-__all__ = ["Segmentations", "segmentation_stats", "cvt_segmentation", "build_segmentations", "load_segmentations", "pixel_labels",
+__all__ = ["Segmentations", "segmentation_stats", "triangle_areas", "cvt_segmentation", "build_segmentations", "load_segmentations", "pixel_labels",
            "face_region_triangles", "triangle_adjacency", "patch_areas", "ALGORITHM_VERSION"]
 
 #: Bump when the algorithm changes, so cached sets are rebuilt.
@@ -111,6 +111,25 @@ def triangle_adjacency(vertices: np.ndarray, triangles: np.ndarray) -> sp.csr_ma
     w = np.linalg.norm(c[a] - c[b], axis=1) + 1e-12
     g = sp.coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(len(t), len(t)))
     return g.tocsr()
+
+
+def triangle_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Area of each triangle. vertices: (V, 3); triangles: (F, 3). Returns (F,) float64, units².
+
+    Example:
+        >>> triangle_areas(np.array([[0, 0, 0], [2, 0, 0], [0, 3, 0]]), np.array([[0, 1, 2]])).tolist()
+        [3.0]
+    """
+    v = np.asarray(vertices, np.float64)[np.asarray(triangles)]
+    return 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
+
+
+def _face_surface(model: FaceModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+    """The face region of the mean shape: triangle indices, centroids, areas and adjacency graph."""
+    region = face_region_triangles(model)
+    v = model.mean.astype(np.float64)
+    t = model.triangles[region]
+    return region, v[t].mean(axis=1), triangle_areas(v, t), triangle_adjacency(v, t)
 
 
 def patch_areas(labels: np.ndarray, areas: np.ndarray, n_patches: int) -> np.ndarray:
@@ -225,12 +244,7 @@ def build_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches:
     """
     if n_segmentations < 1:
         raise DffkitError(f"n_segmentations must be >= 1, got {n_segmentations}")
-    region = face_region_triangles(model)
-    v = model.mean.astype(np.float64)
-    t = model.triangles[region]
-    centroids = v[t].mean(axis=1)
-    areas = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1)
-    graph = triangle_adjacency(v, t)
+    region, centroids, areas, graph = _face_surface(model)
     if connected_components(graph, directed=False)[0] != 1:
         raise DffkitError("the face region of this model is not one connected surface; choose another region")
     labels = np.full((n_segmentations, model.n_triangles), -1, np.int16)
@@ -293,16 +307,16 @@ def segmentation_stats(model: FaceModel, segmentations: Segmentations) -> dict[s
 
     Returns:
         A dict of (S,) arrays: ``n_patches`` (non-empty patches), ``area_cv`` (std / mean of the patch
-        areas), ``min_over_mean``, ``max_over_mean``, ``connected`` (every patch one component).
+        areas), ``min_over_mean``, ``max_over_mean``, ``connected`` (every patch one component); and
+        ``relative_areas`` (S, n_patches), each patch's area over the mean patch area.
     """
-    region = face_region_triangles(model)
-    v = model.mean.astype(np.float64)
-    t = model.triangles[region]
-    areas = 0.5 * np.linalg.norm(np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]), axis=1)
-    graph = triangle_adjacency(v, t).tocoo()
-    out: dict[str, list] = {k: [] for k in ("n_patches", "area_cv", "min_over_mean", "max_over_mean", "connected")}
+    region, _, areas, graph = _face_surface(model)
+    graph = graph.tocoo()
+    keys = ("n_patches", "area_cv", "min_over_mean", "max_over_mean", "connected", "relative_areas")
+    out: dict[str, list] = {k: [] for k in keys}
     for lab in segmentations.labels[:, region].astype(np.int64):
         a = patch_areas(lab, areas, segmentations.n_patches)
+        out["relative_areas"].append(a / a.mean())
         same = lab[graph.row] == lab[graph.col]
         sub = sp.coo_matrix((np.ones(same.sum()), (graph.row[same], graph.col[same])), shape=graph.shape)
         out["n_patches"].append(int((a > 0).sum()))

@@ -119,13 +119,8 @@ table = {
 display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in table.items())))
 
 # %% mystnb={"figure": {"caption": "Distribution of patch areas over all segmentations, relative to the mean patch area.", "name": "fig-patch-areas"}}
-region = face_region_triangles(model)
-v = model.mean.astype(np.float64)[model.triangles[region]]
-tri_area = 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
-rel = np.concatenate([np.bincount(lab, weights=tri_area, minlength=n_patches) for lab in segs.labels[:, region]])
-rel /= rel.mean()
 plt.figure(figsize=(6, 3))
-plt.hist(rel, bins=60, color="tab:blue")
+plt.hist(stats["relative_areas"].ravel(), bins=60, color="tab:blue")
 plt.xlabel("patch area / mean patch area")
 plt.ylabel("patches")
 plt.show()

@@ -8,7 +8,8 @@ import pytest
 from dffkit import DffkitError
 from dffkit.camera import frame_camera
 from dffkit.segment import (Segmentations, build_segmentations, face_region_triangles, load_segmentations,
-                            patch_areas, pixel_labels, segmentation_stats, triangle_adjacency)
+                            patch_areas, pixel_labels, segmentation_stats, triangle_adjacency,
+                            triangle_areas)
 
 N_PATCHES = 500
 
@@ -24,8 +25,7 @@ def region(model):
 
 
 def _areas(model, tris):
-    v = model.mean.astype(np.float64)[model.triangles[tris]]
-    return 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
+    return triangle_areas(model.mean, model.triangles[tris])
 
 
 def test_exactly_n_patches_all_non_empty_connected_and_uniform(segs, model):
