@@ -23,7 +23,8 @@ from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.net import NetConfig, UNet
 
-__all__ = ["FaceFeatures", "features", "load_weights", "square_crop", "shipped_weights_path", "export_onnx"]
+__all__ = ["FaceFeatures", "features", "framed_features", "load_weights", "square_crop", "shipped_weights_path",
+           "export_onnx"]
 
 CROP_MARGIN = 0.25  # the crop extends the face box by this share of its side on every side
 
@@ -85,13 +86,19 @@ class FaceFeatures:
 
     def sample(self, points: np.ndarray) -> np.ndarray:
         """Descriptors at (N, 2) image points: bilinear, renormalised; zero outside the crop. Returns (N, dim)."""
-        c = self.to_crop(points).astype(np.float32)
+        c = self.to_crop(points).astype(np.float32).reshape(-1, 2)
         h, w, d = self.descriptors.shape
-        out = np.zeros((len(c), d), np.float32)
+        n = len(c)
+        cols = 1024  # cv2.remap maps must stay under 32767 rows: lay the points out in rows of 1024
+        pad = np.full((-(-n // cols) * cols, 2), -10.0, np.float32)
+        pad[:n] = c
+        grid = pad.reshape(-1, cols, 2)
+        out = np.zeros((n, d), np.float32)
         for k in range(0, d, 4):  # cv2.remap takes up to 4 channels at a time
-            chans = self.descriptors[..., k:k + 4]
-            out[:, k:k + chans.shape[-1]] = cv2.remap(chans, c[:, 0:1], c[:, 1:2], cv2.INTER_LINEAR,
-                                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0).reshape(len(c), -1)
+            chans = np.ascontiguousarray(self.descriptors[..., k:k + 4])
+            res = cv2.remap(chans, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0)
+            out[:, k:k + chans.shape[-1]] = res.reshape(-1, chans.shape[-1])[:n]
         norm = np.linalg.norm(out, axis=1, keepdims=True)
         return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
 
@@ -130,6 +137,27 @@ def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | None 
     size = net.config.size
     crop = square_crop(box)
     patch = _crop(img, crop, size)
+    x = torch.from_numpy(patch).permute(2, 0, 1)[None].float() / 255.0
+    desc = net(x)[0].permute(1, 2, 0).numpy().astype(np.float32)
+    return FaceFeatures(descriptors=desc, crop=crop, image=patch)
+
+
+@torch.no_grad()
+def framed_features(image: np.ndarray, net: UNet | None = None) -> FaceFeatures:
+    """DFF descriptors of a square image already framed as the network's training data (a face crop such
+    as a synthetic sample): the whole image is the crop, resized to the network's input size.
+
+    Args:
+        image: (S, S, 3) RGB uint8.
+        net: a network from :func:`load_weights`; None loads the shipped weights.
+    """
+    img = to_rgb_uint8(image)
+    h, w = img.shape[:2]
+    if h != w:
+        raise DffkitError(f"a framed image must be square, got {w}x{h}; use features(image, box) instead")
+    net = net or load_weights()
+    crop = np.array([0.0, 0.0, float(w)])
+    patch = _crop(img, crop, net.config.size)
     x = torch.from_numpy(patch).permute(2, 0, 1)[None].float() / 255.0
     desc = net(x)[0].permute(1, 2, 0).numpy().astype(np.float32)
     return FaceFeatures(descriptors=desc, crop=crop, image=patch)

@@ -32,7 +32,10 @@ class SegmentationHeads(nn.Module):
     def __init__(self, n_segmentations: int, n_patches: int, dim: int, seed: int = 0) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.weight = nn.Parameter(torch.randn(n_segmentations, n_patches, dim, generator=g))
+        w = torch.randn(n_segmentations, n_patches, dim, generator=g)
+        # Unit rows: the vectors are normalised on use, so their norm only sets how far an optimiser
+        # step turns them; at randn's norm (~sqrt(dim)) Adam barely moves the heads off their random start.
+        self.weight = nn.Parameter(F.normalize(w, dim=-1))
 
     def forward(self, features: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
         """Cosines of (N, dim) unit features with the classes of the given heads. Returns (len(heads), N, P)."""

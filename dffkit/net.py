@@ -36,6 +36,8 @@ class NetConfig:
         pixels_per_image: labelled pixels sampled per image and step; None for all (the exact loss).
         heads_per_step: segmentations sampled per step; None for all (the exact loss).
         batch_size, lr, steps, weight_decay: optimisation (Adam).
+        head_lr_scale: the heads' learning rate over ``lr`` (each head is updated only on the steps that
+            sample it, so a sampled config needs it larger).
     """
 
     name: str
@@ -51,6 +53,7 @@ class NetConfig:
     lr: float = 1e-3
     steps: int = 60000
     weight_decay: float = 0.0
+    head_lr_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.size % (2 ** (len(self.widths) - 1)):
@@ -78,8 +81,8 @@ class NetConfig:
 
 CONFIGS: dict[str, NetConfig] = {
     "paper": NetConfig(name="paper"),
-    "cpu": NetConfig(name="cpu", size=128, widths=(16, 32, 64, 96), pixels_per_image=256, heads_per_step=10,
-                     batch_size=8, lr=2e-3, steps=7000),
+    "cpu": NetConfig(name="cpu", size=128, widths=(16, 32, 64, 96), pixels_per_image=256, heads_per_step=25,
+                     batch_size=8, lr=2e-3, steps=6000, head_lr_scale=10.0),
     "tiny": NetConfig(name="tiny", size=64, widths=(8, 16, 24), n_segmentations=8, n_patches=50,
                       pixels_per_image=128, heads_per_step=4, batch_size=4, lr=3e-3, steps=40),
 }

@@ -42,7 +42,8 @@ from dffkit.model import FaceModel, load_default_model
 from dffkit.render import Light, Renderer
 from dffkit.texture import mirror_vertices, sample_texture, vertex_graph
 
-__all__ = ["SynthConfig", "fit_sources", "synthesize_sample", "generate_dataset", "default_photos"]
+__all__ = ["SynthConfig", "fit_sources", "synthesize_sample", "synthesize_pair", "generate_dataset", "default_photos",
+           "PhotoCache", "generate_pairs"]
 
 
 @dataclass(frozen=True)
@@ -206,11 +207,44 @@ def synthesize_sample(index: int, seed: int, model: FaceModel, renderer: Rendere
     rng = np.random.default_rng([seed, index])
     src = int(rng.integers(len(sources["names"])))
     p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources["p_id"][src]
+    return {"index": index, **_draw_view(rng, model, renderer, sources, cfg, dense_idx, background_photo, src, p_id)}
+
+
+def synthesize_pair(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+                    cfg: SynthConfig, dense_idx: np.ndarray, background_photo,
+                    max_yaw_change: float = 90.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Two views of one face (same identity and texture) under different poses and expressions.
+
+    The yaw change is drawn uniformly in [0, ``max_yaw_change``] degrees, with both yaws inside
+    ``cfg.yaw``; pitch, roll, expression, lighting and background are drawn independently per view.
+    Pair ``index`` is a pure function of (seed, index) and the sources.
+
+    Returns:
+        The two views' arrays, keyed as :func:`synthesize_sample`'s.
+    """
+    rng = np.random.default_rng([seed, index, 2])
+    src = int(rng.integers(len(sources["names"])))
+    p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources["p_id"][src]
+    lo, hi = cfg.yaw
+    change = float(rng.uniform(0.0, min(max_yaw_change, hi - lo)))
+    sign = 1.0 if rng.random() < 0.5 else -1.0
+    yaw_a = float(rng.uniform(max(lo, lo - sign * change), min(hi, hi - sign * change)))
+    views = tuple({"index": index, **_draw_view(rng, model, renderer, sources, cfg, dense_idx, background_photo,
+                                                src, p_id, yaw=yaw)} for yaw in (yaw_a, yaw_a + sign * change))
+    return views
+
+
+def _draw_view(rng: np.random.Generator, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+               cfg: SynthConfig, dense_idx: np.ndarray, background_photo, src: int, p_id: np.ndarray,
+               yaw: float | None = None) -> dict[str, np.ndarray]:
+    """Render source ``src`` with identity ``p_id``: expression, camera (``yaw`` in degrees when given),
+    light, background and augmentation drawn from ``rng``."""
     p_exp = sources["p_exp"][src] if rng.random() < cfg.keep_expression else \
         model.sample_expression(rng, n_active=int(rng.integers(0, cfg.n_expressions + 1)))
     shape = model.shape(p_id, p_exp)
-    yaw, pitch, roll = (np.radians(rng.uniform(*r)) for r in (cfg.yaw, cfg.pitch, cfg.roll))
-    cam = frame_camera(shape[model.vertices_of("face_narrow")], cfg.size, pitch=pitch, yaw=yaw, roll=roll,
+    drawn_yaw, pitch, roll = (np.radians(rng.uniform(*r)) for r in (cfg.yaw, cfg.pitch, cfg.roll))
+    yaw_rad = drawn_yaw if yaw is None else np.radians(yaw)
+    cam = frame_camera(shape[model.vertices_of("face_narrow")], cfg.size, pitch=pitch, yaw=yaw_rad, roll=roll,
                        fill=float(rng.uniform(*cfg.fill)))
     shift = rng.uniform(-cfg.shift, cfg.shift, 2) * cfg.size
     cam = cam.replace(tx=cam.tx + shift[0], ty=cam.ty + shift[1])
@@ -226,13 +260,61 @@ def synthesize_sample(index: int, seed: int, model: FaceModel, renderer: Rendere
     out = renderer.render(shape, model.triangles, cam, size=cfg.size, colors=sources["colors"][src], light=light,
                           background=bg)
     return {
-        "index": index, "source": src, "image": _augment(out.image, rng, cfg),
+        "source": src, "image": _augment(out.image, rng, cfg),
         "p_id": np.asarray(p_id, np.float32), "p_exp": np.asarray(p_exp, np.float32), "camera": cam.to_vector(),
         "landmarks68": project(shape[model.landmarks68], cam).astype(np.float32),
         "visible68": out.vertex_visible[model.landmarks68],
         "dense": project(shape[dense_idx], cam).astype(np.float32), "visible_dense": out.vertex_visible[dense_idx],
         "triangle_ids": out.triangle_ids,
     }
+
+
+class PhotoCache:
+    """Callable k -> RGB image of source photo k (read from ``sources["paths"]``, a few kept in memory)."""
+
+    def __init__(self, sources: dict[str, np.ndarray], keep: int = 64) -> None:
+        self.paths = [str(p) for p in sources["paths"]]
+        self.keep = keep
+        self._images: dict[int, np.ndarray] = {}
+
+    def __call__(self, k: int) -> np.ndarray:
+        if k not in self._images:
+            if len(self._images) >= self.keep:
+                self._images.clear()
+            self._images[k] = read_image(self.paths[k])
+        return self._images[k]
+
+
+def generate_pairs(sources: dict[str, np.ndarray], n: int, seed: int = 0, size: int = 224,
+                   config: SynthConfig | None = None, max_yaw_change: float = 90.0, model: FaceModel | None = None,
+                   progress: bool = True) -> list[tuple]:
+    """``n`` view pairs of fitted source faces (:func:`synthesize_pair`), in memory.
+
+    Args:
+        sources: fitted faces from :func:`fit_sources`.
+        n: number of pairs.
+        seed: pair i is a function of (seed, i).
+        size: image side, pixels.
+
+    Returns:
+        n tuples (view_a, view_b) of :class:`dffkit.data.Sample`.
+    """
+    from dffkit.data import Sample
+
+    if n < 1:
+        raise DffkitError(f"n must be >= 1, got {n}")
+    model = model or load_default_model()
+    cfg = config or SynthConfig(size=size)
+    if cfg.size != size:
+        cfg = SynthConfig(**{**asdict(cfg), "size": size})
+    dense_idx = dense_landmarks(model, cfg.n_dense)
+    photos = PhotoCache(sources)
+    out = []
+    with Renderer() as renderer:
+        for i in tqdm(range(n), desc="synthesising pairs", disable=not progress):
+            a, b = synthesize_pair(i, seed, model, renderer, sources, cfg, dense_idx, photos, max_yaw_change)
+            out.append((Sample(**a), Sample(**b)))
+    return out
 
 
 # --- the dataset -----------------------------------------------------------------------------------------

@@ -178,8 +178,9 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     table = label_table(config)
     net = UNet(config).to(dev)
     heads = SegmentationHeads(config.n_segmentations, config.n_patches, config.dim, seed=seed).to(dev)
-    opt = torch.optim.Adam(list(net.parameters()) + list(heads.parameters()), lr=config.lr,
-                           weight_decay=config.weight_decay)
+    opt = torch.optim.Adam([{"params": net.parameters()},
+                            {"params": heads.parameters(), "lr": config.lr * config.head_lr_scale}],
+                           lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(k, steps) / steps)))
     step, elapsed = 0, 0.0
     ckpt_path = out / "checkpoint.pt"
