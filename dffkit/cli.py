@@ -136,6 +136,72 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _face_region(image: np.ndarray, box: np.ndarray | None, detector, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(box, mask) of the face: from --box (the box is the mask) or dlib's landmarks (their hull)."""
+    from dffkit.match import landmark_mask
+
+    if box is not None:
+        mask = np.zeros(image.shape[:2], bool)
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+        if not mask.any():
+            raise DffkitError(f"{name}: the box {box.tolist()} lies outside the {image.shape[1]}x{image.shape[0]} image")
+        return box, mask
+    lm = detector.largest_face_landmarks(image, name=name)
+    return np.r_[lm.min(0), lm.max(0)], landmark_mask(image.shape[:2], lm)
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dffkit.images import read_image, write_image
+    from dffkit.match import match_dff, match_sift, mask_points, sift_keypoints
+    from dffkit.viz import draw_matches
+
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise DffkitError(f"{out}: the output must be a .png or .jpg image")
+    if out is not None and not out.parent.is_dir():
+        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    images = [read_image(args.image_a), read_image(args.image_b)]
+    detector = None
+    if args.box_a is None or args.box_b is None:
+        from dffkit.detect import DlibLandmarker
+
+        detector = DlibLandmarker()
+    (box_a, mask_a), (box_b, mask_b) = (_face_region(im, bx, detector, str(nm)) for im, bx, nm in
+                                        zip(images, (args.box_a, args.box_b), (args.image_a, args.image_b)))
+    if args.method == "sift":
+        m = match_sift(images[0], images[1], mask_a, mask_b, ratio=args.ratio)
+    else:
+        from dffkit.features import features, load_weights
+
+        net = load_weights(args.weights)
+        fa, fb = features(images[0], box_a, net=net), features(images[1], box_b, net=net)
+        if args.dense:
+            pts = mask_points(mask_a, stride=args.stride)
+        else:
+            pts = sift_keypoints(images[0], mask_a)[0]
+        angle = args.max_angle if args.max_angle is not None else (12.0 if args.dense else 30.0)
+        m = match_dff(fa, fb, pts, mask_b, max_angle=angle)
+    if out is not None:
+        v = m.valid
+        try:
+            write_image(out, draw_matches(images[0], images[1], m.source[v], m.target[v], height=args.height))
+        except OSError as exc:
+            raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+    doc = {"method": args.method + (" dense" if args.method == "dff" and args.dense else ""),
+           "source_points": len(m), "valid": m.n_valid, "box_a": box_a.tolist(), "box_b": box_b.tolist(),
+           "matches": [[*map(float, s), *map(float, t), float(c)] for s, t, c, ok in
+                       zip(m.source, m.target, m.score, m.valid) if ok]}
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(f"{doc['method']}: {m.n_valid} valid matches from {len(m)} source points"
+              + (f"; wrote {out}" if out is not None else ""))
+    return 0
+
+
 def _box(text: str) -> np.ndarray:
     try:
         v = np.array([float(x) for x in text.split(",")])
@@ -217,6 +283,25 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--weights", help="weights.pt (default: the shipped CPU weights)")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_cmd_features)
+
+    m = sub.add_parser("match", help="match two face images with DFF or SIFT",
+                       description="Match the face of image A into image B (paper Sec. IV-A). SIFT: Lowe's ratio "
+                                   "test; DFF: nearest descriptor angle, valid under --max-angle (30° sparse, 12° "
+                                   "dense). Faces come from --box-a/--box-b or dlib's detector.")
+    m.add_argument("image_a")
+    m.add_argument("image_b")
+    m.add_argument("--method", choices=("dff", "sift"), default="dff")
+    m.add_argument("--dense", action="store_true", help="DFF: match every face pixel (default: SIFT keypoints)")
+    m.add_argument("--stride", type=_ranged(1, 64, int), default=2, help="dense source pixel step")
+    m.add_argument("--max-angle", type=_ranged(0.1, 180), help="DFF validity angle, degrees")
+    m.add_argument("--ratio", type=_ranged(0.01, 1.0), default=1 / 1.3, help="SIFT ratio test (default 1/1.3)")
+    m.add_argument("--box-a", type=_box, help="face box of A, x0,y0,x1,y1")
+    m.add_argument("--box-b", type=_box, help="face box of B, x0,y0,x1,y1")
+    m.add_argument("--weights", help="DFF weights.pt (default: the shipped CPU weights)")
+    m.add_argument("--height", type=_ranged(32, 4096, int), default=400, help="height of the drawing, pixels")
+    m.add_argument("-o", "--output", help="side-by-side drawing of the valid matches, .png or .jpg")
+    m.add_argument("--json", action="store_true", help="print the matches as JSON [xa, ya, xb, yb, score]")
+    m.set_defaults(func=_cmd_match)
     return parser
 
 

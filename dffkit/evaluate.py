@@ -20,7 +20,7 @@ from dffkit.match import (DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, SIFT_RATIO, Matches
 from dffkit.metrics import VIEW_BINS, bin_of, match_counts, summarise_matches
 from dffkit.model import FaceModel
 
-__all__ = ["match_pair", "evaluate_matching", "landmark_transfer", "MATCH_METHODS"]
+__all__ = ["match_pair", "evaluate_matching", "landmark_transfer", "transfer_pairs", "summarise_transfer", "MATCH_METHODS"]
 
 MATCH_METHODS = ("SIFT", "DFF sparse", "DFF dense")
 
@@ -136,3 +136,33 @@ def landmark_transfer(photos: Sequence[tuple[np.ndarray, np.ndarray]], pairs: Se
         rows.append({"a": int(a), "b": int(b),
                      "nme": {m: float(np.linalg.norm(p - lb, axis=1).mean() / norm) for m, p in pred.items()}})
     return rows
+
+
+def transfer_pairs(yaws: Sequence[float], per_bin: int, seed: int = 0) -> list[tuple[int, int]]:
+    """Photo pairs for :func:`landmark_transfer`, up to ``per_bin`` per yaw-difference bin (seeded).
+
+    Args:
+        yaws: (K,) yaw of each photo, degrees (e.g. from the model fit).
+    """
+    y = np.asarray(yaws, np.float64)
+    rng = np.random.default_rng(seed)
+    all_pairs = [(a, b) for a in range(len(y)) for b in range(len(y)) if a != b]
+    out = []
+    for lo, hi in VIEW_BINS.values():
+        cand = [p for p in all_pairs if lo <= abs(y[p[0]] - y[p[1]]) < hi]
+        pick = rng.permutation(len(cand))[:per_bin]
+        out.extend(cand[k] for k in sorted(pick))
+    return out
+
+
+def summarise_transfer(rows: Sequence[dict], yaws: Sequence[float]) -> list[dict]:
+    """Mean landmark-transfer NME per method and yaw-difference bin (plus 'all')."""
+    y = np.asarray(yaws, np.float64)
+    methods = list(rows[0]["nme"]) if rows else []
+    out = []
+    for name, (lo, hi) in [*VIEW_BINS.items(), ("all", (0.0, 360.0))]:
+        sel = [r for r in rows if lo <= abs(y[r["a"]] - y[r["b"]]) < hi]
+        out.append({"yaw difference": name, "pairs": len(sel),
+                    **{f"NME {m}": float(np.mean([r["nme"][m] for r in sel])) if sel else float("nan")
+                       for m in methods}})
+    return out

@@ -74,3 +74,18 @@ def save_results(path: str | Path, results: dict[str, Any], config: dict[str, An
 def load_results(path: str | Path) -> dict[str, Any]:
     """Read a file written by :func:`save_results`."""
     return json.loads(Path(path).read_text())
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str] | None = None, digits: int = 3) -> str:
+    """A Markdown table of dict rows (columns: the first row's keys, or ``columns``); floats rounded."""
+    if not rows:
+        return ""
+    cols = columns or list(rows[0])
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "–" if v != v else f"{v:.{digits}f}"
+        return str(v)
+
+    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    return head + "\n".join("| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows)

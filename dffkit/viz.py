@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["draw_landmarks", "image_grid", "VISIBLE_RGB", "HIDDEN_RGB"]
+__all__ = ["draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "VISIBLE_RGB", "HIDDEN_RGB"]
 
 VISIBLE_RGB = (40, 220, 40)
 HIDDEN_RGB = (230, 40, 40)
@@ -32,6 +32,68 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, visible: np.ndarray | 
         if np.isfinite(x) and np.isfinite(y):
             cv2.circle(out, (int(round(x)), int(round(y))), r, VISIBLE_RGB if v else HIDDEN_RGB, -1, cv2.LINE_AA)
     return out
+
+
+def draw_matches(image_a: np.ndarray, image_b: np.ndarray, source: np.ndarray, target: np.ndarray,
+                 correct: np.ndarray | None = None, height: int = 224, max_lines: int = 200,
+                 seed: int = 0) -> np.ndarray:
+    """Two images side by side (scaled to ``height``) with a line per match.
+
+    Args:
+        image_a, image_b: (H, W, 3) uint8 RGB.
+        source, target: (N, 2) matched points in A and B, pixels.
+        correct: (N,) bool to colour lines green (True) or red (False); None draws them in colours by index.
+        max_lines: draw at most this many matches (a seeded random subset).
+
+    Returns:
+        (height, W', 3) uint8 RGB.
+    """
+    ka, kb = height / image_a.shape[0], height / image_b.shape[0]
+    a = cv2.resize(np.ascontiguousarray(image_a), (max(1, round(image_a.shape[1] * ka)), height))
+    b = cv2.resize(np.ascontiguousarray(image_b), (max(1, round(image_b.shape[1] * kb)), height))
+    out = np.concatenate([a, b], axis=1)
+    src, dst = np.asarray(source, np.float64) * ka, np.asarray(target, np.float64) * kb + [a.shape[1], 0]
+    keep = np.arange(len(src))
+    if len(keep) > max_lines:
+        keep = np.sort(np.random.default_rng(seed).choice(len(src), max_lines, replace=False))
+    colors = patch_colors(max(len(src), 1), seed=seed)
+    for k in keep:
+        if correct is None:
+            c = tuple(int(v) for v in colors[k])
+        else:
+            c = VISIBLE_RGB if correct[k] else HIDDEN_RGB
+        p, q = (int(round(v)) for v in src[k]), (int(round(v)) for v in dst[k])
+        cv2.line(out, tuple(p), tuple(q), c, 1, cv2.LINE_AA)
+    return out
+
+
+def correspondence_colors(mask_a: np.ndarray, shape_b: tuple[int, int], source: np.ndarray, target: np.ndarray,
+                          valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour-code a dense correspondence (paper Fig. 9): each source face pixel gets a colour from its
+    position; each target pixel matched from it gets the same colour, unmatched pixels stay black.
+
+    Args:
+        mask_a: (H, W) bool source face region (coloured by position).
+        shape_b: (H', W') of the target image.
+        source, target: (N, 2) matched points, pixels; valid: (N,) bool.
+
+    Returns:
+        (source colours (H, W, 3), target colours (H', W', 3)), uint8 RGB.
+    """
+    h, w = mask_a.shape
+    rows, cols = np.nonzero(mask_a)
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    yy, xx = np.mgrid[0:h, 0:w]
+    u = np.clip((xx - x0) / max(x1 - x0, 1), 0, 1)
+    v = np.clip((yy - y0) / max(y1 - y0, 1), 0, 1)
+    palette = (np.stack([u, v, 1 - 0.5 * (u + v)], -1) * 255).astype(np.uint8)
+    src_img = np.where(mask_a[..., None], palette, 0).astype(np.uint8)
+    dst_img = np.zeros((*shape_b, 3), np.uint8)
+    s = np.rint(np.asarray(source)[valid]).astype(int)
+    t = np.rint(np.asarray(target)[valid]).astype(int)
+    ok = (t[:, 0] >= 0) & (t[:, 0] < shape_b[1]) & (t[:, 1] >= 0) & (t[:, 1] < shape_b[0])
+    dst_img[t[ok, 1], t[ok, 0]] = palette[s[ok, 1], s[ok, 0]]
+    return src_img, dst_img
 
 
 def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 255) -> np.ndarray:

@@ -84,6 +84,17 @@ def test_training_chapter_results(smoke_build):
     assert res["results"]["shipped"]["chance"] == 1 / 500
 
 
+def test_matching_chapter_results(smoke_build):
+    res = _result(smoke_build, "05_matching")["results"]
+    methods = {row["method"] for row in res["table"]}
+    assert methods == {"SIFT", "DFF sparse", "DFF dense"}
+    assert sum(row["pairs"] for row in res["table"] if row["method"] == "SIFT") == 6
+    for row in res["table"]:  # every pooled ratio is a share (or NaN for an empty bin)
+        for key in ("precision", "recall", "reject rate"):
+            assert row[key] is None or row[key] != row[key] or 0.0 <= row[key] <= 1.0
+    assert res["transfer"][-1]["yaw difference"] == "all" and res["transfer"][-1]["pairs"] > 0
+
+
 def test_segmentation_chapter_results(smoke_build):
     res = _result(smoke_build, "03_segmentation")
     assert res["config"]["n_patches"] == 100
