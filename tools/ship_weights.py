@@ -48,7 +48,7 @@ def main() -> None:
     acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]))
     ratio = np.nanmean(acc) * cfg.n_patches
     verdict = ("the pipeline learns, but this network is not yet a useful descriptor; it ships so that the "
-               "book, the API and the tests run end to end." if ratio < 10 else "a working descriptor, not the paper's.")
+               "book, the API and the tests run end to end." if ratio < 10 else "a working descriptor trained at a small CPU scale, not the paper's network.")
     card = f"""# Model card: DFF network, `{cfg.name}` config (`{args.name}.pt`)
 
 The per-pixel face descriptor network shipped with dffkit: a U-Net (paper Fig. 1) mapping a
@@ -67,6 +67,7 @@ code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.features
 | logit scale | {cfg.scale} |
 | pixels per image per step | {cfg.pixels_per_image} |
 | heads per step | {cfg.heads_per_step} |
+| heads' learning rate / network's | {cfg.head_lr_scale} |
 | batch size | {cfg.batch_size} |
 | optimiser | Adam, lr {cfg.lr}, cosine decay to 5% |
 
