@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from dffkit.images import to_rgb_uint8
 from dffkit.landmarks import dense_landmarks
 from dffkit.model import FaceModel
 
-__all__ = ["Alignment", "Regressors", "Aligner", "train_regressors", "zbuffer_visibility", "init_camera",
+__all__ = ["align", "align_all", "Alignment", "Regressors", "Aligner", "train_regressors", "calibrate_detector_boxes", "zbuffer_visibility", "init_camera",
            "shipped_regressors_path", "FORMAT"]
 
 FORMAT = "dffkit-align-v1"
@@ -491,3 +492,88 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     reg.meta = {"descriptor": descriptor, "n_samples": len(samples), "n_init": n_init, "box_jitter": box_jitter,
                 "stages": record, "seed": seed}
     return reg
+
+
+def calibrate_detector_boxes(photos, detector=None) -> np.ndarray:
+    """How dlib's detector boxes sit relative to the 68-landmark boxes, from annotated photos.
+
+    Args:
+        photos: :class:`dffkit.datasets.FacePhoto` items with landmarks.
+
+    Returns:
+        (4,) (a, b, c, 0): the landmark box centre is the detector box centre + (a, b) × its side
+        (√(w·h)), and its side c × that side (medians over the photos whose largest detection holds the
+        landmark-box centre).
+    """
+    from dffkit.datasets import read_landmarks
+    from dffkit.detect import DlibLandmarker
+    from dffkit.images import read_image
+
+    det = detector or DlibLandmarker()
+    rows = []
+    for ph in photos:
+        lm = read_landmarks(ph.landmarks)
+        boxes = det.detect(read_image(ph.image))
+        if not len(boxes):
+            continue
+        x0, y0, x1, y1 = boxes[0]
+        lo, hi = lm.min(0), lm.max(0)
+        c = (lo + hi) / 2
+        if not (x0 <= c[0] <= x1 and y0 <= c[1] <= y1):
+            continue
+        side = np.sqrt((x1 - x0) * (y1 - y0))
+        rows.append([(c[0] - (x0 + x1) / 2) / side, (c[1] - (y0 + y1) / 2) / side, np.sqrt(np.prod(hi - lo)) / side])
+    if not rows:
+        raise DffkitError("no photo had a detection around its landmarks; cannot calibrate the detector boxes")
+    return np.r_[np.median(np.array(rows), axis=0), 0.0]
+
+
+def align_all(image: np.ndarray, boxes: np.ndarray | None = None, aligner: Aligner | None = None,
+              detector=None) -> list[Alignment]:
+    """Align every face: in the given landmark boxes (K, 4), or in every box dlib's detector finds.
+
+    Raises:
+        DffkitError: no face was found (and no box given).
+    """
+    img = to_rgb_uint8(image)
+    aligner = aligner or Aligner(_default_model())
+    if boxes is None:
+        from dffkit.detect import DlibLandmarker
+
+        det = detector or DlibLandmarker()
+        found = det.detect(img)
+        if len(found) == 0:
+            found = det.detect(img, upsample=2)
+        if len(found) == 0:
+            raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
+        boxes = np.stack([aligner.detector_box_to_landmark_box(b) for b in found])
+    return [aligner.align(img, b) for b in np.asarray(boxes, np.float64).reshape(-1, 4)]
+
+
+def align(image: np.ndarray, box: np.ndarray | None = None, aligner: Aligner | None = None,
+          detector=None) -> Alignment:
+    """Align one face: 68 landmarks, visibility, 3D shape, camera and pose (:class:`Alignment`).
+
+    Args:
+        image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
+        box: (x0, y0, x1, y1) around the face's landmarks (brows to chin), pixels; None: the largest
+            face dlib's detector finds.
+        aligner: an :class:`Aligner` to reuse (creating one loads the network and regressors).
+    """
+    return align_all(image, None if box is None else np.asarray(box, np.float64)[None], aligner, detector)[0]
+
+
+def _default_model() -> FaceModel:
+    from dffkit.model import load_default_model
+
+    return load_default_model()
+
+
+class _CallableModule(sys.modules[__name__].__class__):
+    """Lets ``dffkit.align(image, box)`` call :func:`align` while ``dffkit.align`` stays this module."""
+
+    def __call__(self, image: np.ndarray, box: np.ndarray | None = None, **kwargs) -> Alignment:
+        return align(image, box, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -202,6 +202,69 @@ def _cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_align(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dffkit.align import Aligner, Regressors, align_all
+    from dffkit.images import read_image, write_image
+    from dffkit.model import load_default_model
+    from dffkit.viz import draw_landmarks
+
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise DffkitError(f"{out}: the overlay must be a .png or .jpg image")
+    if out is not None and not out.parent.is_dir():
+        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    image = read_image(args.image)
+    aligner = Aligner(load_default_model(), Regressors.load(args.regressors, descriptor=args.descriptor))
+    faces = align_all(image, None if args.box is None else args.box[None], aligner)
+    doc = {"faces": [{"box": [float(v) for v in a.box], "landmarks68": a.landmarks.round(2).tolist(),
+                      "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()}}
+                     for a in faces]}
+    if out is not None:
+        overlay = image
+        for a in faces:
+            overlay = draw_landmarks(overlay, a.landmarks, a.visible)
+        try:
+            write_image(out, overlay)
+        except OSError as exc:
+            raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        for k, f in enumerate(doc["faces"]):
+            print(f"face {k}: box {np.round(f['box'], 1).tolist()}, yaw {f['pose']['yaw']:.1f}°, pitch "
+                  f"{f['pose']['pitch']:.1f}°, roll {f['pose']['roll']:.1f}°, {sum(f['visible'])}/68 landmarks visible")
+        if out is not None:
+            print(f"wrote {out}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from dffkit.evaluate import landmark_predictor
+    from dffkit.protocols import evaluate, load_300w, load_aflw, load_aflw2000
+
+    loader = {"aflw2000-3d": load_aflw2000, "aflw": load_aflw, "300w": load_300w, "300w-inner": load_300w}
+    faces = loader[args.protocol](args.root)[: args.limit]
+    res = {}
+    for method in args.method.split(","):
+        r = evaluate(args.protocol, faces, landmark_predictor(method), progress=not args.quiet)
+        res[method] = r
+        for line in r["failed"]:
+            print(f"dffkit eval: warning: {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({m: {"table": r["table"], "failed": len(r["failed"])} for m, r in res.items()}))
+        return 0
+    cols = [k for k in next(iter(res.values()))["table"] if k != "faces"]
+    print(f"{args.protocol}: NME (%) on {len(faces)} faces of {args.root}")
+    print("| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+    for m, r in res.items():
+        print(f"| {m} | " + " | ".join(f"{100 * r['table'][c]:.2f}" for c in cols) + " |")
+    if "dlib" in res and args.protocol.startswith("300w"):
+        print("note: dlib's predictor was trained on 300-W; its numbers there are not a fair comparison")
+    return 0
+
+
 def _box(text: str) -> np.ndarray:
     try:
         v = np.array([float(x) for x in text.split(",")])
@@ -302,6 +365,28 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-o", "--output", help="side-by-side drawing of the valid matches, .png or .jpg")
     m.add_argument("--json", action="store_true", help="print the matches as JSON [xa, ya, xb, yb, score]")
     m.set_defaults(func=_cmd_match)
+
+    a = sub.add_parser("align", help="large-pose 68-point alignment of every face in an image",
+                       description="Align faces with the DFF cascaded regression (paper Sec. III-C): 68 landmarks, "
+                                   "their visibility and the head pose. Without --box, dlib's detector finds every face.")
+    a.add_argument("image")
+    a.add_argument("--box", type=_box, help="the face's landmark box x0,y0,x1,y1 (brows to chin), pixels")
+    a.add_argument("--descriptor", choices=("dff", "sift"), default="dff", help="dff, or sift for 'Ours (SIFT)'")
+    a.add_argument("--regressors", help="regressor .npz (default: the shipped ones)")
+    a.add_argument("-o", "--output", help="overlay image, .png or .jpg (green visible, red hidden landmarks)")
+    a.add_argument("--json", action="store_true", help='print {"faces": [{"box", "landmarks68", "visible", "pose"}]}')
+    a.set_defaults(func=_cmd_align)
+
+    e = sub.add_parser("eval", help="score alignment methods on a benchmark protocol",
+                       description="Evaluate alignment under a protocol: aflw2000-3d (68 points, box NME, yaw bins), "
+                                   "aflw (21 points, visible), 300w (inter-pupil and inter-ocular), 300w-inner.")
+    e.add_argument("protocol", choices=("aflw2000-3d", "aflw", "300w", "300w-inner"))
+    e.add_argument("--root", required=True, help="the dataset folder (annotations beside the images)")
+    e.add_argument("--method", default="dff", help="comma-separated: dff, sift, dlib, mean (default dff)")
+    e.add_argument("--limit", type=_ranged(1, 10_000_000, int), help="evaluate the first N faces only")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=_cmd_eval)
     return parser
 
 

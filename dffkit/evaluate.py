@@ -20,7 +20,7 @@ from dffkit.match import (DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, SIFT_RATIO, Matches
 from dffkit.metrics import VIEW_BINS, bin_of, match_counts, summarise_matches
 from dffkit.model import FaceModel
 
-__all__ = ["match_pair", "evaluate_matching", "landmark_transfer", "transfer_pairs", "summarise_transfer", "MATCH_METHODS"]
+__all__ = ["angular_spread", "landmark_predictor", "evaluate_alignment", "ALIGN_METHODS", "match_pair", "evaluate_matching", "landmark_transfer", "transfer_pairs", "summarise_transfer", "MATCH_METHODS"]
 
 MATCH_METHODS = ("SIFT", "DFF sparse", "DFF dense")
 
@@ -166,3 +166,102 @@ def summarise_transfer(rows: Sequence[dict], yaws: Sequence[float]) -> list[dict
                     **{f"NME {m}": float(np.mean([r["nme"][m] for r in sel])) if sel else float("nan")
                        for m in methods}})
     return out
+
+
+ALIGN_METHODS = ("dff", "sift", "dlib", "mean")
+
+
+def landmark_predictor(method: str, model: FaceModel | None = None, net=None, regressors=None):
+    """A ``predict(image, landmark_box) -> (68, 2)`` function for an alignment method.
+
+    Methods: 'dff' (the DFF cascade), 'sift' ("Ours (SIFT)"), 'dlib' (Kazemi & Sullivan's regression
+    trees, given the landmark box mapped to dlib's detector-box convention) and 'mean' (the mean shape
+    placed in the box: the cascade's initialisation).
+    """
+    from dffkit.align import Aligner, Regressors
+
+    if method not in ALIGN_METHODS:
+        raise DffkitError(f"unknown method {method!r}; choose one of {', '.join(ALIGN_METHODS)}")
+    if model is None:
+        from dffkit.model import load_default_model
+
+        model = load_default_model()
+    desc = "sift" if method == "sift" else "dff"
+    aligner = Aligner(model, regressors or Regressors.load(descriptor=desc), net=net if desc == "dff" else None)
+    if method in ("dff", "sift"):
+        return lambda image, box: aligner.align(image, box).landmarks
+    if method == "mean":
+        return lambda image, box: aligner.align(image, box, n_stages=0).landmarks
+    from dffkit.detect import DlibLandmarker
+
+    dlib_lm = DlibLandmarker()
+    a, b, c, _ = aligner.reg.box_from_detector
+
+    def predict_dlib(image, box):
+        x0, y0, x1, y1 = box
+        side = np.sqrt((x1 - x0) * (y1 - y0)) / c  # invert the detector -> landmark box calibration
+        cx, cy = (x0 + x1) / 2 - a * side, (y0 + y1) / 2 - b * side
+        return dlib_lm.landmarks(image, np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]))
+
+    return predict_dlib
+
+
+def evaluate_alignment(samples: Sequence, predictors: dict, progress: bool = True) -> dict:
+    """Score alignment methods on synthetic samples (AFLW2000-3D protocol: 68 points, box NME, yaw bins).
+
+    Each method gets the box of the sample's true 68 landmarks, as 3DDFA's protocol does.
+
+    Args:
+        samples: :class:`dffkit.data.Sample` items (their ``landmarks68`` are the 3D landmarks' projections).
+        predictors: {name: predict(image, box) -> (68, 2)} (see :func:`landmark_predictor`).
+
+    Returns:
+        ``table``: {name: {yaw bin: NME, 'mean': mean of bin means, 'faces'}}; ``errors``: {name: per-sample
+        NME}; ``yaw``: per-sample |yaw| degrees; ``ms``: {name: mean milliseconds per face}.
+    """
+    from dffkit.protocols import nme_box, yaw_table
+
+    yaws = np.array([abs(np.degrees(s.camera[2])) for s in samples])
+    errors, ms = {}, {}
+    for name, predict in predictors.items():
+        e, t = [], []
+        for s in tqdm(samples, desc=name, disable=not progress):
+            gt = np.asarray(s.landmarks68, np.float64)
+            box = np.r_[gt.min(0), gt.max(0)]
+            t0 = time.perf_counter()
+            pred = predict(s.image, box)
+            t.append(time.perf_counter() - t0)
+            e.append(nme_box(pred, gt))
+        errors[name], ms[name] = np.array(e), 1e3 * float(np.mean(t))
+    return {"table": {n: yaw_table(e, yaws) for n, e in errors.items()},
+            "errors": {n: e.tolist() for n, e in errors.items()}, "yaw": yaws.tolist(), "ms": ms}
+
+
+def angular_spread(model: FaceModel, pairs: Sequence[tuple], net, n_points: int = 500, seed: int = 0) -> dict:
+    """The descriptor's angular spread (the property the paper's Fig. 3 asks for).
+
+    For random source face pixels whose surface point is visible in the other view: the angle between
+    the descriptors of the same surface point in the two views, against the angle to a random other
+    face pixel of the other view.
+
+    Returns:
+        ``same_deg`` and ``different_deg`` (mean angles, degrees), their medians, and ``points`` used.
+    """
+    rng = np.random.default_rng(seed)
+    same, diff = [], []
+    for va, vb in pairs:
+        pts = mask_points(va.triangle_ids >= 0)
+        pts = pts[rng.choice(len(pts), min(n_points, len(pts)), replace=False)]
+        truth = true_matches(model, va, vb, pts)
+        ok = truth.visible
+        if not ok.any():
+            continue
+        fa, fb = framed_features(va.image, net), framed_features(vb.image, net)
+        da, db = fa.sample(pts[ok]), fb.sample(truth.target[ok])
+        others = mask_points(vb.triangle_ids >= 0)
+        dr = fb.sample(others[rng.integers(len(others), size=int(ok.sum()))])
+        same.append(np.degrees(np.arccos(np.clip((da * db).sum(1), -1, 1))))
+        diff.append(np.degrees(np.arccos(np.clip((da * dr).sum(1), -1, 1))))
+    s, d = np.concatenate(same), np.concatenate(diff)
+    return {"same_deg": float(s.mean()), "different_deg": float(d.mean()), "same_median_deg": float(np.median(s)),
+            "different_median_deg": float(np.median(d)), "points": int(len(s))}

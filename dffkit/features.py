@@ -11,6 +11,7 @@ path it loads the weights shipped in the package (``dffkit/assets/dff_cpu.pt``, 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -173,3 +174,13 @@ def export_onnx(net: UNet, path: str | Path, opset: int = 17) -> Path:
                                     "descriptors": {0: "batch", 2: "height", 3: "width"}}, opset_version=opset,
                       dynamo=False)
     return p
+
+
+class _CallableModule(sys.modules[__name__].__class__):
+    """Lets ``dffkit.features(image, box)`` call :func:`features` while ``dffkit.features`` stays this module."""
+
+    def __call__(self, image: np.ndarray, box: np.ndarray | None = None, **kwargs) -> FaceFeatures:
+        return features(image, box, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

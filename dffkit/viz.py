@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "VISIBLE_RGB", "HIDDEN_RGB"]
+__all__ = ["crop_around", "draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "VISIBLE_RGB", "HIDDEN_RGB"]
 
 VISIBLE_RGB = (40, 220, 40)
 HIDDEN_RGB = (230, 40, 40)
@@ -94,6 +94,17 @@ def correspondence_colors(mask_a: np.ndarray, shape_b: tuple[int, int], source: 
     ok = (t[:, 0] >= 0) & (t[:, 0] < shape_b[1]) & (t[:, 1] >= 0) & (t[:, 1] < shape_b[0])
     dst_img[t[ok, 1], t[ok, 0]] = palette[s[ok, 1], s[ok, 0]]
     return src_img, dst_img
+
+
+def crop_around(image: np.ndarray, box: np.ndarray, margin: float = 0.2, size: int = 200) -> np.ndarray:
+    """A square (size, size) view of ``image`` around ``box`` (x0, y0, x1, y1), enlarged by ``margin`` per side
+    (zero-padded outside the image)."""
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    k = size / side
+    m = np.array([[k, 0, size / 2 - cx * k], [0, k, size / 2 - cy * k]], np.float32)
+    return cv2.warpAffine(np.ascontiguousarray(image), m, (size, size), flags=cv2.INTER_AREA)
 
 
 def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 255) -> np.ndarray:

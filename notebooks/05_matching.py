@@ -52,13 +52,12 @@ from IPython.display import Markdown, display
 
 from dffkit import load_default_model
 from dffkit.correspond import true_matches, view_angle
-from dffkit.datasets import list_photos
-from dffkit.evaluate import (MATCH_METHODS, evaluate_matching, landmark_transfer, match_pair, summarise_transfer,
+from dffkit.datasets import list_photos, read_landmarks
+from dffkit.evaluate import (angular_spread, evaluate_matching, landmark_transfer, match_pair, summarise_transfer,
                              transfer_pairs)
 from dffkit.features import framed_features, load_weights, shipped_weights_path
 from dffkit.images import read_image
-from dffkit.match import mask_points
-from dffkit.metrics import VIEW_BINS
+from dffkit.match import mask_points, match_dff
 from dffkit.report import markdown_table, save_results
 from dffkit.synth import default_photos, fit_sources, generate_pairs
 from dffkit.viz import correspondence_colors, draw_matches, image_grid
@@ -110,8 +109,6 @@ for k in shown:
     va, vb = pairs[k]
     fa, fb = framed_features(va.image, net), framed_features(vb.image, net)
     mask_a, mask_b = va.triangle_ids >= 0, vb.triangle_ids >= 0
-    from dffkit.match import match_dff
-
     dense = match_dff(fa, fb, mask_points(mask_a, 1), mask_b, max_angle=12.0)
     truth = true_matches(model, va, vb, dense.source)
     src_c, dff_c = correspondence_colors(mask_a, mask_b.shape, dense.source, dense.target, dense.valid)
@@ -137,6 +134,15 @@ table = [{"view difference": b, "method": m, "pairs": s["pairs"], "valid/pair": 
          for b, per in res["table"].items() for m, s in per.items()]
 display(Markdown(markdown_table(table)))
 
+# %% [markdown]
+# **Angular spread.** The angle between the DFF descriptors of one surface point seen in the two views,
+# against the angle to a random other face point of the other view (the property the paper's Fig. 3
+# asks for: small for the same point, large for different ones).
+
+# %%
+spread = angular_spread(model, pairs, net, seed=seed)
+display(Markdown(markdown_table([spread], digits=1)))
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 display(Markdown(markdown_table([{"method": m, "ms per pair (this machine)": t} for m, t in res["ms"].items()],
@@ -156,8 +162,6 @@ transfer_set = list_photos(photo_dir, split="test", require_landmarks=True) + \
     list_photos(photo_dir, split="val", require_landmarks=True)
 transfer_src = fit_sources(model, transfer_set, progress=False)
 yaws = np.degrees(transfer_src["camera"][:, 2])
-from dffkit.datasets import read_landmarks
-
 by_name = {p.image.name: p for p in transfer_set}
 faces = [(read_image(by_name[n].image), read_landmarks(by_name[n].landmarks)) for n in transfer_src["names"]]
 tpairs = transfer_pairs(yaws, transfer_per_bin, seed=seed)
@@ -167,7 +171,7 @@ display(Markdown(markdown_table(transfer_table)))
 
 # %%
 save_results(f"{results_dir}/05_matching.json",
-             results={"table": table, "ms": res["ms"], "transfer": transfer_table, "pairs": res["pairs"]},
+             results={"table": table, "spread": spread, "ms": res["ms"], "transfer": transfer_table, "pairs": res["pairs"]},
              config={"weights": str(weights or shipped_weights_path()), "photos": str(photo_dir), "n_pairs": n_pairs,
                      "size": size, "radius": radius, "dense_stride": dense_stride, "sift_ratio": 1 / 1.3,
                      "sparse_angle": 30.0, "dense_angle": 12.0, "transfer_per_bin": transfer_per_bin,

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dffkit import Camera, DffkitError, project, rotation_matrix
+from dffkit import Camera, DffkitError, rotation_matrix
 from dffkit.camera import frame_camera, transform
 from dffkit.correspond import surface_points, true_matches, view_angle
 from dffkit.features import FaceFeatures

@@ -1,0 +1,120 @@
+"""Alignment cascade, regressors, protocols and the align / eval commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.io as sio
+
+import dffkit
+from conftest import shared
+from dffkit import DffkitError
+from dffkit.align import Aligner, Regressors, train_regressors, zbuffer_visibility
+from dffkit.evaluate import evaluate_alignment, landmark_predictor
+from dffkit.protocols import evaluate, load_300w, load_aflw, load_aflw2000, nme_box, nme_interpupil
+from dffkit.synth import default_photos, fit_sources, generate_pairs
+from dffkit.datasets import list_photos
+
+
+@pytest.fixture(scope="module")
+def samples(model):
+    """Held-out large-pose renderings (test-split photos, both views of 6 pairs)."""
+    src = fit_sources(model, list_photos(default_photos(), split="test"), progress=False)
+    pairs = generate_pairs(src, 6, seed=11, size=160, model=model, progress=False)
+    return [v for pair in pairs for v in pair]
+
+
+def test_zbuffer_hides_the_points_behind_a_nearer_plane():
+    front = np.array([[x, y, 10.0] for x in range(10) for y in range(10)], float)
+    back = front.copy()
+    back[:, 2] = 0.0
+    pts = np.concatenate([front, back, [[50.0, 50.0, 0.0]]])
+    vis = zbuffer_visibility(pts, np.arange(len(pts)), cell=2.0, tol=1.0)
+    assert vis[:100].all() and not vis[100:200].any() and vis[200]
+
+
+def test_shipped_dff_cascade_beats_its_mean_shape_start(model, samples):
+    predictors = {m: landmark_predictor(m, model) for m in ("dff", "mean")}
+    res = evaluate_alignment(samples, predictors, progress=False)
+    dff, mean = np.array(res["errors"]["dff"]), np.array(res["errors"]["mean"])
+    assert dff.mean() < 0.75 * mean.mean()
+    assert res["ms"]["dff"] > 0
+
+
+def test_alignment_result_is_consistent(model, samples):
+    s = samples[0]
+    a = dffkit.align(s.image, np.r_[s.landmarks68.min(0), s.landmarks68.max(0)])
+    assert a.landmarks.shape == (68, 2) and a.visible.shape == (68,) and a.stages.shape[1:] == (68, 2)
+    np.testing.assert_allclose(a.landmarks, dffkit.project(a.shape(model)[model.landmarks68], a.camera), atol=1e-6)
+    assert set(a.pose) == {"yaw", "pitch", "roll"} and all(abs(v) <= 90 for v in a.pose.values())
+
+
+def test_regressors_train_save_and_load(tmp_path, model, samples):
+    reg = train_regressors(model, samples[:6], n_stages=1, n_init=1, progress=False)
+    path = reg.save(tmp_path / "r.npz")
+    back = Regressors.load(path)
+    assert back.descriptor == "dff" and len(back.stages) == 1
+    np.testing.assert_allclose(back.stages[0], reg.stages[0], rtol=1e-2, atol=1e-3)  # stored in float16
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(DffkitError, match="not a readable"):
+        Regressors.load(tmp_path / "bad.npz")
+
+
+def test_bad_boxes_are_refused(model, samples):
+    aligner = Aligner(model)
+    for box in ([0, 0, 1, 1], [np.nan, 0, 10, 10], [1, 2, 3]):
+        with pytest.raises(DffkitError):
+            aligner.align(samples[0].image, np.array(box, float))
+
+
+def test_protocol_metrics_and_a_perfect_predictor():
+    gt = np.random.default_rng(0).normal(size=(68, 2)) * 20 + 100
+    assert nme_box(gt, gt) == 0 and nme_interpupil(gt + 1.0, gt) > 0
+    pts = list(shared("faces").glob("*.mat")) if shared("faces").is_dir() else []
+    if not pts:
+        pytest.skip("../shared/data/faces is absent")
+    faces = load_aflw2000(shared("faces"))
+    assert len(faces) == len(pts) and all(np.isfinite(f.yaw) for f in faces)
+    lookup = {f.image.name: f.points for f in faces}
+    names = iter([f.image.name for f in faces])
+    oracle = evaluate("aflw2000-3d", faces, lambda image, box: lookup[next(names)], progress=False)
+    assert oracle["table"]["mean"] == pytest.approx(0.0) and oracle["table"]["faces"] == len(faces)
+
+
+def test_aflw_and_300w_loaders(tmp_path):
+    pt2d = np.abs(np.random.default_rng(1).normal(size=(2, 21))) * 50 + 10
+    pt2d[:, 5] = -1
+    sio.savemat(tmp_path / "a.mat", {"pt2d": pt2d, "Pose_Para": np.array([[0.0, 0.7, 0, 0, 0, 0, 1]])})
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((120, 120, 3), np.uint8))
+    (f,) = load_aflw(tmp_path)
+    assert f.visible.sum() == 20 and not f.visible[5] and f.yaw == pytest.approx(np.degrees(0.7))
+    with pytest.raises(DffkitError, match="no such folder"):
+        load_300w(tmp_path / "missing")
+    if shared("faces").is_dir():
+        faces = load_300w(shared("faces"))
+        assert len(faces) >= 3 and all(x.points.shape == (68, 2) for x in faces)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "dffkit.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(not shared("faces").is_dir(), reason="../shared/data/faces is absent")
+def test_align_cli_json_with_and_without_a_box(tmp_path):
+    img = shared("faces", "IBUG_image_008_1_0.jpg")
+    r = _cli("align", str(img), "--json", "-o", str(tmp_path / "o.png"))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    face = doc["faces"][0]
+    assert len(face["landmarks68"]) == 68 and len(face["visible"]) == 68 and set(face["pose"]) == {"yaw", "pitch", "roll"}
+    assert (tmp_path / "o.png").is_file()
+    r = _cli("align", str(img), "--box", "60,60,200,220", "--json")
+    assert r.returncode == 0 and len(json.loads(r.stdout)["faces"]) == 1
+    r = _cli("align", str(img), "--box", "5,5,2,2")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
