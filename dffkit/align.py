@@ -163,6 +163,9 @@ class _Geometry:
     hi: np.ndarray
     prior: np.ndarray  # (m,) 1 / std
     m1: int
+    flat: np.ndarray  # (m, n·3) the basis as one matrix
+    flat68: np.ndarray  # (m, 68·3) its landmark rows
+    b68: np.ndarray  # (m, 68, 3)
 
     @classmethod
     def of(cls, model: FaceModel) -> _Geometry:
@@ -171,20 +174,28 @@ class _Geometry:
         keep = np.unique(np.r_[face, dense])
         row = {v: k for k, v in enumerate(keep)}
         basis = np.concatenate([model.identity_basis[:, keep], model.expression_basis[:, keep]]).astype(np.float64)
+        lm68 = np.array([row[v] for v in model.landmarks68])
+        b68 = np.ascontiguousarray(basis[:, lm68])
         return cls(mean=model.mean[keep].astype(np.float64), basis=basis,
-                   lm68=np.array([row[v] for v in model.landmarks68]), dense=np.array([row[v] for v in dense]),
+                   lm68=lm68, dense=np.array([row[v] for v in dense]),
                    lo=np.r_[np.full(model.n_identity, -np.inf), model.expression_bounds[:, 0]],
                    hi=np.r_[np.full(model.n_identity, np.inf), model.expression_bounds[:, 1]],
-                   prior=np.r_[1.0 / model.identity_std, 1.0 / model.expression_std], m1=model.n_identity)
+                   prior=np.r_[1.0 / model.identity_std, 1.0 / model.expression_std], m1=model.n_identity,
+                   flat=np.ascontiguousarray(basis.reshape(len(basis), -1)), b68=b68,
+                   flat68=np.ascontiguousarray(b68.reshape(len(basis), -1)))
 
     def shape(self, p: np.ndarray) -> np.ndarray:
-        return self.mean + np.tensordot(p, self.basis, axes=1)
+        return self.mean + (p @ self.flat).reshape(self.mean.shape)
+
+    def landmarks(self, p: np.ndarray, cam: Camera) -> np.ndarray:
+        """(68, 2) projected landmark vertices."""
+        return project(self.mean[self.lm68] + (p @ self.flat68).reshape(68, 3), cam)
 
     def solve_shape(self, cam: Camera, targets: np.ndarray, noise: float) -> np.ndarray:
         """Eqs. 6-8: p minimising ‖P(S̄ + A p)_68 − X̂‖² / noise² + ‖prior · p‖², expression clipped to bounds."""
         r = cam.R
         rows = np.stack([cam.s * r[0], -cam.s * r[1]])  # (2, 3)
-        j = np.einsum("rc,mic->irm", rows, self.basis[:, self.lm68]).reshape(136, -1) / noise
+        j = np.einsum("rc,mic->irm", rows, self.b68).reshape(136, -1) / noise
         resid = (targets - project(self.mean[self.lm68], cam)).reshape(-1) / noise
         a = j.T @ j + np.diag(self.prior ** 2)
         p = np.linalg.solve(a, j.T @ resid)
@@ -249,18 +260,18 @@ class _Describer:
             raise DffkitError(f"the regressors were trained on {regressors.size}px crops but the DFF network takes "
                               f"{self.net.config.size}px; use the matching weights")
 
-    def prepare(self, crop_image: np.ndarray):
+    def prepare(self, crop_image: np.ndarray, half: bool = False):
         if self.reg.descriptor == "dff":
             import torch
 
             with torch.no_grad():
                 x = torch.from_numpy(crop_image).permute(2, 0, 1)[None].float() / 255.0
                 d = self.net(x)[0].permute(1, 2, 0).numpy()
-            return d.astype(np.float16)  # half the memory while many crops are held in training
+            return d.astype(np.float16) if half else d  # half the memory while training holds many crops
         return crop_image
     def raw(self, prepared, points: np.ndarray) -> np.ndarray:
         if self.reg.descriptor == "dff":
-            f = FaceFeatures(descriptors=prepared.astype(np.float32), crop=np.array([0.0, 0.0, float(self.reg.size)]),
+            f = FaceFeatures(descriptors=prepared.astype(np.float32, copy=False), crop=np.array([0.0, 0.0, float(self.reg.size)]),
                              image=np.zeros((1, 1, 3), np.uint8))
             return f.sample(points)
         from dffkit.match import sift_at
@@ -303,7 +314,7 @@ def _points(geo: _Geometry, st: _State) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def _stage_update(geo: _Geometry, st: _State, f: np.ndarray, weights: np.ndarray, noise: float) -> None:
     delta = np.r_[f, 1.0] @ weights
-    x = project(geo.mean[geo.lm68] + np.tensordot(st.p, geo.basis[:, geo.lm68], axes=1), st.cam)
+    x = geo.landmarks(st.p, st.cam)
     targets = x + delta[:136].reshape(68, 2)
     st.cam = _camera_from(_camera_vector(st.cam) + delta[136:])
     st.p = geo.solve_shape(st.cam, targets, noise)
@@ -462,7 +473,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
                                (cam.ty - crop[1] + 0.5) * k - 0.5])
             patch = _crop(to_rgb_uint8(s.image), crop, reg.size)
             noise = reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
-            inst.append((describe.prepare(patch), _State(init_camera(unit_xy, cbox), np.zeros(geo.basis.shape[0])),
+            inst.append((describe.prepare(patch, half=True), _State(init_camera(unit_xy, cbox), np.zeros(geo.basis.shape[0])),
                          (gt - crop[:2] + 0.5) * k - 0.5, true_w, noise))
     if descriptor == "sift":  # PCA of SIFT at the initial points, to d = 32 per point like DFF
         raw = []
