@@ -79,17 +79,19 @@ def _files(root: str | Path, pattern: str) -> list[Path]:
 
 
 def load_aflw2000(root: str | Path) -> list[Face]:
-    """AFLW2000-3D faces: ``pt3d_68`` x, y (0-based) and the yaw of ``Pose_Para`` (degrees)."""
+    """AFLW2000-3D faces: ``pt3d_68`` x, y (0-based; 300W-LP's ``pt2d`` when there is none) and the yaw of
+    ``Pose_Para`` (degrees)."""
     out = []
     for p in _files(root, "*.mat"):
         m = _loadmat(p)
-        if "pt3d_68" not in m:
+        key = "pt3d_68" if "pt3d_68" in m else "pt2d"  # 300W-LP files carry pt2d (2, 68)
+        if key not in m or m[key].shape[-1] != 68:
             continue
-        pts = np.asarray(m["pt3d_68"][:2].T, np.float64) - 1.0
+        pts = np.asarray(m[key][:2].T, np.float64) - 1.0
         yaw = float(np.degrees(np.ravel(m["Pose_Para"])[1])) if "Pose_Para" in m else float("nan")
         out.append(Face(_image_for(p), pts, np.ones(68, bool), yaw))
     if not out:
-        raise DffkitError(f"{root}: no .mat file has pt3d_68; is it AFLW2000-3D?")
+        raise DffkitError(f"{root}: no .mat file has 68 landmarks (pt3d_68 or pt2d); is it AFLW2000-3D?")
     return out
 
 

@@ -95,6 +95,22 @@ def test_matching_chapter_results(smoke_build):
     assert res["transfer"][-1]["yaw difference"] == "all" and res["transfer"][-1]["pairs"] > 0
 
 
+def test_alignment_chapter_results(smoke_build):
+    res = _result(smoke_build, "06_alignment")["results"]
+    methods = [row["method"] for row in res["synthetic"]]
+    assert methods == ["Ours (DFF)", "Ours (SIFT)", "dlib (Kazemi & Sullivan)", "mean shape"]
+    dff, mean = res["synthetic"][0], res["synthetic"][3]
+    assert dff["faces"] == 8 and dff["mean"] < mean["mean"]  # the cascade improves on its start
+    assert {row["protocol"] for row in res["real_300w"]} == {"300w", "300w-inner"}
+
+
+def test_results_chapter_reads_every_result_file(smoke_build):
+    html = (smoke_build / "_build" / "html" / "notebooks" / "07_results.html").read_text()
+    for name in ("05_matching.json", "06_alignment.json", "04_training.json"):
+        assert name in html
+    assert "is missing" not in html
+
+
 def test_segmentation_chapter_results(smoke_build):
     res = _result(smoke_build, "03_segmentation")
     assert res["config"]["n_patches"] == 100
