@@ -39,7 +39,7 @@ from dffkit.images import to_rgb_uint8
 from dffkit.landmarks import dense_landmarks
 from dffkit.model import FaceModel
 
-__all__ = ["align", "align_all", "Alignment", "Regressors", "Aligner", "train_regressors", "calibrate_detector_boxes", "zbuffer_visibility", "init_camera",
+__all__ = ["align", "align_all", "Alignment", "Regressors", "Aligner", "train_regressors", "train_sdm", "calibrate_detector_boxes", "zbuffer_visibility", "init_camera",
            "shipped_regressors_path", "FORMAT"]
 
 FORMAT = "dffkit-align-v1"
@@ -95,6 +95,8 @@ class Regressors:
     Attributes:
         descriptor: 'dff' or 'sift'.
         size: crop side the features are computed at, pixels.
+        mode: '3d' (the paper's cascade: landmarks, camera and shape) or 'sdm' (2D only: features at
+            the 68 current landmarks, which all count as visible; the stages map F to ΔX alone).
         stages: per stage, (D + 1, 136 + 6) ridge weights (last row the bias) mapping F to
             (ΔX flattened, Δw).
         sigma: landmark noise of the shape solve, a share of the box size.
@@ -108,6 +110,7 @@ class Regressors:
     descriptor: str
     size: int
     stages: list[np.ndarray]
+    mode: str = "3d"
     sigma: float = 0.03
     sift_size: float = 16.0
     pca_mean: np.ndarray | None = None
@@ -120,7 +123,8 @@ class Regressors:
         arrays = {f"stage{k}": s.astype(np.float16) for k, s in enumerate(self.stages)}
         if self.pca_basis is not None:
             arrays.update(pca_mean=self.pca_mean.astype(np.float32), pca_basis=self.pca_basis.astype(np.float32))
-        head = {"format": FORMAT, "descriptor": self.descriptor, "size": self.size, "n_stages": len(self.stages),
+        head = {"format": FORMAT, "descriptor": self.descriptor, "mode": self.mode, "size": self.size,
+                "n_stages": len(self.stages),
                 "sigma": self.sigma, "sift_size": self.sift_size,
                 "box_from_detector": [float(v) for v in self.box_from_detector], "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
@@ -130,7 +134,7 @@ class Regressors:
 
     @classmethod
     def load(cls, path: str | Path | None = None, descriptor: str = "dff") -> Regressors:
-        """Read regressors (None: the shipped ones for ``descriptor``)."""
+        """Read regressors (None: the shipped ones for ``descriptor``: 'dff', 'sift' or 'sdm')."""
         p = shipped_regressors_path(descriptor) if path is None else Path(path)
         if not p.is_file():
             raise DffkitError(f"{p}: no such regressor file; train one with dffkit.align.train_regressors")
@@ -144,7 +148,8 @@ class Regressors:
                               "retrain it") from None
         if head.get("format") != FORMAT:
             raise DffkitError(f"{p} has format {head.get('format')!r}, this dffkit reads {FORMAT!r}; retrain it")
-        return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, sigma=head["sigma"],
+        return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
+                   sigma=head["sigma"],
                    sift_size=head["sift_size"], pca_mean=pca[0], pca_basis=pca[1],
                    box_from_detector=np.array(head["box_from_detector"]), meta=head["meta"])
 
@@ -365,6 +370,21 @@ class Aligner:
         noise = self.reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
         history = []
         stages = self.reg.stages[: n_stages if n_stages is not None else len(self.reg.stages)]
+        k = crop[2] / size
+
+        def to_image(pts: np.ndarray) -> np.ndarray:
+            return (np.asarray(pts) + 0.5) * k - 0.5 + crop[:2]
+
+        if self.reg.mode == "sdm":
+            x = self.geo.landmarks(st.p, st.cam)
+            history.append(x)
+            for weights in stages:
+                x = x + (np.r_[self.describe(prepared, x, np.ones(68, bool)), 1.0] @ weights).reshape(68, 2)
+                history.append(x)
+            ones = np.ones(68, bool)
+            return Alignment(landmarks=to_image(x), visible=ones, camera=st.cam, p_id=st.p[: self.geo.m1],
+                             p_exp=st.p[self.geo.m1:], box=box, stages=np.stack([to_image(h) for h in history]),
+                             dense=to_image(x), dense_visible=ones)
         for weights in stages:
             dense, vis, x68 = _points(self.geo, st)
             history.append(x68)
@@ -372,11 +392,6 @@ class Aligner:
         dense, vis, x68 = _points(self.geo, st)
         history.append(x68)
         lm_vis = vis[: 68] if np.array_equal(self.geo.dense[:68], self.geo.lm68) else None
-        k = crop[2] / size
-
-        def to_image(pts: np.ndarray) -> np.ndarray:
-            return (np.asarray(pts) + 0.5) * k - 0.5 + crop[:2]
-
         cam = st.cam
         cam_img = Camera(s=cam.s * k, pitch=cam.pitch, yaw=cam.yaw, roll=cam.roll,
                          tx=(cam.tx + 0.5) * k - 0.5 + crop[0], ty=(cam.ty + 0.5) * k - 0.5 + crop[1])
@@ -502,6 +517,56 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
                        "mean_error_px_after": after})
     reg.meta = {"descriptor": descriptor, "n_samples": len(samples), "n_init": n_init, "box_jitter": box_jitter,
                 "stages": record, "seed": seed}
+    return reg
+
+
+def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int = 2, box_jitter: float = 0.05,
+              lambdas: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0), seed: int = 0,
+              progress: bool = True) -> Regressors:
+    """Learn a 2D SDM cascade on annotated photos (300-W style: every landmark visible, 2D only).
+
+    The mean 68 landmarks start in the (jittered) landmark box; each stage regresses the remaining
+    landmark error from the DFF at the current 68 points (ridge, λ picked on held-out instances).
+
+    Args:
+        faces: (image, landmarks (68, 2)) pairs, e.g. real photos with hand annotations.
+    """
+    from dffkit.features import load_weights
+
+    net = net or load_weights()
+    reg = Regressors(descriptor="dff", size=net.config.size, stages=[], mode="sdm")
+    geo = _Geometry.of(model)
+    describe = _Describer(reg, net)
+    unit_xy = project(geo.mean[geo.lm68], Camera(1.0, 0, 0, 0, 0, 0))
+    rng = np.random.default_rng(seed)
+    inst = []
+    for image, lm in tqdm(faces, desc="preparing instances", disable=not progress):
+        gt = np.asarray(lm, np.float64)
+        lo, hi = gt.min(0), gt.max(0)
+        side = float(np.sqrt(np.prod(hi - lo)))
+        for _ in range(n_init):
+            c = (lo + hi) / 2 + rng.normal(0, box_jitter, 2) * side
+            half = (hi - lo) / 2 * np.exp(rng.normal(0, box_jitter))
+            crop, cbox = _crop_box(np.r_[c - half, c + half], reg.size)
+            k = reg.size / crop[2]
+            patch = _crop(to_rgb_uint8(image), crop, reg.size)
+            x = project(geo.mean[geo.lm68], init_camera(unit_xy, cbox))
+            inst.append([describe.prepare(patch, half=True), x, (gt - crop[:2] + 0.5) * k - 0.5])
+    record = []
+    ones = np.ones(68, bool)
+    for stage in range(n_stages):
+        feats = np.asarray([describe(prep, x, ones) for prep, x, _ in inst], np.float32)
+        targets = np.asarray([(gt - x).reshape(-1) for _, x, gt in inst])
+        w, lam, errors = _ridge(feats, targets, lambdas, seed=seed + stage)
+        reg.stages.append(w)
+        before = float(np.mean(np.linalg.norm(targets.reshape(-1, 68, 2), axis=2)))
+        for row, f in zip(inst, feats):
+            row[1] = row[1] + (np.r_[f, 1.0] @ w).reshape(68, 2)
+        after = float(np.mean([np.linalg.norm(gt - x, axis=1).mean() for _, x, gt in inst]))
+        record.append({"stage": stage + 1, "lambda": lam, "heldout_mse": errors, "mean_error_px_before": before,
+                       "mean_error_px_after": after})
+    reg.meta = {"descriptor": "dff", "mode": "sdm", "n_samples": len(faces), "n_init": n_init,
+                "box_jitter": box_jitter, "stages": record, "seed": seed}
     return reg
 
 

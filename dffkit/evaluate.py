@@ -168,13 +168,14 @@ def summarise_transfer(rows: Sequence[dict], yaws: Sequence[float]) -> list[dict
     return out
 
 
-ALIGN_METHODS = ("dff", "sift", "dlib", "mean")
+ALIGN_METHODS = ("dff", "sift", "sdm", "dlib", "mean")
 
 
 def landmark_predictor(method: str, model: FaceModel | None = None, net=None, regressors=None):
     """A ``predict(image, landmark_box) -> (68, 2)`` function for an alignment method.
 
-    Methods: 'dff' (the DFF cascade), 'sift' ("Ours (SIFT)"), 'dlib' (Kazemi & Sullivan's regression
+    Methods: 'dff' (the DFF cascade), 'sift' ("Ours (SIFT)"), 'sdm' (the 2D SDM mode on DFF, trained on
+    real 300-W photos), 'dlib' (Kazemi & Sullivan's regression
     trees, given the landmark box mapped to dlib's detector-box convention) and 'mean' (the mean shape
     placed in the box: the cascade's initialisation).
     """
@@ -186,9 +187,9 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None, re
         from dffkit.model import load_default_model
 
         model = load_default_model()
-    desc = "sift" if method == "sift" else "dff"
-    aligner = Aligner(model, regressors or Regressors.load(descriptor=desc), net=net if desc == "dff" else None)
-    if method in ("dff", "sift"):
+    desc = method if method in ("sift", "sdm") else "dff"
+    aligner = Aligner(model, regressors or Regressors.load(descriptor=desc), net=net if desc != "sift" else None)
+    if method in ("dff", "sift", "sdm"):
         return lambda image, box: aligner.align(image, box).landmarks
     if method == "mean":
         return lambda image, box: aligner.align(image, box, n_stages=0).landmarks

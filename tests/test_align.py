@@ -118,3 +118,21 @@ def test_align_cli_json_with_and_without_a_box(tmp_path):
     assert r.returncode == 0 and len(json.loads(r.stdout)["faces"]) == 1
     r = _cli("align", str(img), "--box", "5,5,2,2")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_sdm_mode_moves_2d_landmarks_only(model):
+    from dffkit.datasets import read_landmarks
+    from dffkit.images import read_image
+    from dffkit.protocols import nme_interpupil
+
+    reg = Regressors.load(descriptor="sdm")
+    assert reg.mode == "sdm" and len(reg.stages) == 4
+    aligner = Aligner(model, reg)
+    errs, starts = [], []
+    for ph in list_photos(default_photos(), split="test", require_landmarks=True):
+        gt = read_landmarks(ph.landmarks)
+        a = aligner.align(read_image(ph.image), np.r_[gt.min(0), gt.max(0)])
+        assert a.visible.all() and not a.p_id.any()
+        errs.append(nme_interpupil(a.landmarks, gt))
+        starts.append(nme_interpupil(a.stages[0], gt))
+    assert np.mean(errs) < 0.6 * np.mean(starts)  # held-out real photos: the cascade improves on its start
