@@ -35,7 +35,7 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from dffkit.report import markdown_table
+from dffkit.report import markdown_table, save_results
 
 res = {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
 
@@ -47,8 +47,12 @@ def provenance(name: str) -> str:
     return f"*Source: `{name}.json`, {r['created']}; {m.get('cpu')} ({m.get('cores')} cores), torch {m.get('torch')}; {cfg}.*"
 
 
+missing = []
+
+
 def show(name: str, rows: list, digits: int = 3) -> None:
     if name not in res:
+        missing.append(name)
         display(Markdown(f"*`{name}.json` is missing: run that chapter first.*"))
         return
     display(Markdown(markdown_table(rows, digits=digits) + "\n\n" + provenance(name)))
@@ -115,3 +119,7 @@ if "01_face_model" in res:
     rows.append({"what": "dffkit: one rendering", "ms": res["01_face_model"]["results"]["render_ms"],
                  "source": "01_face_model.json"})
 display(Markdown(markdown_table(rows, digits=1)))
+
+# %%
+save_results(f"{results_dir}/07_results.json", results={"read": sorted(res), "missing": sorted(set(missing))},
+             config={"results_dir": results_dir})

@@ -58,7 +58,9 @@ def main() -> None:
              f"- DFF weights: `{shipped_weights_path().name}` (see `DFF_CPU_MODEL_CARD.md`);",
              f"- dlib box calibration (centre shift x, y and side, as shares of the box side): "
              f"{np.round(calib[:3], 4).tolist()}, from the 300-W train split;",
-             f"- machine: {machine_info().get('cpu', '')}; weights stored in float16.", "",
+             f"- machine: {machine_info().get('cpu', '')}; weights stored in float16;",
+             f"- command: `python tools/train_align.py --data {args.data} --photos {args.photos} --n {args.n} "
+             f"--n-init {args.n_init}`.", "",
              "| descriptor | stage | ridge λ | mean landmark error before (crop px) | after |", "|---|---|---|---|---|"]
     for reg in rows:
         for st in reg.meta["stages"]:
