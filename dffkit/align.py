@@ -238,6 +238,15 @@ def init_camera(model_xy_unit: np.ndarray, box: np.ndarray) -> Camera:
     return Camera(s=s, pitch=0.0, yaw=0.0, roll=0.0, tx=(x0 + x1) / 2 - c[0], ty=(y0 + y1) / 2 - c[1])
 
 
+def _square_box(box: np.ndarray, shift: tuple[float, float], scale: float) -> np.ndarray:
+    """The square box centred at the box centre + ``shift`` × its side (√(w·h)), of side ``scale`` × that side."""
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    side = np.sqrt((x1 - x0) * (y1 - y0))
+    cx, cy = (x0 + x1) / 2 + shift[0] * side, (y0 + y1) / 2 + shift[1] * side
+    half = scale * side / 2
+    return np.array([cx - half, cy - half, cx + half, cy + half])
+
+
 def _camera_vector(cam: Camera) -> np.ndarray:
     return np.array([cam.s, cam.pitch, cam.yaw, cam.roll, cam.tx, cam.ty])
 
@@ -344,11 +353,12 @@ class Aligner:
     def detector_box_to_landmark_box(self, box: np.ndarray) -> np.ndarray:
         """Map a dlib detector box to the landmark-box convention the regressors were trained with."""
         a, b, c, _ = self.reg.box_from_detector
-        x0, y0, x1, y1 = np.asarray(box, np.float64)
-        side = np.sqrt((x1 - x0) * (y1 - y0))
-        cx, cy = (x0 + x1) / 2 + a * side, (y0 + y1) / 2 + b * side
-        half = c * side / 2
-        return np.array([cx - half, cy - half, cx + half, cy + half])
+        return _square_box(box, (a, b), c)
+
+    def landmark_box_to_detector_box(self, box: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`detector_box_to_landmark_box` (e.g. to give dlib's predictor a landmark box)."""
+        a, b, c, _ = self.reg.box_from_detector
+        return _square_box(box, (-a / c, -b / c), 1.0 / c)
 
     def align(self, image: np.ndarray, box: np.ndarray, n_stages: int | None = None) -> Alignment:
         """Align the face in ``box`` (x0, y0, x1, y1): a box around its 68 landmarks, pixels.

@@ -39,6 +39,32 @@ def _ranged(lo: float, hi: float, kind: Callable[[str], float] = float) -> Calla
     return parse
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _output_path(text: str | None, suffixes: tuple[str, ...], what: str):
+    """The checked output path (None when not asked for): a known suffix and an existing folder, checked
+    before any work is done."""
+    from pathlib import Path
+
+    if text is None:
+        return None
+    out = Path(text)
+    if out.suffix.lower() not in suffixes:
+        raise DffkitError(f"{out}: the {what} must end in {' or '.join(suffixes)}")
+    if not out.parent.is_dir():
+        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    return out
+
+
+def _write_output(out, write: Callable[[], object]) -> None:
+    """Run ``write`` (which writes ``out``) and turn an OS error into a one-line error."""
+    try:
+        write()
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from dffkit.images import write_image
     from dffkit.model import load_default_model
@@ -106,28 +132,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    import io
 
     from dffkit.atomic import atomic_write
     from dffkit.features import features, load_weights
     from dffkit.images import read_image
 
-    out = Path(args.output)
-    if out.suffix != ".npy":
-        raise DffkitError(f"{out}: output must end in .npy")
-    if not out.parent.is_dir():
-        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    out = _output_path(args.output, (".npy",), "output")
     image = read_image(args.image)
     net = load_weights(args.weights)
     feats = features(image, box=args.box, net=net)
-    import io
-
     buf = io.BytesIO()
     np.save(buf, feats.descriptors)
-    try:
-        atomic_write(out, buf.getvalue())
-    except OSError as exc:
-        raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+    _write_output(out, lambda: atomic_write(out, buf.getvalue()))
     if args.json:
         print(json.dumps({"output": str(out), "shape": list(feats.descriptors.shape), "crop": feats.crop.tolist()}))
     else:
@@ -152,17 +169,11 @@ def _face_region(image: np.ndarray, box: np.ndarray | None, detector, name: str)
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from dffkit.images import read_image, write_image
-    from dffkit.match import match_dff, match_sift, mask_points, sift_keypoints
+    from dffkit.match import DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, match_dff, match_sift, mask_points, sift_keypoints
     from dffkit.viz import draw_matches
 
-    out = Path(args.output) if args.output else None
-    if out is not None and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise DffkitError(f"{out}: the output must be a .png or .jpg image")
-    if out is not None and not out.parent.is_dir():
-        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    out = _output_path(args.output, IMAGE_SUFFIXES, "drawing")
     images = [read_image(args.image_a), read_image(args.image_b)]
     detector = None
     if args.box_a is None or args.box_b is None:
@@ -182,14 +193,12 @@ def _cmd_match(args: argparse.Namespace) -> int:
             pts = mask_points(mask_a, stride=args.stride)
         else:
             pts = sift_keypoints(images[0], mask_a)[0]
-        angle = args.max_angle if args.max_angle is not None else (12.0 if args.dense else 30.0)
+        angle = args.max_angle if args.max_angle is not None else (DFF_DENSE_ANGLE if args.dense else DFF_SPARSE_ANGLE)
         m = match_dff(fa, fb, pts, mask_b, max_angle=angle)
     if out is not None:
         v = m.valid
-        try:
-            write_image(out, draw_matches(images[0], images[1], m.source[v], m.target[v], height=args.height))
-        except OSError as exc:
-            raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+        drawing = draw_matches(images[0], images[1], m.source[v], m.target[v], height=args.height)
+        _write_output(out, lambda: write_image(out, drawing))
     doc = {"method": args.method + (" dense" if args.method == "dff" and args.dense else ""),
            "source_points": len(m), "valid": m.n_valid, "box_a": box_a.tolist(), "box_b": box_b.tolist(),
            "matches": [[*map(float, s), *map(float, t), float(c)] for s, t, c, ok in
@@ -203,18 +212,12 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_align(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from dffkit.align import Aligner, Regressors, align_all
     from dffkit.images import read_image, write_image
     from dffkit.model import load_default_model
     from dffkit.viz import draw_landmarks
 
-    out = Path(args.output) if args.output else None
-    if out is not None and out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise DffkitError(f"{out}: the overlay must be a .png or .jpg image")
-    if out is not None and not out.parent.is_dir():
-        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
     image = read_image(args.image)
     aligner = Aligner(load_default_model(), Regressors.load(args.regressors, descriptor=args.descriptor))
     faces = align_all(image, None if args.box is None else args.box[None], aligner)
@@ -225,10 +228,7 @@ def _cmd_align(args: argparse.Namespace) -> int:
         overlay = image
         for a in faces:
             overlay = draw_landmarks(overlay, a.landmarks, a.visible)
-        try:
-            write_image(out, overlay)
-        except OSError as exc:
-            raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+        _write_output(out, lambda: write_image(out, overlay))
     if args.json:
         print(json.dumps(doc))
     else:

@@ -19,6 +19,7 @@ import numpy as np
 from dffkit.camera import Camera, rotation_matrix, transform
 from dffkit.errors import DffkitError
 from dffkit.model import FaceModel
+from dffkit.render import barycentric_coordinates
 
 __all__ = ["Correspondence", "true_matches", "surface_at", "surface_points", "view_angle"]
 
@@ -42,17 +43,6 @@ class Correspondence:
 
 def _vertices_image(model: FaceModel, view) -> np.ndarray:
     return transform(model.shape(view.p_id, view.p_exp), Camera.from_vector(view.camera))
-
-
-def _barycentric(p2: np.ndarray, tri_xy: np.ndarray) -> np.ndarray:
-    """(N, 3) barycentrics of points (N, 2) in triangles (N, 3, 2)."""
-    a, b, c = tri_xy[:, 0], tri_xy[:, 1], tri_xy[:, 2]
-    v0, v1, v2 = b - a, c - a, p2 - a
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    den = np.where(np.abs(den) > 1e-12, den, 1e-12)
-    l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    return np.stack([1.0 - l1 - l2, l1, l2], 1)
 
 
 def _pixel_triangles(ids: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -81,7 +71,7 @@ def surface_at(model: FaceModel, view, points: np.ndarray) -> tuple[np.ndarray, 
     on = t >= 0
     if on.any():
         vi = _vertices_image(model, view)
-        b = np.clip(_barycentric(pts[on], vi[model.triangles[t[on]], :2]), 0.0, None)
+        b = np.clip(barycentric_coordinates(pts[on], vi[model.triangles[t[on]], :2]), 0.0, None)
         bary[on] = b / b.sum(1, keepdims=True)  # a point off its pixel's triangle moves onto that triangle
     return t, bary
 
@@ -95,25 +85,6 @@ def surface_points(model: FaceModel, view, points: np.ndarray) -> np.ndarray:
         shape = model.shape(view.p_id, view.p_exp)
         out[on] = np.einsum("nk,nkc->nc", bary[on], shape[model.triangles[t[on]]])
     return out
-
-
-def _neighbours(model: FaceModel) -> dict:
-    """Triangles sharing a vertex, as a sorted (T, K) table padded with −1 (cached on the model)."""
-    cache = model.__dict__.setdefault("_triangle_ring", {})
-    if "ring" not in cache:
-        tri = model.triangles
-        t_of_v = [[] for _ in range(model.n_vertices)]
-        for t, (a, b, c) in enumerate(tri):
-            t_of_v[a].append(t)
-            t_of_v[b].append(t)
-            t_of_v[c].append(t)
-        rings = [sorted(set(t_of_v[a] + t_of_v[b] + t_of_v[c])) for a, b, c in tri]
-        k = max(len(r) for r in rings)
-        table = np.full((len(tri), k), -1, np.int64)
-        for t, r in enumerate(rings):
-            table[t, :len(r)] = r
-        cache["ring"] = table
-    return cache["ring"]
 
 
 def true_matches(model: FaceModel, view_a, view_b, points_a: np.ndarray, depth_tol: float = 2.0) -> Correspondence:
@@ -147,14 +118,14 @@ def true_matches(model: FaceModel, view_a, view_b, points_a: np.ndarray, depth_t
     surface[on] = np.einsum("nk,nkc->nc", bary[on], shape_b[tri])
     target[on] = pb[:, :2]
     tb = _pixel_triangles(np.asarray(view_b.triangle_ids), pb[:, :2])
-    ring = _neighbours(model)[t[on]]
-    same = (tb[:, None] == ring).any(1) & (tb >= 0)
+    # B shows the point's triangle or one sharing a vertex with it
+    same = (tb >= 0) & (model.triangles[tb][:, :, None] == tri[:, None, :]).any((1, 2))
     # depth of B's visible surface: the plane of the triangle at the nearest pixel, at the point itself
     front = np.zeros(len(tb), bool)
     hit = tb >= 0
     if hit.any():
         tri_b = vb[model.triangles[tb[hit]]]
-        zb = np.einsum("nk,nk->n", _barycentric(pb[hit, :2], tri_b[..., :2]), tri_b[..., 2])
+        zb = np.einsum("nk,nk->n", barycentric_coordinates(pb[hit, :2], tri_b[..., :2]), tri_b[..., 2])
         front[hit] = pb[hit, 2] >= zb - depth_tol
     visible[on] = same | front
     return Correspondence(target, on, visible, surface)

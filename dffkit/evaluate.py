@@ -196,13 +196,9 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None, re
     from dffkit.detect import DlibLandmarker
 
     dlib_lm = DlibLandmarker()
-    a, b, c, _ = aligner.reg.box_from_detector
 
     def predict_dlib(image, box):
-        x0, y0, x1, y1 = box
-        side = np.sqrt((x1 - x0) * (y1 - y0)) / c  # invert the detector -> landmark box calibration
-        cx, cy = (x0 + x1) / 2 - a * side, (y0 + y1) / 2 - b * side
-        return dlib_lm.landmarks(image, np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]))
+        return dlib_lm.landmarks(image, aligner.landmark_box_to_detector_box(box))
 
     return predict_dlib
 

@@ -26,7 +26,7 @@ from dffkit.errors import DffkitError
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 
-__all__ = ["Light", "Rendering", "Renderer", "barycentric_map", "vertex_normals", "DEFAULT_SKIN"]
+__all__ = ["Light", "Rendering", "Renderer", "barycentric_coordinates", "barycentric_map", "vertex_normals", "DEFAULT_SKIN"]
 
 #: A neutral skin tone, linear RGB in [0, 1], used when no vertex colours are given.
 DEFAULT_SKIN = np.array([0.80, 0.62, 0.52], np.float32)
@@ -155,15 +155,28 @@ def barycentric_map(vertices_image: np.ndarray, triangles: np.ndarray, triangle_
         return out
     tri = np.asarray(triangles)[triangle_ids[rows, cols]]
     p = np.asarray(vertices_image, np.float64)[:, :2]
-    a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
     q = np.stack([cols, rows], axis=1).astype(np.float64)
-    v0, v1, v2 = b - a, c - a, q - a
+    out[rows, cols] = barycentric_coordinates(q, p[tri])
+    return out
+
+
+def barycentric_coordinates(points: np.ndarray, triangles_xy: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates of 2D points in 2D triangles (outside a triangle, some are negative).
+
+    Args:
+        points: (N, 2) points.
+        triangles_xy: (N, 3, 2) the corners of each point's triangle.
+
+    Returns:
+        (N, 3) float64 coordinates, summing to 1.
+    """
+    a, b, c = triangles_xy[:, 0], triangles_xy[:, 1], triangles_xy[:, 2]
+    v0, v1, v2 = b - a, c - a, np.asarray(points, np.float64) - a
     den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
     den = np.where(np.abs(den) > 1e-12, den, 1e-12)
     l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
     l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    out[rows, cols] = np.stack([1.0 - l1 - l2, l1, l2], axis=1)
-    return out
+    return np.stack([1.0 - l1 - l2, l1, l2], axis=1)
 
 
 class Renderer:
