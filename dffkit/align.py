@@ -35,7 +35,7 @@ from dffkit.atomic import atomic_write
 from dffkit.camera import Camera, project, transform
 from dffkit.errors import DffkitError
 from dffkit.features import FaceFeatures, _crop, square_crop
-from dffkit.images import to_rgb_uint8
+from dffkit.images import check_box, to_rgb_uint8
 from dffkit.landmarks import dense_landmarks
 from dffkit.model import FaceModel
 
@@ -133,9 +133,15 @@ class Regressors:
         return atomic_write(Path(path), buf.getvalue())
 
     @classmethod
-    def load(cls, path: str | Path | None = None, descriptor: str = "dff") -> Regressors:
-        """Read regressors (None: the shipped ones for ``descriptor``: 'dff', 'sift' or 'sdm')."""
-        p = shipped_regressors_path(descriptor) if path is None else Path(path)
+    def load(cls, path: str | Path | None = None, descriptor: str | None = None) -> Regressors:
+        """Read regressors.
+
+        Args:
+            path: a file from :meth:`save`; None reads the shipped ones for ``descriptor``.
+            descriptor: 'dff', 'sift' or 'sdm' (None: 'dff', or whatever ``path`` holds). With a path, a
+                file of another kind is refused rather than run with the wrong descriptors.
+        """
+        p = shipped_regressors_path(descriptor or "dff") if path is None else Path(path)
         if not p.is_file():
             raise DffkitError(f"{p}: no such regressor file; train one with dffkit.align.train_regressors")
         try:
@@ -148,6 +154,10 @@ class Regressors:
                               "retrain it") from None
         if head.get("format") != FORMAT:
             raise DffkitError(f"{p} has format {head.get('format')!r}, this dffkit reads {FORMAT!r}; retrain it")
+        kind = "sdm" if head.get("mode") == "sdm" else head["descriptor"]
+        if descriptor is not None and descriptor != kind:
+            raise DffkitError(f"{p} holds {kind!r} regressors, not {descriptor!r}; pass descriptor {kind!r} "
+                              f"or regressors trained for {descriptor!r}")
         return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
                    sigma=head["sigma"],
                    sift_size=head["sift_size"], pca_mean=pca[0], pca_basis=pca[1],
@@ -369,9 +379,7 @@ class Aligner:
             n_stages: stages to run (default: all the regressors have).
         """
         img = to_rgb_uint8(image)
-        box = np.asarray(box, np.float64).reshape(-1)
-        if box.shape != (4,) or not np.isfinite(box).all() or box[2] - box[0] < 4 or box[3] - box[1] < 4:
-            raise DffkitError(f"the face box must be 4 finite numbers x0,y0,x1,y1 at least 4 px wide, got {box}")
+        box = check_box(box, img.shape)
         size = self.reg.size
         crop, cbox = _crop_box(box, size)
         patch = _crop(img, crop, size)
@@ -627,9 +635,7 @@ def align_all(image: np.ndarray, boxes: np.ndarray | None = None, aligner: Align
         from dffkit.detect import DlibLandmarker
 
         det = detector or DlibLandmarker()
-        found = det.detect(img)
-        if len(found) == 0:
-            found = det.detect(img, upsample=2)
+        found = det.find(img)
         if len(found) == 0:
             raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
         boxes = np.stack([aligner.detector_box_to_landmark_box(b) for b in found])

@@ -155,14 +155,14 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 def _face_region(image: np.ndarray, box: np.ndarray | None, detector, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(box, mask) of the face: from --box (the box is the mask) or dlib's landmarks (their hull)."""
+    from dffkit.images import check_box
     from dffkit.match import landmark_mask
 
     if box is not None:
+        box = check_box(box, image.shape, name=f"box of {name}")
         mask = np.zeros(image.shape[:2], bool)
         x0, y0, x1, y1 = np.round(box).astype(int)
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
-        if not mask.any():
-            raise DffkitError(f"{name}: the box {box.tolist()} lies outside the {image.shape[1]}x{image.shape[0]} image")
         return box, mask
     lm = detector.largest_face_landmarks(image, name=name)
     return np.r_[lm.min(0), lm.max(0)], landmark_mask(image.shape[:2], lm)
@@ -371,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "their visibility and the head pose. Without --box, dlib's detector finds every face.")
     a.add_argument("image")
     a.add_argument("--box", type=_box, help="the face's landmark box x0,y0,x1,y1 (brows to chin), pixels")
-    a.add_argument("--descriptor", choices=("dff", "sift"), default="dff", help="dff, or sift for 'Ours (SIFT)'")
+    a.add_argument("--descriptor", choices=("dff", "sift", "sdm"),
+                   help="dff (default), sift for 'Ours (SIFT)', sdm for the 2D SDM mode; with --regressors, the file "
+                        "must be of this kind")
     a.add_argument("--regressors", help="regressor .npz (default: the shipped ones)")
     a.add_argument("-o", "--output", help="overlay image, .png or .jpg (green visible, red hidden landmarks)")
     a.add_argument("--json", action="store_true", help='print {"faces": [{"box", "landmarks68", "visible", "pose"}]}')
@@ -390,9 +392,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BOX_OPTIONS = ("--box", "--box-a", "--box-b")
+
+
+def _join_negative_boxes(argv: Sequence[str]) -> list[str]:
+    """``--box -20,-5,100,150`` as ``--box=-20,-5,100,150``: argparse would read the value as an option."""
+    out: list[str] = []
+    for a in argv:
+        if out and out[-1] in _BOX_OPTIONS and a[:1] == "-" and (a[1:2].isdigit() or a[1:2] == "."):
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_boxes(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.print_help()
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from dffkit.errors import DffkitError
@@ -49,12 +50,35 @@ class DlibLandmarker:
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(str(predictor_path()))
 
-    def detect(self, image: np.ndarray, upsample: int = 1) -> np.ndarray:
-        """Face boxes in an RGB uint8 (H, W, 3) image, largest first. Returns (K, 4) float (x0, y0, x1, y1)."""
-        rects = self._detector(np.ascontiguousarray(image), upsample)
+    def detect(self, image: np.ndarray, upsample: int = 1, max_side: int = 2000) -> np.ndarray:
+        """Face boxes in an RGB uint8 (H, W, 3) image, largest first.
+
+        Args:
+            image: (H, W, 3) RGB uint8.
+            upsample: dlib's upsampling count (1 finds faces down to about 40 px).
+            max_side: larger images are searched at this longest side (the boxes are scaled back), so a
+                24-megapixel photo takes about as long as a 4-megapixel one; faces under about
+                40 * max(H, W) / max_side px are then missed.
+
+        Returns:
+            (K, 4) float64 (x0, y0, x1, y1) in the image's pixels.
+        """
+        scale = min(1.0, max_side / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        rects = self._detector(np.ascontiguousarray(small), upsample)
         boxes = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], np.float64).reshape(-1, 4)
+        boxes /= scale
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         return boxes[np.argsort(-area, kind="stable")]
+
+    def find(self, image: np.ndarray, retry_side: int = 1000) -> np.ndarray:
+        """Face boxes as :meth:`detect`, searched once more at twice the upsampling when none is found in an
+        image up to ``retry_side`` px a side (small faces); larger images are not retried, as that costs
+        seconds and the faces in them are rarely that small. Returns (K, 4) float64, largest first."""
+        boxes = self.detect(image)
+        if len(boxes) == 0 and max(image.shape[:2]) <= retry_side:
+            boxes = self.detect(image, upsample=2)
+        return boxes
 
     def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks of the face in ``box`` (x0, y0, x1, y1). Returns (68, 2) float64, 0-based pixels."""
@@ -64,9 +88,7 @@ class DlibLandmarker:
 
     def largest_face_landmarks(self, image: np.ndarray, name: str = "image") -> np.ndarray:
         """Landmarks of the largest detected face; a one-line error when there is none."""
-        boxes = self.detect(image)
-        if len(boxes) == 0:
-            boxes = self.detect(image, upsample=2)
+        boxes = self.find(image)
         if len(boxes) == 0:
             raise DffkitError(f"{name}: no face found; pass a landmark file (.pts) beside it or another photo")
         return self.landmarks(image, boxes[0])

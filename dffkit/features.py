@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from dffkit.errors import DffkitError
-from dffkit.images import to_rgb_uint8
+from dffkit.images import check_box, to_rgb_uint8
 from dffkit.net import NetConfig, UNet
 
 __all__ = ["FaceFeatures", "features", "framed_features", "load_weights", "square_crop", "shipped_weights_path",
@@ -130,10 +130,11 @@ def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | None 
     if box is None:
         from dffkit.detect import DlibLandmarker
 
-        boxes = (detector or DlibLandmarker()).detect(img)
+        boxes = (detector or DlibLandmarker()).find(img)
         if len(boxes) == 0:
             raise DffkitError("no face found in the image; pass its box (x0, y0, x1, y1)")
         box = boxes[0]
+    box = check_box(box, img.shape)
     net = net or load_weights()
     size = net.config.size
     crop = square_crop(box)

@@ -120,11 +120,21 @@ def sift_keypoints(image: np.ndarray, mask: np.ndarray | None = None, n_features
         (points (N, 2) float64 pixels, descriptors (N, 128) float32).
     """
     gray = cv2.cvtColor(to_rgb_uint8(image), cv2.COLOR_RGB2GRAY)
-    m = None if mask is None else mask.astype(np.uint8) * 255
+    x0 = y0 = 0
+    m = None
+    if mask is not None:  # search the mask's bounding box only (with a margin for the descriptors' support)
+        ys, xs = np.nonzero(mask)
+        if len(xs) == 0:
+            return np.zeros((0, 2)), np.zeros((0, 128), np.float32)
+        margin = 32
+        x0, y0 = max(int(xs.min()) - margin, 0), max(int(ys.min()) - margin, 0)
+        x1, y1 = int(xs.max()) + margin + 1, int(ys.max()) + margin + 1
+        gray = gray[y0:y1, x0:x1]
+        m = mask[y0:y1, x0:x1].astype(np.uint8) * 255
     kps, desc = _sift(n_features).detectAndCompute(gray, m)
     if desc is None or not kps:
         return np.zeros((0, 2)), np.zeros((0, 128), np.float32)
-    return np.array([k.pt for k in kps], np.float64), desc.astype(np.float32)
+    return np.array([k.pt for k in kps], np.float64) + [x0, y0], desc.astype(np.float32)
 
 
 def sift_at(image: np.ndarray, points: np.ndarray, size: float) -> np.ndarray:

@@ -169,10 +169,10 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     dataset = SynthDataset(data)
     if len(dataset) < config.batch_size:
         raise DffkitError(f"{data} has {len(dataset)} samples, fewer than one batch of {config.batch_size}")
+    out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good: no empty folder on error
     torch.manual_seed(seed + rank)
     rng = np.random.default_rng([seed, rank])
     table = label_table(config)
