@@ -98,7 +98,8 @@ plt.show()
 # NBVAL_IGNORE_OUTPUT
 acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]))
 model_table = {
-    "config": cfg["name"], "input size": cfg["size"], "widths": cfg["widths"],
+    "config": cfg["name"], "input size": cfg["size"], "widths": cfg["widths"], "descriptor dimension": cfg["dim"],
+    "segmentations × patches": f"{cfg['n_segmentations']} × {cfg['n_patches']}", "logit scale": cfg["scale"],
     "parameters": sum(p.numel() for p in net.parameters()),
     "training samples": meta["n_train_samples"], "steps": meta["steps"],
     "training time (min)": round(meta["train_seconds"] / 60, 1), "device": meta["device"],
