@@ -190,7 +190,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         net = load_weights(args.weights)
         fa, fb = features(images[0], box_a, net=net), features(images[1], box_b, net=net)
         if args.dense:
-            pts = mask_points(mask_a, stride=args.stride)
+            pts = mask_points(mask_a, stride=args.stride) if args.stride > fa.cell else fa.grid_points(mask_a)
         else:
             pts = sift_keypoints(images[0], mask_a)[0]
         angle = args.max_angle if args.max_angle is not None else (DFF_DENSE_ANGLE if args.dense else DFF_SPARSE_ANGLE)
@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("image_b")
     m.add_argument("--method", choices=("dff", "sift"), default="dff")
     m.add_argument("--dense", action="store_true", help="DFF: match every face pixel (default: SIFT keypoints)")
-    m.add_argument("--stride", type=_ranged(1, 64, int), default=2, help="dense source pixel step")
+    m.add_argument("--stride", type=_ranged(1, 64, int), default=2, help="dense source pixel step (at least one descriptor cell)")
     m.add_argument("--max-angle", type=_ranged(0.1, 180), help="DFF validity angle, degrees")
     m.add_argument("--ratio", type=_ranged(0.01, 1.0), default=1 / 1.3, help="SIFT ratio test (default 1/1.3)")
     m.add_argument("--box-a", type=_box, help="face box of A, x0,y0,x1,y1")

@@ -79,6 +79,31 @@ class FaceFeatures:
     crop: np.ndarray
     image: np.ndarray
 
+    @property
+    def cell(self) -> float:
+        """The side of one descriptor cell in image pixels."""
+        return float(self.crop[2] / self.descriptors.shape[1])
+
+    def grid_points(self, mask: np.ndarray) -> np.ndarray:
+        """The points worth matching inside an (H, W) image mask: every True pixel when the descriptor
+        cells are under 2 px, else the centre of every cell whose pixel is True (a finer grid would only
+        interpolate between the same descriptors). Returns (N, 2) float64 image (x, y)."""
+        mask = np.asarray(mask, bool)
+        if self.cell < 2.0:
+            rows, cols = np.nonzero(mask)
+            return np.stack([cols, rows], 1).astype(np.float64)
+        x0, y0, side = self.crop
+        n = self.descriptors.shape[1]
+        c = (np.arange(n) + 0.5) * self.cell - 0.5
+        xs, ys = np.meshgrid(x0 + c, y0 + c)
+        pts = np.stack([xs.ravel(), ys.ravel()], 1)
+        ij = np.round(pts).astype(np.int64)
+        h, w = mask.shape
+        inside = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
+        keep = np.zeros(len(pts), bool)
+        keep[inside] = mask[ij[inside, 1], ij[inside, 0]]
+        return pts[keep]
+
     def to_crop(self, points: np.ndarray) -> np.ndarray:
         """(N, 2) image points -> crop pixel coordinates."""
         x0, y0, side = self.crop

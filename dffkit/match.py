@@ -177,7 +177,8 @@ def match_sift(image_a: np.ndarray, image_b: np.ndarray, mask_a: np.ndarray | No
 
 def match_dff(features_a: FaceFeatures, features_b: FaceFeatures, points_a: np.ndarray, mask_b: np.ndarray,
               max_angle: float = DFF_SPARSE_ANGLE, chunk: int = 4096) -> Matches:
-    """DFF matching: each source point takes the target face pixel of smallest descriptor angle.
+    """DFF matching: each source point takes the target face pixel of smallest descriptor angle
+    (every face pixel; one per descriptor cell, at its centre, when a cell spans 2 px or more).
 
     Sparse matching passes keypoints as ``points_a`` (paper: valid under 30°); dense matching passes
     every source face pixel (:func:`mask_points`; paper: valid under 12°).
@@ -195,7 +196,7 @@ def match_dff(features_a: FaceFeatures, features_b: FaceFeatures, points_a: np.n
     if not 0 < max_angle <= 180:
         raise DffkitError(f"max_angle must be in (0, 180] degrees, got {max_angle}")
     pts_a = np.asarray(points_a, np.float64).reshape(-1, 2)
-    cand = mask_points(mask_b)
+    cand = features_b.grid_points(mask_b)  # every face pixel, or one per descriptor cell when cells are larger
     if len(cand) == 0:
         raise DffkitError("the target face region is empty; check the face box or mask")
     if len(pts_a) == 0:

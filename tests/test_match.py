@@ -103,6 +103,21 @@ def test_dff_matching_thresholds_the_angle():
         match_dff(f, f, pts, np.zeros((16, 16), bool))
 
 
+def test_dff_candidates_on_a_large_face_are_one_per_descriptor_cell():
+    """A face 1,600 px across with a 16² map: candidates at the 256 cell centres, 100 px apart."""
+    rng = np.random.default_rng(2)
+    d = rng.normal(size=(16, 16, 32)).astype(np.float32)
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    f = FaceFeatures(descriptors=d, crop=np.array([0.0, 0.0, 1600.0]), image=np.zeros((16, 16, 3), np.uint8))
+    assert f.cell == 100.0
+    mask = np.ones((1600, 1600), bool)
+    assert len(f.grid_points(mask)) == 256 and len(f.grid_points(mask[:800])) == 128
+    centre = (rng.integers(0, 16, size=(200, 2)) + 0.5) * 100 - 0.5
+    src = centre + rng.uniform(-20, 20, size=(200, 2))  # mostly one cell's descriptor, blended with neighbours
+    m = match_dff(f, f, src, mask, max_angle=90.0)
+    np.testing.assert_allclose(m.target, centre, atol=1e-9)  # each finds its own cell's centre
+
+
 def test_sift_ratio_test_rejects_matches_on_a_shifted_texture():
     rng = np.random.default_rng(2)
     img = (rng.random((120, 120, 3)) * 255).astype(np.uint8)
