@@ -6,7 +6,7 @@ under the 300-W protocols. Prints JSON.
 
 Usage:
     .venv/bin/python benchmarks/eval_alignment.py --photos ../shared/data/300w --data /tmp/test-lp \\
-        [--n 300] [--methods dff,sift,dlib,mean] [--real-methods dff,sift,sdm,dlib,mean]
+        [--n 300] [--methods dff,sift,dlib,mean] [--real-methods dff,sift,sdm,dlib,mean] [--regressors NPZ]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import json
 
 from dffkit import load_default_model
+from dffkit.align import Regressors
 from dffkit.data import SynthDataset
 from dffkit.datasets import list_photos
 from dffkit.evaluate import evaluate_alignment, landmark_predictor
@@ -31,12 +32,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--methods", default="dff,sift,dlib,mean")
     ap.add_argument("--real-methods", default="dff,sift,sdm,dlib,mean")
+    ap.add_argument("--regressors", help="a DFF regressor .npz to score as 'dff' (default: the shipped one)")
     args = ap.parse_args()
     model = load_default_model()
     generate_dataset(args.data, photos=args.photos, n=args.n, size=224, seed=args.seed, split="test", workers=1,
                      progress=False)
     methods, real = args.methods.split(","), args.real_methods.split(",")
-    preds = {m: landmark_predictor(m, model) for m in dict.fromkeys(methods + real)}
+    own = Regressors.load(args.regressors, descriptor="dff") if args.regressors else None
+    preds = {m: landmark_predictor(m, model, regressors=own if m == "dff" else None)
+             for m in dict.fromkeys(methods + real)}
     syn = evaluate_alignment(list(SynthDataset(args.data)), {m: preds[m] for m in methods}, progress=False)
     faces = load_300w(None, photos=list_photos(args.photos, split="test", require_landmarks=True))
     out = {f"{proto} {m}": evaluate(proto, faces, preds[m], progress=False)["table"]
