@@ -17,10 +17,13 @@ import time
 import numpy as np
 
 from dffkit import load_default_model
-from dffkit.align import Aligner, Regressors
-from dffkit.datasets import list_photos
-from dffkit.report import machine_info
-from dffkit.synth import default_photos, fit_sources, generate_pairs
+from dffkit.alignment.cascade import Aligner
+from dffkit.alignment.regressors import Regressors
+from dffkit.boxes import landmark_box
+from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.sources import fit_sources
+from dffkit.data.synth import generate_pairs
+from dffkit.evaluation.report import machine_info
 
 
 def main() -> None:
@@ -34,7 +37,7 @@ def main() -> None:
     faces = [v for p in generate_pairs(src, -(-args.faces // 2), seed=5, size=224, model=model, progress=False)
              for v in p][: args.faces]
     aligner = Aligner(model, Regressors.load(descriptor=args.descriptor))
-    boxes = [np.r_[f.landmarks68.min(0), f.landmarks68.max(0)] for f in faces]
+    boxes = [landmark_box(f.landmarks68) for f in faces]
     aligner.align(faces[0].image, boxes[0])  # warm-up
     total, net = [], []
     for f, b in zip(faces, boxes):
@@ -42,7 +45,7 @@ def main() -> None:
         aligner.align(f.image, b)
         total.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        aligner.describe.prepare(np.zeros((aligner.reg.size, aligner.reg.size, 3), np.uint8))
+        aligner.descriptor.prepare(np.zeros((aligner.reg.size, aligner.reg.size, 3), np.uint8))
         net.append(time.perf_counter() - t0)
     t = np.array(total) * 1e3
     res = {"descriptor": args.descriptor, "faces": len(faces), "stages": len(aligner.reg.stages),

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dffkit.features import export_onnx, load_weights
-from dffkit.report import machine_info
+from dffkit.dff.features import export_onnx
+from dffkit.dff.weights import load_weights
+from dffkit.evaluation.report import machine_info
 
 
 def _time(fn, repeats: int) -> float:

@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from dffkit import load_default_model  # noqa: E402
-from dffkit.camera import frame_camera  # noqa: E402
-from dffkit.render import Renderer  # noqa: E402
+from dffkit.face.camera import frame_camera  # noqa: E402
+from dffkit.face.render import Renderer  # noqa: E402
 
 
 def _cameras(model, size: int, n: int, rng: np.random.Generator):

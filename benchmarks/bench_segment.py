@@ -16,13 +16,12 @@ import time
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 
-import numpy as np  # noqa: E402
 
 from dffkit import load_default_model  # noqa: E402
-from dffkit.camera import frame_camera  # noqa: E402
-from dffkit.render import Renderer  # noqa: E402
-from dffkit.report import machine_info  # noqa: E402
-from dffkit.segment import build_segmentations, segmentation_stats, pixel_labels  # noqa: E402
+from dffkit.dff.segment import build_segmentations, pixel_labels, segmentation_stats  # noqa: E402
+from dffkit.evaluation.report import machine_info  # noqa: E402
+from dffkit.face.camera import frame_camera  # noqa: E402
+from dffkit.face.render import Renderer  # noqa: E402
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from dffkit.data import SynthDataset
-from dffkit.report import machine_info
-from dffkit.synth import generate_dataset
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.evaluation.report import machine_info
 
 
 def main() -> None:

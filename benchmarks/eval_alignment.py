@@ -15,13 +15,14 @@ import argparse
 import json
 
 from dffkit import load_default_model
-from dffkit.align import Regressors
-from dffkit.data import SynthDataset
-from dffkit.datasets import list_photos
-from dffkit.evaluate import evaluate_alignment, landmark_predictor
-from dffkit.protocols import evaluate, load_300w
-from dffkit.report import machine_info
-from dffkit.synth import generate_dataset
+from dffkit.alignment.regressors import Regressors
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.data.photos import list_photos
+from dffkit.evaluation.alignment import evaluate_alignment
+from dffkit.evaluation.methods import landmark_predictor
+from dffkit.evaluation.protocols import evaluate, load_300w
+from dffkit.evaluation.report import machine_info
 
 
 def main() -> None:
@@ -43,9 +44,9 @@ def main() -> None:
              for m in dict.fromkeys(methods + real)}
     syn = evaluate_alignment(list(SynthDataset(args.data)), {m: preds[m] for m in methods}, progress=False)
     faces = load_300w(None, photos=list_photos(args.photos, split="test", require_landmarks=True))
-    out = {f"{proto} {m}": evaluate(proto, faces, preds[m], progress=False)["table"]
+    out = {f"{proto} {m}": evaluate(proto, faces, preds[m], progress=False).summary
            for proto in ("300w", "300w-inner") for m in real}
-    print(json.dumps({"synthetic": syn["table"], "ms": syn["ms"], "real": out, "real_faces": len(faces),
+    print(json.dumps({"synthetic": syn.table, "ms": syn.ms, "real": out, "real_faces": len(faces),
                       "config": vars(args), "machine": machine_info()}, indent=1))
 
 

@@ -10,11 +10,12 @@ import argparse
 import json
 
 from dffkit import load_default_model
-from dffkit.datasets import list_photos
-from dffkit.evaluate import angular_spread, evaluate_matching
-from dffkit.features import load_weights
-from dffkit.report import machine_info
-from dffkit.synth import fit_sources, generate_pairs
+from dffkit.data.photos import list_photos
+from dffkit.data.sources import fit_sources
+from dffkit.data.synth import generate_pairs
+from dffkit.dff.weights import load_weights
+from dffkit.evaluation.matching import angular_spread, evaluate_matching
+from dffkit.evaluation.report import machine_info
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
     src = fit_sources(model, list_photos(args.photos, split="test", require_landmarks=True), progress=False)
     pairs = generate_pairs(src, args.pairs, seed=args.seed, size=224, model=model, progress=False)
     res = evaluate_matching(model, pairs, net, radius=args.radius, progress=False)
-    print(json.dumps({"table": res["table"], "ms": res["ms"], "spread": angular_spread(model, pairs, net),
+    print(json.dumps({"table": res.table, "ms": res.ms, "spread": angular_spread(model, pairs, net),
                       "config": vars(args), "machine": machine_info()}, indent=1))
 
 

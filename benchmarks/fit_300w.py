@@ -1,4 +1,4 @@
-"""Landmark-fit accuracy of ``dffkit.fit`` on real photos.
+"""Landmark-fit accuracy of ``dffkit.face.fit`` on real photos.
 
 Fits the embedded model to every face of a folder with 68-point landmarks (``.pts`` or ``.mat``) and
 reports the fit's landmark NME (over the landmark-box size √(w·h)): median, 95th percentile and mean,
@@ -19,10 +19,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dffkit import load_default_model
-from dffkit.datasets import list_photos, read_landmarks
-from dffkit.fit import fit_landmarks
-from dffkit.landmarks import contour_candidates
-from dffkit.report import machine_info
+from dffkit.data.photos import list_photos, read_landmarks
+from dffkit.evaluation.report import machine_info
+from dffkit.face.fit import fit_landmarks
+from dffkit.face.landmarks import contour_candidates
 
 
 def main() -> None:

@@ -1,31 +1,69 @@
 """dffkit: Deep Face Feature for face alignment, reproduced.
 
-Public API (more in each module):
-    FaceModel, load_default_model   the linear 3D morphable model (dffkit.model)
-    Camera, project                  the weak-perspective camera (dffkit.camera)
-    Renderer, Rendering              z-buffer rendering with triangle-id and barycentric maps (dffkit.render)
-    features(image, box=None)        the DFF descriptor map of a face (dffkit.features)
-    align(image, box=None)           large-pose 68-point alignment, 3D shape and pose (dffkit.align)
+Public API (more in each subpackage; the layout follows the paper's sections):
+
+    FaceModel, load_default_model   the linear 3D morphable model (dffkit.face.model)
+    Camera, project                  the weak-perspective camera (dffkit.face.camera)
+    Renderer, Rendering              z-buffer rendering with triangle-id and barycentric maps (dffkit.face.render)
+    features(image, box=None)        the DFF descriptor map of a face (dffkit.dff.features)
+    align(image, box=None)           large-pose 68-point alignment, 3D shape and pose (dffkit.alignment)
+
+``align`` and ``features`` keep their default network, regressors and detector for the life of the
+process (built on first use, thread-safe); pass your own to use others.
 """
 
-from dffkit.camera import Camera, project, rotation_matrix
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from dffkit.errors import DffkitError
-from dffkit.model import FaceModel, load_default_model
+from dffkit.face.camera import Camera, project, rotation_matrix
+from dffkit.face.model import FaceModel, load_default_model
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from dffkit.alignment.cascade import Alignment
+    from dffkit.dff.features import FaceFeatures
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "DffkitError", "FaceModel", "Renderer", "Rendering", "align", "features", "load_default_model", "project",
-           "rotation_matrix", "__version__"]
+__all__ = ["Camera", "DffkitError", "FaceModel", "Renderer", "Rendering", "align", "features", "load_default_model",
+           "project", "rotation_matrix", "__version__"]
 
 
-def __getattr__(name: str):
+def align(image: np.ndarray, box: np.ndarray | None = None, **kwargs: Any) -> Alignment:
+    """Align one face: 68 landmarks, visibility, 3D shape, camera and pose.
+
+    Args:
+        image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
+        box: (x0, y0, x1, y1) around the face's 68 landmarks (brows to chin), pixels; None: the largest
+            face the detector finds.
+        kwargs: see :func:`dffkit.alignment.cascade.align` (``aligner``, ``detector``).
+
+    Returns:
+        A :class:`dffkit.alignment.cascade.Alignment`.
+    """
+    from dffkit.alignment.cascade import align as _align
+
+    return _align(image, box, **kwargs)
+
+
+def features(image: np.ndarray, box: np.ndarray | None = None, **kwargs: Any) -> FaceFeatures:
+    """The DFF descriptor map of the face in ``image`` (``box``: its face box, or None to detect it).
+
+    See :func:`dffkit.dff.features.features` (``net``, ``detector``). Returns a
+    :class:`dffkit.dff.features.FaceFeatures`.
+    """
+    from dffkit.dff.features import features as _features
+
+    return _features(image, box, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
     # The renderer pulls in OpenGL; import it only when asked for.
     if name in ("Renderer", "Rendering"):
-        from dffkit import render
+        from dffkit.face import render
 
         return getattr(render, name)
-    if name in ("features", "align"):  # callable modules: dffkit.features(image), dffkit.align(image)
-        import importlib
-
-        return importlib.import_module(f"dffkit.{name}")
     raise AttributeError(f"module 'dffkit' has no attribute {name!r}")

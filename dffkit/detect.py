@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 
 from dffkit.errors import DffkitError
+from dffkit.lazy import once
 
-__all__ = ["DlibLandmarker", "predictor_path"]
+__all__ = ["DlibLandmarker", "predictor_path", "default_detector"]
 
 
 def predictor_path() -> Path:
@@ -92,3 +93,9 @@ class DlibLandmarker:
         if len(boxes) == 0:
             raise DffkitError(f"{name}: no face found; pass a landmark file (.pts) beside it or another photo")
         return self.landmarks(image, boxes[0])
+
+
+@once
+def default_detector() -> DlibLandmarker:
+    """The process's default face detector, built once on first use (thread-safe)."""
+    return DlibLandmarker()

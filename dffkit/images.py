@@ -10,7 +10,7 @@ import numpy as np
 from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
 
-__all__ = ["read_image", "write_image", "to_rgb_uint8", "check_box", "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "write_image", "to_rgb_uint8", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 MIN_SIDE = 16
@@ -48,39 +48,6 @@ def to_rgb_uint8(image: np.ndarray, name: str = "image") -> np.ndarray:
     if min(a.shape[:2]) < MIN_SIDE:
         raise DffkitError(f"{name} is {a.shape[1]}x{a.shape[0]} pixels; faces need at least {MIN_SIDE} px a side")
     return np.ascontiguousarray(a)
-
-
-def check_box(box, image_shape: tuple[int, ...], name: str = "face box", min_side: float = 4.0,
-              min_inside: float = 0.25) -> np.ndarray:
-    """Validate a face box against the image it belongs to.
-
-    Args:
-        box: (4,) x0, y0, x1, y1 in pixels.
-        image_shape: the image's (H, W, ...) shape.
-        name: what to call the box in an error message.
-        min_side: the smallest width and height accepted, pixels.
-        min_inside: the least share of the box's area that must lie inside the image (a face cut by the
-            frame is fine; a box off the image, or one far larger than it, is a mistake).
-
-    Returns:
-        (4,) float64 box.
-
-    Raises:
-        DffkitError: not 4 finite numbers, inverted or too small, or mostly outside the image.
-    """
-    b = np.asarray(box, np.float64).reshape(-1)
-    if b.shape != (4,) or not np.isfinite(b).all():
-        raise DffkitError(f"the {name} must be 4 finite numbers x0,y0,x1,y1, got {np.asarray(box).tolist()}")
-    x0, y0, x1, y1 = b
-    if x1 - x0 < min_side or y1 - y0 < min_side:
-        raise DffkitError(f"the {name} {b.round(1).tolist()} must have x1 > x0 and y1 > y0, at least {min_side:g} px "
-                          "apart")
-    h, w = image_shape[:2]
-    inside = max(0.0, min(x1, w) - max(x0, 0.0)) * max(0.0, min(y1, h) - max(y0, 0.0))
-    if inside < min_inside * (x1 - x0) * (y1 - y0):
-        raise DffkitError(f"the {name} {b.round(1).tolist()} lies mostly outside the {w}x{h} image; pass a box "
-                          "around the face in pixels of this image")
-    return b
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -1,32 +1,180 @@
-"""Evaluation metrics: matching precision against ground-truth correspondence, landmark NME.
+"""Every metric dffkit reports, with its formula: landmark NMEs, angle bins, error curves and intervals,
+and the matching counts. Pure NumPy functions of arrays (no model, no I/O), so every section may use them.
 
-Matching (paper Sec. IV-A, measured here):
-    :func:`match_counts` scores one pair's :class:`dffkit.match.Matches` against its
-    :class:`dffkit.correspond.Correspondence`; :func:`summarise_matches` pools pairs by view-angle bin.
+Landmark errors (N points, prediction p_i, ground truth g_i, pixels):
+
+    NME = (1/N) Σ_i ‖p_i − g_i‖ / d
+
+with the normaliser d of the protocol:
+
+* :func:`nme_box`: d = √(w·h) of the ground-truth landmark box (AFLW2000-3D / AFLW, 3DDFA's protocol);
+* :func:`nme_interpupil`: d = distance of the eye centres, the means of points 36-41 and 42-47 (300-W,
+  the paper's Table III);
+* :func:`nme_interocular`: d = distance of the outer eye corners, points 36 and 45 (300-W challenge).
+
+Matching (paper Sec. IV-A, measured): :func:`match_counts` scores one pair's matches against the true
+correspondence; :func:`summarise_matches` pools pairs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-from dffkit.correspond import Correspondence
-from dffkit.match import Matches
+from dffkit.boxes import box_size
+from dffkit.errors import DffkitError
 
-__all__ = ["match_counts", "summarise_matches", "VIEW_BINS", "bin_of"]
 
-#: View-angle-difference bins, degrees: small, medium, large.
+class Matches(Protocol):
+    """What the matching metrics read of :class:`dffkit.matching.match.Matches`."""
+
+    target: np.ndarray  # (N, 2) predicted target points, pixels
+    valid: np.ndarray  # (N,) bool
+
+
+class Correspondence(Protocol):
+    """What the matching metrics read of :class:`dffkit.matching.correspond.Correspondence`."""
+
+    target: np.ndarray  # (N, 2) true target points, pixels
+    on_face: np.ndarray  # (N,) bool
+    visible: np.ndarray  # (N,) bool
+    surface: np.ndarray  # (N, 3) cm
+
+__all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "bin_of", "bin_means",
+           "failure_rate", "cumulative_error_curve", "bootstrap_ci", "correct_matches", "match_counts",
+           "summarise_matches"]
+
+#: |yaw| bins of AFLW2000-3D's protocol, degrees (the last includes 90).
+YAW_BINS: dict[str, tuple[float, float]] = {"[0, 30)": (0.0, 30.0), "[30, 60)": (30.0, 60.0), "[60, 90]": (60.0, 90.01)}
+#: Bins of the view-angle difference between two images, degrees: small, medium, large.
 VIEW_BINS: dict[str, tuple[float, float]] = {"small (<30°)": (0.0, 30.0), "medium (30-60°)": (30.0, 60.0),
-                                             "large (>60°)": (60.0, 180.0)}
+                                             "large (>60°)": (60.0, 180.01)}
+
+
+def _errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    p, g = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+    if p.shape != g.shape or p.ndim != 2 or p.shape[1] != 2:
+        raise DffkitError(f"prediction and ground truth must both be (N, 2), got {p.shape} and {g.shape}")
+    return np.linalg.norm(p - g, axis=1)
+
+
+def nme_box(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """Mean point error over the (visible) points, divided by √(w·h) of those points' ground-truth box.
+
+    Args:
+        pred, gt: (N, 2) points, pixels.
+        visible: (N,) bool points to score; None for all.
+
+    Example:
+        >>> gt = np.array([[0.0, 0.0], [10.0, 10.0]])
+        >>> nme_box(gt + [1.0, 0.0], gt)
+        0.1
+    """
+    v = np.ones(len(gt), bool) if visible is None else np.asarray(visible, bool)
+    return float(_errors(np.asarray(pred)[v], np.asarray(gt)[v]).mean() / box_size(np.asarray(gt, np.float64)[v]))
+
+
+def nme_interpupil(pred: np.ndarray, gt: np.ndarray, points: np.ndarray | None = None) -> float:
+    """Mean error over ``points`` (default all 68) divided by the distance of the eye centres of ``gt``
+    (68-point scheme: the means of points 36-41 and 42-47)."""
+    g = np.asarray(gt, np.float64)
+    d = np.linalg.norm(g[36:42].mean(0) - g[42:48].mean(0))
+    idx = np.arange(len(g)) if points is None else np.asarray(points)
+    return float(_errors(np.asarray(pred)[idx], g[idx]).mean() / max(d, 1e-9))
+
+
+def nme_interocular(pred: np.ndarray, gt: np.ndarray, points: np.ndarray | None = None) -> float:
+    """Mean error over ``points`` (default all 68) divided by the distance of the outer eye corners
+    (points 36 and 45) of ``gt``."""
+    g = np.asarray(gt, np.float64)
+    idx = np.arange(len(g)) if points is None else np.asarray(points)
+    return float(_errors(np.asarray(pred)[idx], g[idx]).mean() / max(np.linalg.norm(g[36] - g[45]), 1e-9))
 
 
 def bin_of(angle: float, bins: dict[str, tuple[float, float]] = VIEW_BINS) -> str:
-    """The name of the bin holding ``angle`` (degrees; lower edge inclusive)."""
+    """The name of the bin holding ``angle`` (degrees; lower edge inclusive, upper exclusive).
+
+    Example:
+        >>> bin_of(45.0)
+        'medium (30-60°)'
+    """
     for name, (lo, hi) in bins.items():
         if lo <= angle < hi:
             return name
-    raise ValueError(f"angle {angle} lies in no bin")
+    raise DffkitError(f"angle {angle} lies in no bin of {list(bins)}")
+
+
+def bin_means(errors: np.ndarray, angles: np.ndarray, bins: dict[str, tuple[float, float]] = YAW_BINS) -> dict[str, float]:
+    """Mean error per bin of |angle| and the mean of the bin means (AFLW2000-3D's summary).
+
+    Args:
+        errors: (N,) per-face errors.
+        angles: (N,) angles, degrees (their absolute value is binned).
+        bins: name -> (low, high).
+
+    Returns:
+        {bin: mean (NaN when empty), 'mean': mean of the non-empty bin means, 'faces': N}.
+
+    Example:
+        >>> bin_means(np.array([1.0, 3.0, 5.0]), np.array([10.0, -20.0, 70.0]))
+        {'[0, 30)': 2.0, '[30, 60)': nan, '[60, 90]': 5.0, 'mean': 3.5, 'faces': 3}
+    """
+    e, a = np.asarray(errors, np.float64), np.abs(np.asarray(angles, np.float64))
+    out: dict[str, float] = {}
+    for name, (lo, hi) in bins.items():
+        sel = (a >= lo) & (a < hi)
+        out[name] = float(e[sel].mean()) if sel.any() else float("nan")
+    means = [v for v in out.values() if v == v]
+    out["mean"] = float(np.mean(means)) if means else float("nan")
+    out["faces"] = int(len(e))
+    return out
+
+
+def failure_rate(errors: np.ndarray, threshold: float = 0.08) -> float:
+    """Share of faces whose error exceeds ``threshold`` (300-W's failure: inter-ocular NME > 8 %).
+
+    Example:
+        >>> failure_rate(np.array([0.02, 0.09, 0.05, 0.2]))
+        0.5
+    """
+    e = np.asarray(errors, np.float64)
+    return float((e > threshold).mean()) if len(e) else float("nan")
+
+
+def cumulative_error_curve(errors: np.ndarray, max_error: float = 0.1, steps: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative error distribution: the share of faces with error ≤ x, for x in [0, max_error].
+
+    Returns:
+        (x (steps,), share (steps,)); the area under it over ``max_error`` is the AUC 300-W reports.
+    """
+    e = np.sort(np.asarray(errors, np.float64))
+    x = np.linspace(0.0, max_error, steps)
+    return x, np.searchsorted(e, x, side="right") / max(len(e), 1)
+
+
+def bootstrap_ci(values: np.ndarray, level: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (resampled with replacement, seeded).
+
+    Example:
+        >>> lo, hi = bootstrap_ci(np.arange(100.0))
+        >>> lo < 49.5 < hi
+        True
+    """
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    means = np.random.default_rng(seed).choice(v, size=(n_resamples, len(v)), replace=True).mean(1)
+    a = (1.0 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def correct_matches(matches: Matches, truth: Correspondence, radius: float = 5.0) -> np.ndarray:
+    """(N,) bool: a match is correct when its target lies within ``radius`` pixels of a visible true match."""
+    err = np.linalg.norm(matches.target - truth.target, axis=1)
+    return truth.visible & (np.nan_to_num(err, nan=np.inf) <= radius)
 
 
 def match_counts(matches: Matches, truth: Correspondence, predicted_surface: np.ndarray | None = None,
@@ -47,8 +195,7 @@ def match_counts(matches: Matches, truth: Correspondence, predicted_surface: np.
     """
     on = truth.on_face
     valid = matches.valid & on
-    err = np.linalg.norm(matches.target - truth.target, axis=1)
-    correct = valid & truth.visible & (np.nan_to_num(err, nan=np.inf) <= radius)
+    correct = valid & correct_matches(matches, truth, radius)
     no_truth = on & ~truth.visible
     out = {"points": int(on.sum()), "valid": int(valid.sum()), "correct": int(correct.sum()),
            "no_truth": int(no_truth.sum()), "rejected": int((no_truth & ~matches.valid).sum()),

@@ -5,21 +5,26 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["crop_around", "draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "VISIBLE_RGB", "HIDDEN_RGB"]
+__all__ = ["crop_around", "draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "render_face", "framed_view",
+           "label_panel", "VISIBLE_RGB", "HIDDEN_RGB", "TRUTH_RGB"]
 
 VISIBLE_RGB = (40, 220, 40)
 HIDDEN_RGB = (230, 40, 40)
+TRUTH_RGB = (40, 120, 255)
 
 
 def draw_landmarks(image: np.ndarray, points: np.ndarray, visible: np.ndarray | None = None,
-                   radius: int | None = None) -> np.ndarray:
-    """Draw points on a copy of an image, green where visible and red where hidden.
+                   radius: int | None = None, color: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Draw points on a copy of an image, green where visible and red where hidden (hidden ones first, so
+    that a visible point is never covered by a hidden one).
 
     Args:
         image: (H, W, 3) uint8 RGB.
         points: (N, 2) image coordinates, pixels.
         visible: (N,) bool, or None for all visible.
         radius: dot radius in pixels; None scales with the image.
+        color: one RGB colour for every point (e.g. :data:`TRUTH_RGB` for ground truth) instead of the
+            visibility colours.
 
     Returns:
         (H, W, 3) uint8 RGB copy with the dots.
@@ -28,9 +33,11 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, visible: np.ndarray | 
     pts = np.asarray(points, np.float64)
     vis = np.ones(len(pts), bool) if visible is None else np.asarray(visible, bool)
     r = radius if radius is not None else max(1, min(out.shape[:2]) // 160)
-    for (x, y), v in zip(pts, vis):
+    for k in np.r_[np.nonzero(~vis)[0], np.nonzero(vis)[0]]:
+        x, y = pts[k]
         if np.isfinite(x) and np.isfinite(y):
-            cv2.circle(out, (int(round(x)), int(round(y))), r, VISIBLE_RGB if v else HIDDEN_RGB, -1, cv2.LINE_AA)
+            c = color if color is not None else (VISIBLE_RGB if vis[k] else HIDDEN_RGB)
+            cv2.circle(out, (int(round(x)), int(round(y))), r, c, -1, cv2.LINE_AA)
     return out
 
 
@@ -120,33 +127,54 @@ def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 25
     return out
 
 
-def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.ndarray | None = None,
+def framed_view(renderer, model, size: int | tuple[int, int] = 224, p_id: np.ndarray | None = None,
                 p_exp: np.ndarray | None = None, pitch: float = 0.0, yaw: float = 0.0, roll: float = 0.0,
-                landmarks: bool = False, fill: float = 0.75, colors: np.ndarray | None = None) -> np.ndarray:
-    """Render a model face framed in the image, optionally with its 68 landmarks by visibility.
+                fill: float = 0.75, colors: np.ndarray | None = None, part: str = "face"):
+    """Render a model face framed in the image, and return what is needed to draw on it.
 
     Args:
-        renderer: a :class:`dffkit.render.Renderer`.
-        model: a :class:`dffkit.model.FaceModel`.
+        renderer: a :class:`dffkit.face.render.Renderer`.
+        model: a :class:`dffkit.face.model.FaceModel`.
         size: image size, int or (H, W), pixels.
         p_id, p_exp: model parameters; None for zeros.
         pitch, yaw, roll: radians.
-        landmarks: draw the 68 landmarks, green where visible and red where hidden.
-        fill: share of the image the face part spans.
-        colors: (V, 3) per-vertex colours (e.g. a texture from :mod:`dffkit.texture`); None for skin.
+        fill: share of the image the ``part`` spans.
+        colors: (V, 3) per-vertex colours (e.g. a texture from :mod:`dffkit.face.texture`); None for skin.
+        part: the model part framed.
 
     Returns:
-        (H, W, 3) uint8 RGB.
+        (the :class:`dffkit.face.render.Rendering`, its :class:`dffkit.face.camera.Camera`, the (V, 3) shape):
+        points drawn over the image must be projected with this camera.
     """
-    from dffkit.camera import frame_camera, project
+    from dffkit.face.camera import frame_camera
 
     shape = model.shape(p_id, p_exp)
-    face = model.vertices_of("face") if "face" in model.parts else np.arange(model.n_vertices)
-    cam = frame_camera(shape[face], size, pitch=pitch, yaw=yaw, roll=roll, fill=fill)
-    out = renderer.render(shape, model.triangles, cam, size=size, colors=colors)
+    region = model.vertices_of(part) if part in model.parts else np.arange(model.n_vertices)
+    cam = frame_camera(shape[region], size, pitch=pitch, yaw=yaw, roll=roll, fill=fill)
+    return renderer.render(shape, model.triangles, cam, size=size, colors=colors), cam, shape
+
+
+def render_face(renderer, model, size: int | tuple[int, int] = 224, p_id: np.ndarray | None = None,
+                p_exp: np.ndarray | None = None, pitch: float = 0.0, yaw: float = 0.0, roll: float = 0.0,
+                landmarks: bool = False, fill: float = 0.75, colors: np.ndarray | None = None) -> np.ndarray:
+    """Render a model face framed in the image (:func:`framed_view`), optionally with its 68 landmarks by
+    visibility. Returns (H, W, 3) uint8 RGB."""
+    from dffkit.face.camera import project
+
+    out, cam, shape = framed_view(renderer, model, size, p_id, p_exp, pitch, yaw, roll, fill, colors)
     if not landmarks:
         return out.image
     return draw_landmarks(out.image, project(shape[model.landmarks68], cam), out.vertex_visible[model.landmarks68])
+
+
+def label_panel(image: np.ndarray, text: str, scale: float | None = None) -> np.ndarray:
+    """A copy of an image with a short label in its top-left corner (white on a dark band)."""
+    out = np.ascontiguousarray(image).copy()
+    s = scale if scale is not None else max(0.35, out.shape[0] / 500)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, s, 1)
+    cv2.rectangle(out, (0, 0), (w + 6, h + base + 6), (20, 20, 20), -1)
+    cv2.putText(out, text, (3, h + 3), cv2.FONT_HERSHEY_SIMPLEX, s, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
 
 
 def patch_colors(n: int, seed: int = 0) -> np.ndarray:

@@ -33,7 +33,7 @@
 #
 # dffkit's image frame has its $y$ axis pointing down, so its projection is the paper's with the
 # second row negated; $R = R_x(\alpha) R_y(\beta) R_z(\gamma)$. Positive yaw turns the face towards the
-# image right. The conventions are documented in `dffkit.camera` and checked in the tests against the
+# image right. The conventions are documented in `dffkit.face.camera` and checked in the tests against the
 # `Pose_Para` of 300W-LP and AFLW2000-3D {cite}`zhu2016large`.
 
 # %% tags=["parameters"]
@@ -47,11 +47,12 @@ results_dir = "results"
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.render import Renderer
-from dffkit.report import save_results
+from dffkit.evaluation.report import save_results, table
+from dffkit.evaluation.summaries import render_speed
+from dffkit.face.render import Renderer
 from dffkit.viz import image_grid, render_face
 
 model = load_default_model()
@@ -70,8 +71,7 @@ counts = {
     "expression modes m2": model.n_expression,
     "landmarks": len(model.landmarks68),
 }
-display(Markdown("| quantity | ICT Face Model Light (dffkit) |\n|---|---|\n"
-                 + "\n".join(f"| {k} | {v:,} |" for k, v in counts.items())))
+display(table(counts))
 
 # %% mystnb={"figure": {"caption": "The mean face $\\bar S$ from the front, at 45° and in profile.", "name": "fig-mean-face"}}
 views = [render_face(renderer, model, size, yaw=np.radians(a)) for a in (0, 45, 90)]
@@ -134,14 +134,8 @@ plt.show()
 # `benchmarks/bench_render.py` compares it with pyrender's stock scene renderer.
 
 # %%
-import time
-
-cams = [(model.sample_identity(rng), model.sample_expression(rng), rng.uniform(-1.5, 1.5)) for _ in range(bench_frames)]
-render_face(renderer, model, size)  # warm-up
-t0 = time.perf_counter()
-for p_id, p_exp, yaw in cams:
-    render_face(renderer, model, size, p_id=p_id, p_exp=p_exp, yaw=yaw)
-ms = (time.perf_counter() - t0) / bench_frames * 1e3
+# NBVAL_IGNORE_OUTPUT
+ms = render_speed(renderer, model, size, bench_frames, seed=seed)
 print(f"{ms:.1f} ms per {size}x{size} frame ({1e3 / ms:.0f} frames/s), new mesh every frame")
 
 # %%

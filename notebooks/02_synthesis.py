@@ -31,7 +31,7 @@
 #    paper's photos, and random shapes widen the shape space at no cost.
 #
 # Source photos are split by photo into train (80%), val (10%) and test (10%) with a fixed hash
-# (`dffkit.datasets.photo_split`); training data uses train photos only. This chapter runs on the
+# (`dffkit.data.photos.photo_split`); training data uses train photos only. This chapter runs on the
 # photo sample vendored with dffkit (32 train photos of 300-W {cite}`sagonas2013300w`); the
 # `photos` parameter points it at a larger folder.
 
@@ -50,14 +50,16 @@ import time
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.data import SynthDataset
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.data.photos import default_photos
+from dffkit.evaluation.report import save_results, table
+from dffkit.evaluation.summaries import dataset_summary, fit_summary
+from dffkit.face.render import Renderer
 from dffkit.images import read_image
-from dffkit.render import Renderer
-from dffkit.report import save_results
-from dffkit.synth import default_photos, generate_dataset
 from dffkit.viz import draw_landmarks, image_grid, render_face
 
 model = load_default_model()
@@ -75,13 +77,8 @@ print(f"{len(ds)} samples from {len(src['names'])} source photos in {wall_s:.0f}
 # landmark box ($\sqrt{wh}$), on the source photos of this run.
 
 # %%
-fit_table = {
-    "source photos": len(src["names"]),
-    "landmark-fit NME, median (%)": round(100 * float(np.median(src["nme"])), 2),
-    "landmark-fit NME, 95th percentile (%)": round(100 * float(np.percentile(src["nme"], 95)), 2),
-    "vertices textured from the photo, mean (%)": round(100 * float(src["seen"].mean()), 1),
-}
-display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in fit_table.items())))
+fit_table = fit_summary(src)
+display(table(fit_table))
 
 # %% [markdown]
 # ## A photo and its re-renderings (paper Fig. 2)
@@ -129,8 +126,7 @@ for ax, title in zip(axes, ("image", "triangle ids", "160 dense points")):
 plt.show()
 
 # %% mystnb={"figure": {"caption": "Sampled yaw angles over the dataset.", "name": "fig-yaw-hist"}}
-yaws = np.degrees([ds[i].w.yaw for i in range(len(ds))])
-vis = np.array([ds[i].visible68.mean() for i in range(len(ds))])
+synth_table, yaws = dataset_summary(ds, wall_s, workers)
 plt.figure(figsize=(6, 3))
 plt.hist(yaws, bins=36, range=(-90, 90), color="tab:blue")
 plt.xlabel("yaw (degrees)")
@@ -143,14 +139,8 @@ plt.show()
 # `benchmarks/bench_synth.py` measures the same on its own; here, the run above.
 
 # %%
-synth_table = {
-    "samples": len(ds), "image size": f"{size}×{size}", "workers": workers,
-    "wall time incl. fitting (s)": round(wall_s, 1),
-    "samples per second incl. fitting": round(len(ds) / wall_s, 1),
-    "visible landmarks per sample, mean (of 68)": round(68 * float(vis.mean()), 1),
-    "share of samples with |yaw| > 60°": round(float((np.abs(yaws) > 60).mean()), 3),
-}
-display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in synth_table.items())))
+# NBVAL_IGNORE_OUTPUT
+display(table(synth_table))
 
 # %%
 save_results(f"{results_dir}/02_synthesis.json", results={"fit": fit_table, "synthesis": synth_table},

@@ -24,7 +24,7 @@
 # Each segmentation is a centroidal Voronoi tessellation {cite}`du1999cvt` of the face region: Lloyd
 # iterations from random generators, with a triangle assigned to its nearest generator by geodesic
 # distance (a multi-source Dijkstra on the face-adjacency graph). A patch is a union of mesh
-# triangles. `dffkit.segment` documents the algorithm; the set is cached after its first build.
+# triangles. `dffkit.dff.segment` documents the algorithm; the set is cached after its first build.
 
 # %% tags=["parameters"]
 n_segmentations = 100  # the paper's value
@@ -39,13 +39,14 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.camera import frame_camera
-from dffkit.render import Renderer
-from dffkit.report import save_results
-from dffkit.segment import face_region_triangles, load_segmentations, pixel_labels, segmentation_stats
+from dffkit.face.camera import frame_camera
+from dffkit.face.render import Renderer
+from dffkit.evaluation.report import save_results, table
+from dffkit.evaluation.summaries import segmentation_summary
+from dffkit.dff.segment import load_segmentations, pixel_labels, segmentation_stats
 from dffkit.viz import image_grid, label_image, patch_colors
 
 model = load_default_model()
@@ -103,20 +104,8 @@ t0 = time.perf_counter()
 for _ in range(20):
     pixel_labels(segs, out.triangle_ids)
 label_ms = (time.perf_counter() - t0) / 20 * 1e3
-table = {
-    "segmentations": segs.n_segmentations,
-    "patches per segmentation": n_patches,
-    "face-region triangles": len(face_region_triangles(model)),
-    "non-empty patches (min over segmentations)": int(stats["n_patches"].min()),
-    "every patch one connected component": bool(stats["connected"].all()),
-    "patch-area CV, mean": round(float(stats["area_cv"].mean()), 3),
-    "patch-area CV, max": round(float(stats["area_cv"].max()), 3),
-    "smallest / mean patch area": round(float(stats["min_over_mean"].min()), 3),
-    "largest / mean patch area": round(float(stats["max_over_mean"].max()), 3),
-    "Lloyd iterations, mean": round(float(segs.iterations.mean()), 1),
-    f"pixel labels, all segmentations of one {size}² image (ms)": round(label_ms, 2),
-}
-display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in table.items())))
+table_seg = segmentation_summary(model, segs, label_ms, size)
+display(table(table_seg))
 
 # %% mystnb={"figure": {"caption": "Distribution of patch areas over all segmentations, relative to the mean patch area.", "name": "fig-patch-areas"}}
 plt.figure(figsize=(6, 3))
@@ -126,7 +115,7 @@ plt.ylabel("patches")
 plt.show()
 
 # %%
-save_results(f"{results_dir}/03_segmentation.json", results={"table": table, "load_or_build_s": load_s},
+save_results(f"{results_dir}/03_segmentation.json", results={"table": table_seg, "load_or_build_s": load_s},
              config={"n_segmentations": n_segmentations, "n_patches": n_patches, "seed": seed, "size": size,
                      "model": model.name})
 renderer.close()

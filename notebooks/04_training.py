@@ -45,34 +45,33 @@
 
 # %% tags=["parameters"]
 weights = None  # a weights.pt to show; None: the weights shipped with dffkit
-ci_steps = 60  # steps of the short training run below
-ci_samples = 48  # samples synthesised for it
+ci_steps = 60  # steps of the short training runs below
+ci_samples = 48  # samples synthesised for them
 scales = [1.0, 16.0]  # logit scales compared
 seed = 0
 results_dir = "results"
 
 # %%
-import csv
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from dffkit import load_default_model
-from dffkit.data import SynthDataset
-from dffkit.features import features, load_weights, shipped_weights_path
-from dffkit.net import get_config
-from dffkit.report import save_results
-from dffkit.synth import generate_dataset
-from dffkit.train import train
+from dffkit.boxes import landmark_box
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.dff.features import features
+from dffkit.dff.net import get_config
+from dffkit.dff.weights import load_weights, shipped_weights_path
+from dffkit.evaluation.report import save_results, table
+from dffkit.evaluation.summaries import logit_scale_runs, network_summary, read_training_log
 from dffkit.viz import descriptor_rgb, image_grid
 
 path = shipped_weights_path() if weights is None else Path(weights)
-shipped = torch.load(path, weights_only=False)
-meta, cfg = shipped["meta"], shipped["config"]
 net = load_weights(path)
+model_table = network_summary(path)
+log = read_training_log(path.with_name(path.stem + "_log.csv"))
 
 # %% [markdown]
 # ## The shipped model
@@ -81,34 +80,18 @@ net = load_weights(path)
 # `dffkit/assets/DFF_CPU_MODEL_CARD.md` records the data recipe and machine.
 
 # %% mystnb={"figure": {"caption": "Training loss and sampled patch accuracy of the shipped network, from its training log.", "name": "fig-train-curves"}}
-log_path = path.with_name(path.stem + "_log.csv")
-rows = list(csv.DictReader(open(log_path))) if log_path.is_file() else []
-steps = np.array([int(r["step"]) for r in rows])
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-if len(rows):
-    axes[0].plot(steps, [float(r["loss"]) for r in rows], lw=0.8)
-    axes[1].plot(steps, [float(r["accuracy"]) for r in rows], lw=0.8)
+axes[0].plot(log["step"], log["loss"], lw=0.8)
+axes[1].plot(log["step"], log["accuracy"], lw=0.8)
 axes[0].set(xlabel="step", ylabel="loss (sum over heads)")
 axes[1].set(xlabel="step", ylabel="patch accuracy (sampled heads)")
-axes[1].axhline(1 / cfg["n_patches"], color="gray", ls="--", lw=0.8, label="chance")
+axes[1].axhline(model_table["chance"], color="gray", ls="--", lw=0.8, label="chance")
 axes[1].legend()
 plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]))
-model_table = {
-    "config": cfg["name"], "input size": cfg["size"], "widths": cfg["widths"], "descriptor dimension": cfg["dim"],
-    "segmentations × patches": f"{cfg['n_segmentations']} × {cfg['n_patches']}", "logit scale": cfg["scale"],
-    "parameters": sum(p.numel() for p in net.parameters()),
-    "training samples": meta["n_train_samples"], "steps": meta["steps"],
-    "training time (min)": round(meta["train_seconds"] / 60, 1), "device": meta["device"],
-    "held-out images": meta.get("n_val_samples"),
-    "held-out patch accuracy, mean over segmentations": round(float(np.nanmean(acc)), 4),
-    "held-out patch accuracy, min / max": f"{np.nanmin(acc):.4f} / {np.nanmax(acc):.4f}",
-    "chance": 1 / cfg["n_patches"],
-}
-display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in model_table.items())))
+display(table(model_table, digits=4))
 
 # %% [markdown]
 # ## Descriptors across views and identities
@@ -118,19 +101,11 @@ display(Markdown("| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |
 # Fig. 3 asks for).
 
 # %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all.", "name": "fig-dff-pca"}}
-model = load_default_model()
-val_dir = Path("synth-val")
-generate_dataset(val_dir, n=8, size=cfg["size"], seed=seed + 11, split="val", workers=0, progress=False)
-val = SynthDataset(val_dir)
-crops, descs = [], []
-for s in list(val)[:6]:
-    box = np.r_[s.landmarks68.min(0), s.landmarks68.max(0)]
-    ff = features(s.image, box=box, net=net)
-    crops.append(ff.image)
-    descs.append(ff.descriptors)
-colours = descriptor_rgb(descs)
+val = SynthDataset(generate_dataset("synth-val", n=8, size=model_table["input size"], seed=seed + 11, split="val",
+                                    workers=0, progress=False))
+feats = [features(s.image, box=landmark_box(s.landmarks68), net=net) for s in list(val)[:6]]
 plt.figure(figsize=(14, 5))
-plt.imshow(image_grid(crops + colours, cols=len(crops)))
+plt.imshow(image_grid([f.image for f in feats] + descriptor_rgb([f.descriptors for f in feats]), cols=len(feats)))
 plt.axis("off")
 plt.show()
 
@@ -142,24 +117,11 @@ plt.show()
 # $\log 500$ per head, whatever the descriptor.
 
 # %% mystnb={"figure": {"caption": "Short CI-scale training runs of the tiny config at two logit scales: loss per head over the steps.", "name": "fig-ci-train"}}
-import dataclasses
-
-ci_dir = Path("synth-ci")
-generate_dataset(ci_dir, n=ci_samples, size=64, seed=seed + 5, workers=0, shard_size=16, progress=False)
-ci_results = {}
+generate_dataset("synth-ci", n=ci_samples, size=64, seed=seed + 5, workers=0, shard_size=16, progress=False)
+ci_results, curves = logit_scale_runs("synth-ci", ".", scales, ci_steps, seed=seed)
 plt.figure(figsize=(6, 3))
-for s in scales:
-    tiny = dataclasses.replace(get_config("tiny"), scale=s)
-    out = Path(f"run-tiny-scale{s:g}")
-    if (out / "checkpoint.pt").exists():
-        (out / "checkpoint.pt").unlink()
-    train(tiny, ci_dir, out, steps=ci_steps, seed=seed, progress=False, log_every=5)
-    log = list(csv.DictReader(open(out / "log.csv")))
-    loss = np.array([float(r["loss"]) for r in log]) / tiny.n_segmentations
-    plt.plot([int(r["step"]) for r in log], loss, label=f"scale {s:g}")
-    ci_results[f"scale {s:g}"] = {"first loss per head": round(float(loss[0]), 3),
-                                  "last loss per head": round(float(loss[-1]), 3),
-                                  "last sampled accuracy": round(float(log[-1]["accuracy"]), 3)}
+for name, c in curves.items():
+    plt.plot(c["step"], c["loss per head"], label=name)
 plt.axhline(np.log(get_config("tiny").n_patches), color="gray", ls="--", lw=0.8, label="log(patches)")
 plt.xlabel("step")
 plt.ylabel("loss per head")
@@ -167,11 +129,10 @@ plt.legend()
 plt.show()
 
 # %%
-display(Markdown("| run | first loss per head | last loss per head | last sampled accuracy |\n|---|---|---|---|\n"
-                 + "\n".join(f"| {k} | {v['first loss per head']} | {v['last loss per head']} | "
-                             f"{v['last sampled accuracy']} |" for k, v in ci_results.items())))
+# NBVAL_IGNORE_OUTPUT
+display(table([{"run": k, **v} for k, v in ci_results.items()]))
 
 # %%
 save_results(f"{results_dir}/04_training.json", results={"shipped": model_table, "ci_runs": ci_results},
-             config={"weights": str(path), "ci_steps": ci_steps, "ci_samples": ci_samples, "scales": scales,
+             config={"weights": path, "ci_steps": ci_steps, "ci_samples": ci_samples, "scales": scales,
                      "seed": seed})

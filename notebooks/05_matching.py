@@ -18,12 +18,12 @@
 # on pairs of synthetic views of one face whose true correspondence is known exactly, and on real
 # photos by landmark transfer.
 #
-# **Matchers** (`dffkit.match`). *SIFT*: keypoints in both faces; the nearest descriptor is accepted
+# **Matchers** (`dffkit.matching.match`). *SIFT*: keypoints in both faces; the nearest descriptor is accepted
 # when the ratio of the descriptor angles to the nearest and second-nearest is below 1/1.3.
 # *Sparse DFF*: from the same source keypoints, the target face pixel with the smallest descriptor
 # angle, valid under 30°. *Dense DFF*: every source face pixel, valid under 12°.
 #
-# **Ground truth** (`dffkit.correspond`). Both views are renderings of one mesh topology: a source
+# **Ground truth** (`dffkit.matching.correspond`). Both views are renderings of one mesh topology: a source
 # pixel lies on a triangle at known barycentric coordinates; that surface point, carried to the other
 # view's shape and projected by its camera, is the true match, and it exists only when the other
 # view's z-buffer shows it. A match is *correct* within `radius` pixels of its true match. The
@@ -48,22 +48,23 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.correspond import true_matches, view_angle
-from dffkit.datasets import list_photos, read_landmarks
-from dffkit.evaluate import (angular_spread, evaluate_matching, landmark_transfer, match_pair, summarise_transfer,
-                             transfer_pairs)
-from dffkit.features import framed_features, load_weights, shipped_weights_path
-from dffkit.images import read_image
-from dffkit.match import mask_points, match_dff
-from dffkit.report import markdown_table, save_results
-from dffkit.synth import default_photos, fit_sources, generate_pairs
+from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.sources import fit_sources
+from dffkit.data.synth import generate_pairs
+from dffkit.dff.features import DffRunner, framed_features
+from dffkit.dff.weights import load_weights, shipped_weights_path
+from dffkit.evaluation.matching import angular_spread, evaluate_matching, match_pair, photo_transfer
+from dffkit.evaluation.report import save_results, table
+from dffkit.matching.correspond import true_matches, view_angle
+from dffkit.matching.match import DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, SIFT_RATIO, mask_points, match_dff
+from dffkit.metrics import correct_matches
 from dffkit.viz import correspondence_colors, draw_matches, image_grid
 
 model = load_default_model()
-net = load_weights(weights)
+net = DffRunner(load_weights(weights))
 photo_dir = Path(photos) if photos else default_photos()
 test_photos = list_photos(photo_dir, split="test", require_landmarks=True)
 sources = fit_sources(model, test_photos, progress=False)
@@ -71,7 +72,7 @@ pairs = generate_pairs(sources, n_pairs, seed=seed, size=size, model=model, prog
 print(f"{len(test_photos)} held-out photos (test split), {len(pairs)} view pairs at {size}x{size}")
 
 # %% [markdown]
-# ## Sparse matches, SIFT against DFF (Fig. 8)
+# ## Sparse matches, SIFT against DFF (paper Fig. 8)
 #
 # Three pairs, with small, medium and large view differences. Green lines are correct matches
 # (within `radius` of the truth), red ones wrong; only valid matches are drawn.
@@ -85,11 +86,8 @@ for k in shown:
     matches, _ = match_pair(va, vb, net)
     for method in ("SIFT", "DFF sparse"):
         m = matches[method]
-        truth = true_matches(model, va, vb, m.source)
-        err = np.linalg.norm(m.target - truth.target, axis=1)
-        ok = truth.visible & (np.nan_to_num(err, nan=np.inf) <= radius)
-        panels.append(draw_matches(va.image, vb.image, m.source[m.valid], m.target[m.valid], ok[m.valid],
-                                   height=size))
+        ok = correct_matches(m, true_matches(model, va, vb, m.source), radius)
+        panels.append(draw_matches(va.image, vb.image, m.source[m.valid], m.target[m.valid], ok[m.valid], height=size))
 plt.figure(figsize=(14, 10))
 plt.imshow(image_grid(panels, cols=2))
 plt.axis("off")
@@ -97,7 +95,7 @@ plt.title("  ".join(f"{angles[k]:.0f}°" for k in shown) + "  (rows: view differ
 plt.show()
 
 # %% [markdown]
-# ## Dense correspondence (Fig. 9)
+# ## Dense correspondence (paper Fig. 9)
 #
 # Each source face pixel is coloured by its position; a target pixel takes the colour of the source
 # pixel matched to it by dense DFF (left pair), or by the ground truth (right). Black target pixels
@@ -109,7 +107,7 @@ for k in shown:
     va, vb = pairs[k]
     fa, fb = framed_features(va.image, net), framed_features(vb.image, net)
     mask_a, mask_b = va.triangle_ids >= 0, vb.triangle_ids >= 0
-    dense = match_dff(fa, fb, mask_points(mask_a, 1), mask_b, max_angle=12.0)
+    dense = match_dff(fa, fb, mask_points(mask_a, 1), mask_b, max_angle=DFF_DENSE_ANGLE)
     truth = true_matches(model, va, vb, dense.source)
     src_c, dff_c = correspondence_colors(mask_a, mask_b.shape, dense.source, dense.target, dense.valid)
     _, true_c = correspondence_colors(mask_a, mask_b.shape, dense.source, truth.target, truth.visible)
@@ -128,11 +126,11 @@ plt.show()
 
 # %%
 res = evaluate_matching(model, pairs, net, radius=radius, dense_stride=dense_stride, progress=False)
-table = [{"view difference": b, "method": m, "pairs": s["pairs"], "valid/pair": s["valid_per_pair"],
-          "precision": s["precision"], "recall": s["recall"], "reject rate": s["reject_rate"],
-          "3D distance (cm)": s["surface_cm"]}
-         for b, per in res["table"].items() for m, s in per.items()]
-display(Markdown(markdown_table(table)))
+match_table = [{"view difference": b, "method": m, "pairs": s["pairs"], "valid/pair": s["valid_per_pair"],
+                "precision": s["precision"], "recall": s["recall"], "reject rate": s["reject_rate"],
+                "3D distance (cm)": s["surface_cm"]}
+               for b, per in res.table.items() for m, s in per.items()]
+display(table(match_table))
 
 # %% [markdown]
 # **Angular spread.** The angle between the DFF descriptors of one surface point seen in the two views,
@@ -141,38 +139,32 @@ display(Markdown(markdown_table(table)))
 
 # %%
 spread = angular_spread(model, pairs, net, seed=seed)
-display(Markdown(markdown_table([spread], digits=1)))
+display(table([spread], digits=1))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-display(Markdown(markdown_table([{"method": m, "ms per pair (this machine)": t} for m, t in res["ms"].items()],
-                                digits=1)))
+display(table([{"method": m, "ms per pair (this machine)": t} for m, t in res.ms.items()], digits=1))
 
 # %% [markdown]
 # ## Landmark transfer on real photos
 #
 # Each hand-annotated landmark of one real photo is carried to another photo by the nearest
 # descriptor in that photo's face crop (the crop around its landmark box, as a detector would give);
-# the NME is against the other photo's annotation, over √(w·h) of its landmark box. SIFT descriptors
-# are computed at the same points and every pixel of the crop. Pairs are drawn per difference of
-# the fitted yaw; 300-W photos are mostly near-frontal, so the large bin may be sparse.
+# the NME (%) is against the other photo's annotation, over √(w·h) of its landmark box. SIFT
+# descriptors are computed at the same points and every pixel of the crop. Pairs are drawn per
+# difference of the fitted yaw; 300-W photos are mostly near-frontal, so the large bin may be sparse.
 
 # %%
 transfer_set = list_photos(photo_dir, split="test", require_landmarks=True) + \
     list_photos(photo_dir, split="val", require_landmarks=True)
-transfer_src = fit_sources(model, transfer_set, progress=False)
-yaws = np.degrees(transfer_src["camera"][:, 2])
-by_name = {p.image.name: p for p in transfer_set}
-faces = [(read_image(by_name[n].image), read_landmarks(by_name[n].landmarks)) for n in transfer_src["names"]]
-tpairs = transfer_pairs(yaws, transfer_per_bin, seed=seed)
-transfer_rows = landmark_transfer(faces, tpairs, net, progress=False)
-transfer_table = summarise_transfer(transfer_rows, yaws)
-display(Markdown(markdown_table(transfer_table)))
+_, transfer_table = photo_transfer(transfer_set, net, transfer_per_bin, seed=seed, model=model)
+display(table(transfer_table, digits=1))
 
 # %%
 save_results(f"{results_dir}/05_matching.json",
-             results={"table": table, "spread": spread, "ms": res["ms"], "transfer": transfer_table, "pairs": res["pairs"]},
-             config={"weights": str(weights or shipped_weights_path()), "photos": str(photo_dir), "n_pairs": n_pairs,
-                     "size": size, "radius": radius, "dense_stride": dense_stride, "sift_ratio": 1 / 1.3,
-                     "sparse_angle": 30.0, "dense_angle": 12.0, "transfer_per_bin": transfer_per_bin,
-                     "seed": seed})
+             results={"table": match_table, "spread": spread, "ms": res.ms, "transfer": transfer_table,
+                      "pairs": res.pairs},
+             config={"weights": weights or shipped_weights_path(), "photos": photo_dir, "n_pairs": n_pairs,
+                     "size": size, "radius": radius, "dense_stride": dense_stride, "sift_ratio": SIFT_RATIO,
+                     "sparse_angle": DFF_SPARSE_ANGLE, "dense_angle": DFF_DENSE_ANGLE,
+                     "transfer_per_bin": transfer_per_bin, "seed": seed})

@@ -42,20 +42,25 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.align import Aligner, Regressors
-from dffkit.camera import frame_camera, project
-from dffkit.datasets import list_photos
-from dffkit.evaluate import evaluate_alignment, landmark_predictor
+from dffkit.alignment.cascade import Aligner
+from dffkit.alignment.geometry import N_DENSE
+from dffkit.alignment.regressors import Regressors
+from dffkit.boxes import landmark_box
+from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.sources import fit_sources
+from dffkit.data.synth import generate_pairs
+from dffkit.evaluation.alignment import evaluate_alignment, real_photo_table
+from dffkit.evaluation.methods import METHOD_NAMES, landmark_predictor
+from dffkit.evaluation.protocols import load_300w
+from dffkit.evaluation.report import save_results, table
+from dffkit.face.camera import project
+from dffkit.face.landmarks import dense_landmarks
+from dffkit.face.render import Renderer
 from dffkit.images import read_image
-from dffkit.landmarks import dense_landmarks
-from dffkit.protocols import evaluate, load_300w
-from dffkit.render import Renderer
-from dffkit.report import markdown_table, save_results
-from dffkit.synth import default_photos, fit_sources, generate_pairs
-from dffkit.viz import crop_around, draw_landmarks, image_grid, render_face
+from dffkit.viz import TRUTH_RGB, crop_around, draw_landmarks, framed_view, image_grid, label_panel
 
 model = load_default_model()
 photo_dir = Path(photos) if photos else default_photos()
@@ -68,61 +73,56 @@ print(f"{len(test)} synthetic test faces from {len(test_photos)} held-out photos
       f"{reg.meta.get('n_samples')} samples x {reg.meta.get('n_init')} boxes")
 
 # %% [markdown]
-# ## The 160 dense landmarks (Fig. 7)
+# ## The 160 dense landmarks (paper Fig. 7)
 
-# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68.", "name": "fig-dense-landmarks"}}
-dense = dense_landmarks(model, 160)
+# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68, at yaw 0° and 50°; only visible points are drawn.", "name": "fig-dense-landmarks"}}
+dense = dense_landmarks(model, N_DENSE)
+views = []
 with Renderer() as r:
-    views = []
     for yaw in (0.0, 50.0):
-        img = render_face(r, model, 320, yaw=np.radians(yaw), fill=0.8)
-        cam = frame_camera(model.shape()[model.vertices_of("face_narrow")], 320, yaw=np.radians(yaw), fill=0.8)
-        out = r.render(model.shape(), model.triangles, cam, size=320)
-        pts = project(model.shape()[dense], cam)
-        vis = out.vertex_visible[dense]
-        views.append(draw_landmarks(draw_landmarks(img, pts[68:][vis[68:]], np.zeros(vis[68:].sum(), bool)),
-                                    pts[:68][vis[:68]]))
+        out, cam, shape = framed_view(r, model, 320, yaw=np.radians(yaw), fill=0.8)
+        pts, vis = project(shape[dense], cam), out.vertex_visible[dense]
+        img = draw_landmarks(out.image, pts[68:][vis[68:]], np.zeros(int(vis[68:].sum()), bool))
+        views.append(label_panel(draw_landmarks(img, pts[:68][vis[:68]]), f"yaw {yaw:.0f} deg"))
 plt.figure(figsize=(8, 4))
 plt.imshow(image_grid(views, cols=2))
 plt.axis("off")
 plt.show()
 
 # %% [markdown]
-# ## The cascade on a large-pose face (Fig. 6)
+# ## The cascade on a large-pose face (paper Fig. 6)
 #
-# The start (mean shape, frontal camera in the box) and the landmarks after each stage; red points are
-# invisible under the final pose.
+# The start (mean shape, frontal camera in the box) and the landmarks after each stage (green visible,
+# red invisible under the final pose); the last panel shows the ground truth in blue.
 
-# %% mystnb={"figure": {"caption": "Alignment stages on a held-out face at large yaw: initialisation, then after stages 1, 2 and 3 (red: invisible landmarks).", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Alignment stages on a held-out face at large yaw: initialisation, then after stages 1, 2 and 3; last panel: ground truth.", "name": "fig-stages"}}
 aligner = Aligner(model, reg)
-yaws = np.array([abs(np.degrees(s.camera[2])) for s in test])
-s = test[int(np.argmax(yaws))]
-a = aligner.align(s.image, np.r_[s.landmarks68.min(0), s.landmarks68.max(0)])
-panels = [draw_landmarks(s.image, st, a.visible) for st in a.stages]
-plt.figure(figsize=(14, 4))
+s = max(test, key=lambda v: abs(v.camera.yaw))
+a = aligner.align(s.image, landmark_box(s.landmarks68))
+panels = [label_panel(draw_landmarks(s.image, st, a.visible), name)
+          for st, name in zip(a.stages, ["start", "stage 1", "stage 2", "stage 3"])]
+panels.append(label_panel(draw_landmarks(s.image, s.landmarks68, color=TRUTH_RGB), "truth"))
+plt.figure(figsize=(15, 3.5))
 plt.imshow(image_grid(panels, cols=len(panels)))
 plt.axis("off")
-plt.title(f"true yaw {np.degrees(s.camera[2]):.0f}°, estimated {a.pose['yaw']:.0f}°")
+plt.title(f"true yaw {np.degrees(s.camera.yaw):.0f}°, estimated {a.pose['yaw']:.0f}°")
 plt.show()
 
 # %% [markdown]
-# ## Synthetic large-pose test set (Table I protocol)
+# ## Synthetic large-pose test set (paper Table I protocol)
 #
 # Held-out photos and identities, yaw up to 90°. NME (%) per |yaw| bin and the mean of the bin means.
 
 # %%
 predictors = {m: landmark_predictor(m, model) for m in dict.fromkeys(methods + real_methods)}
-res = evaluate_alignment(test, predictors, progress=False)
-names = {"dff": "Ours (DFF)", "sift": "Ours (SIFT)", "sdm": "SDM mode (DFF, 2D)", "dlib": "dlib (Kazemi & Sullivan)",
-         "mean": "mean shape"}
-table1 = [{"method": names[m], **{k: (100 * v if k != "faces" else v) for k, v in res["table"][m].items()}}
+res = evaluate_alignment(test, {m: predictors[m] for m in methods}, progress=False)
+table1 = [{"method": METHOD_NAMES[m], **{k: (100 * v if k != "faces" else v) for k, v in res.table[m].items()}}
           for m in methods]
-display(Markdown(markdown_table(table1, digits=2)))
+display(table(table1, digits=2))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-display(Markdown(markdown_table([{"method": names[m], "ms per face (this machine)": res["ms"][m]} for m in methods],
-                                digits=1)))
+display(table([{"method": METHOD_NAMES[m], "ms per face (this machine)": res.ms[m]} for m in methods], digits=1))
 
 # %% [markdown]
 # ## Real photos: the held-out 300-W split
@@ -130,42 +130,34 @@ display(Markdown(markdown_table([{"method": names[m], "ms per face (this machine
 # The test split of the photos (never used for synthesis or training), scored with the 300-W
 # normalisations. dlib's predictor was trained on 300-W (AFW and HELEN-train among it): its numbers on
 # these photos are **not a fair comparison**. The SDM mode (2D only, all landmarks visible, DFF at the
-# 68 current points) is trained on the real train-split photos (`SDM_MODEL_CARD.md`). The 3D methods predict the model's 3D landmark vertices,
-# whereas 300-W's jawline follows the visible silhouette; the inner-landmark table (the paper's Table III
-# variant) avoids that mismatch.
+# 68 current points) is trained on the real train-split photos. The 3D methods predict the model's 3D
+# landmark vertices, whereas 300-W's jawline follows the visible silhouette; the inner-landmark table
+# (the paper's Table III variant) avoids that mismatch.
 
 # %%
 faces300 = load_300w(None, photos=test_photos)
-table_real = []
-for protocol in ("300w", "300w-inner"):
-    for m in real_methods:
-        r = evaluate(protocol, faces300, predictors[m], progress=False)
-        table_real.append({"protocol": protocol, "method": names[m] + (" (trained on 300-W)" if m == "dlib" else ""),
-                           "faces": r["table"]["faces"], "NME inter-pupil (%)": 100 * r["table"]["full"],
-                           "NME inter-ocular (%)": 100 * r["table"].get("full (inter-ocular)", float("nan"))})
-display(Markdown(markdown_table(table_real, digits=2)))
+table_real, _ = real_photo_table(faces300, {m: predictors[m] for m in real_methods}, METHOD_NAMES)
+display(table(table_real, digits=2))
 
 # %% [markdown]
-# ## Real photos beside dlib (Fig. 11 style)
+# ## Real photos beside dlib (paper Fig. 11 style)
 
-# %% mystnb={"figure": {"caption": "Held-out real photos: DFF alignment (top; red: invisible) and dlib (bottom).", "name": "fig-real"}}
-shown = faces300[:4]
-top, bottom = [], []
-for f in shown:
-    img = read_image(f.image)
-    box = np.r_[f.points.min(0), f.points.max(0)]
+# %% mystnb={"figure": {"caption": "Held-out real photos: DFF alignment (top; red: invisible), dlib (middle), ground truth (bottom, blue).", "name": "fig-real"}}
+rows = [[], [], []]
+for f in faces300[:4]:
+    img, box = read_image(f.image), f.landmark_box
     al = aligner.align(img, box)
-    top.append(crop_around(draw_landmarks(img, al.landmarks, al.visible), box))
-    bottom.append(crop_around(draw_landmarks(img, predictors["dlib"](img, box)), box))
-plt.figure(figsize=(12, 6))
-plt.imshow(image_grid(top + bottom, cols=len(shown)))
+    rows[0].append(crop_around(draw_landmarks(img, al.landmarks, al.visible), box))
+    rows[1].append(crop_around(draw_landmarks(img, predictors["dlib"](img, box)), box))
+    rows[2].append(crop_around(draw_landmarks(img, f.points, color=TRUTH_RGB), box))
+plt.figure(figsize=(12, 9))
+plt.imshow(image_grid(rows[0] + rows[1] + rows[2], cols=len(rows[0])))
 plt.axis("off")
 plt.show()
 
 # %%
 save_results(f"{results_dir}/06_alignment.json",
-             results={"synthetic": table1, "ms": {names[m]: res["ms"][m] for m in methods}, "real_300w": table_real,
+             results={"synthetic": table1, "ms": {METHOD_NAMES[m]: res.ms[m] for m in methods}, "real_300w": table_real,
                       "regressors": reg.meta.get("stages")},
-             config={"photos": str(photo_dir), "n_test_faces": len(test), "size": size, "methods": methods,
-                     "real_methods": real_methods,
-                     "seed": seed, "regressor_data": reg.meta.get("data")})
+             config={"photos": photo_dir, "n_test_faces": len(test), "size": size, "methods": methods,
+                     "real_methods": real_methods, "seed": seed, "regressor_data": reg.meta.get("data")})

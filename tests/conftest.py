@@ -31,7 +31,7 @@ def model():
 
 @pytest.fixture(scope="session")
 def renderer():
-    from dffkit.render import Renderer
+    from dffkit.face.render import Renderer
 
     r = Renderer()
     yield r

@@ -9,15 +9,22 @@ import sys
 import numpy as np
 import pytest
 import scipy.io as sio
+from conftest import shared
 
 import dffkit
-from conftest import shared
 from dffkit import DffkitError
-from dffkit.align import Aligner, Regressors, train_regressors, zbuffer_visibility
-from dffkit.evaluate import evaluate_alignment, landmark_predictor
-from dffkit.protocols import evaluate, load_300w, load_aflw, load_aflw2000, nme_box, nme_interpupil
-from dffkit.synth import default_photos, fit_sources, generate_pairs
-from dffkit.datasets import list_photos
+from dffkit.alignment.cascade import Aligner
+from dffkit.alignment.geometry import zbuffer_visibility
+from dffkit.alignment.learn import train_regressors
+from dffkit.alignment.regressors import Regressors
+from dffkit.boxes import landmark_box
+from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.sources import fit_sources
+from dffkit.data.synth import generate_pairs
+from dffkit.evaluation.alignment import evaluate_alignment
+from dffkit.evaluation.methods import landmark_predictor
+from dffkit.evaluation.protocols import evaluate, load_300w, load_aflw, load_aflw2000
+from dffkit.metrics import nme_box, nme_interpupil
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +47,14 @@ def test_zbuffer_hides_the_points_behind_a_nearer_plane():
 def test_shipped_dff_cascade_beats_its_mean_shape_start(model, samples):
     predictors = {m: landmark_predictor(m, model) for m in ("dff", "mean")}
     res = evaluate_alignment(samples, predictors, progress=False)
-    dff, mean = np.array(res["errors"]["dff"]), np.array(res["errors"]["mean"])
+    dff, mean = res.errors["dff"], res.errors["mean"]
     assert dff.mean() < 0.75 * mean.mean()
-    assert res["ms"]["dff"] > 0
+    assert res.table["dff"]["faces"] == len(samples)
 
 
 def test_alignment_result_is_consistent(model, samples):
     s = samples[0]
-    a = dffkit.align(s.image, np.r_[s.landmarks68.min(0), s.landmarks68.max(0)])
+    a = dffkit.align(s.image, landmark_box(s.landmarks68))
     assert a.landmarks.shape == (68, 2) and a.visible.shape == (68,) and a.stages.shape[1:] == (68, 2)
     np.testing.assert_allclose(a.landmarks, dffkit.project(a.shape(model)[model.landmarks68], a.camera), atol=1e-6)
     assert set(a.pose) == {"yaw", "pitch", "roll"} and all(abs(v) <= 90 for v in a.pose.values())
@@ -82,7 +89,7 @@ def test_protocol_metrics_and_a_perfect_predictor():
     lookup = {f.image.name: f.points for f in faces}
     names = iter([f.image.name for f in faces])
     oracle = evaluate("aflw2000-3d", faces, lambda image, box: lookup[next(names)], progress=False)
-    assert oracle["table"]["mean"] == pytest.approx(0.0) and oracle["table"]["faces"] == len(faces)
+    assert oracle.summary["mean"] == pytest.approx(0.0) and oracle.summary["faces"] == len(faces)
 
 
 def test_aflw_and_300w_loaders(tmp_path):
@@ -121,9 +128,9 @@ def test_align_cli_json_with_and_without_a_box(tmp_path):
 
 
 def test_sdm_mode_moves_2d_landmarks_only(model):
-    from dffkit.datasets import read_landmarks
+    from dffkit.data.photos import read_landmarks
     from dffkit.images import read_image
-    from dffkit.protocols import nme_interpupil
+    from dffkit.metrics import nme_interpupil
 
     reg = Regressors.load(descriptor="sdm")
     assert reg.mode == "sdm" and len(reg.stages) == 4
@@ -131,7 +138,7 @@ def test_sdm_mode_moves_2d_landmarks_only(model):
     errs, starts = [], []
     for ph in list_photos(default_photos(), split="test", require_landmarks=True):
         gt = read_landmarks(ph.landmarks)
-        a = aligner.align(read_image(ph.image), np.r_[gt.min(0), gt.max(0)])
+        a = aligner.align(read_image(ph.image), landmark_box(gt))
         assert a.visible.all() and not a.p_id.any()
         errs.append(nme_interpupil(a.landmarks, gt))
         starts.append(nme_interpupil(a.stages[0], gt))

@@ -5,11 +5,10 @@ import itertools
 import numpy as np
 import pytest
 import scipy.io as sio
+from conftest import shared
 
 from dffkit import Camera, DffkitError, project, rotation_matrix
-from dffkit.camera import fit_scale_translation, frame_camera, transform
-
-from conftest import shared
+from dffkit.face.camera import fit_scale_translation, frame_camera, transform
 
 
 @pytest.mark.parametrize("angles", [(0.3, -1.2, 2.0), (-0.7, 0.4, -0.1), (0, 0, 0)])

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import scipy.io as sio
 import scipy.sparse as sp
+from conftest import shared
 
 from dffkit import Camera, DffkitError, project
-from dffkit.camera import angles_from_rotation, estimate_camera, rotation_matrix
-from dffkit.datasets import photo_split, read_landmarks, read_pts
-from dffkit.fit import fit_landmarks, landmark_nme
-from dffkit.landmarks import contour_candidates, dense_landmarks, march_contour
-from dffkit.texture import fill_texture, mirror_vertices
-
-from conftest import shared
+from dffkit.data.photos import photo_split, read_landmarks, read_pts
+from dffkit.face.camera import angles_from_rotation, estimate_camera, rotation_matrix
+from dffkit.face.fit import fit_landmarks
+from dffkit.face.landmarks import contour_candidates, dense_landmarks, march_contour
+from dffkit.face.texture import fill_texture, mirror_vertices
+from dffkit.metrics import nme_box as landmark_nme
 
 
 @pytest.mark.parametrize("angles", [(0.2, -0.7, 0.1), (-0.3, 1.2, -0.4), (0.0, np.pi / 2, 0.0), (0.1, -np.pi / 2, 0)])

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dffkit import Camera, DffkitError, rotation_matrix
-from dffkit.camera import frame_camera, transform
-from dffkit.correspond import surface_points, true_matches, view_angle
-from dffkit.features import FaceFeatures
-from dffkit.match import landmark_mask, mask_points, match_dff, match_sift, nearest_angle
+from dffkit.dff.features import FaceFeatures
+from dffkit.face.camera import frame_camera, transform
+from dffkit.matching.correspond import surface_points, true_matches, view_angle
+from dffkit.matching.match import landmark_mask, mask_points, match_dff, match_sift, nearest_angle
 from dffkit.metrics import bin_of, match_counts, summarise_matches
 
 SIZE = 160
@@ -21,7 +21,7 @@ def _view(model, renderer, cam: Camera, p_exp=None):
     p_id = np.zeros(model.n_identity)
     p_exp = np.zeros(model.n_expression) if p_exp is None else p_exp
     out = renderer.render(model.shape(p_id, p_exp), model.triangles, cam, size=SIZE)
-    return SimpleNamespace(p_id=p_id, p_exp=p_exp, camera=cam.to_vector(), triangle_ids=out.triangle_ids,
+    return SimpleNamespace(p_id=p_id, p_exp=p_exp, camera=cam, triangle_ids=out.triangle_ids,
                            image=out.image, vertex_visible=out.vertex_visible, index=0)
 
 
@@ -53,7 +53,7 @@ def test_visibility_after_a_large_yaw_agrees_with_the_rendered_depth(model, rend
     va = _view(model, renderer, cam_a)
     shape = model.shape()
     out_b = renderer.render(shape, model.triangles, cam_b, size=SIZE)
-    vb = SimpleNamespace(p_id=va.p_id, p_exp=va.p_exp, camera=cam_b.to_vector(), triangle_ids=out_b.triangle_ids)
+    vb = SimpleNamespace(p_id=va.p_id, p_exp=va.p_exp, camera=cam_b, triangle_ids=out_b.triangle_ids)
     pts = mask_points(va.triangle_ids >= 0, stride=2)
     truth = true_matches(model, va, vb, pts)
     assert 0.1 < 1 - truth.visible.mean() < 0.6  # the far cheek turns away
@@ -132,8 +132,8 @@ def test_sift_ratio_test_rejects_matches_on_a_shifted_texture():
 
 
 def test_match_counts_and_bins():
-    from dffkit.correspond import Correspondence
-    from dffkit.match import Matches
+    from dffkit.matching.correspond import Correspondence
+    from dffkit.matching.match import Matches
 
     src = np.zeros((4, 2))
     truth = Correspondence(target=np.array([[0, 0], [10, 10], [np.nan, np.nan], [5, 5]], float),

@@ -3,11 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io as sio
+from conftest import shared
 
 from dffkit import DffkitError, FaceModel
-from dffkit.model import bfm_params_from_300wlp
-
-from conftest import shared
+from dffkit.face.model import bfm_params_from_300wlp
 
 STEP_CM = 1e-3
 

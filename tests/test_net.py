@@ -12,11 +12,13 @@ import pytest
 import torch
 
 from dffkit import DffkitError
-from dffkit.data import SynthDataset
-from dffkit.features import export_onnx, features, load_weights, square_crop
-from dffkit.loss import SegmentationHeads, multi_head_loss
-from dffkit.net import CONFIGS, NetConfig, UNet, get_config
-from dffkit.synth import generate_dataset
+from dffkit.boxes import square_crop
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.dff.features import export_onnx, features
+from dffkit.dff.loss import SegmentationHeads, multi_head_loss
+from dffkit.dff.net import CONFIGS, NetConfig, UNet, get_config
+from dffkit.dff.weights import load_weights
 
 TINY = get_config("tiny")
 
@@ -31,7 +33,7 @@ def tiny_data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tiny_data, tmp_path_factory):
-    from dffkit.train import train
+    from dffkit.dff.train import train
 
     out = tmp_path_factory.mktemp("run")
     weights = train(TINY, tiny_data / "train", out, steps=40, val_data=tiny_data / "val", progress=False)
@@ -111,7 +113,7 @@ def test_training_lowers_the_loss_and_records_held_out_accuracy(trained):
     rows = [line.split(",") for line in (out / "log.csv").read_text().splitlines()[1:]]
     losses = [float(r[1]) for r in rows]
     assert losses[-1] < losses[0]
-    meta = torch.load(weights, weights_only=False)["meta"]
+    meta = torch.load(weights, weights_only=True)["meta"]
     acc = np.array(meta["val_accuracy_per_segmentation"])
     assert len(acc) == TINY.n_segmentations and ((acc >= 0) & (acc <= 1)).all()
     assert meta["chance"] == 1 / TINY.n_patches
@@ -119,7 +121,7 @@ def test_training_lowers_the_loss_and_records_held_out_accuracy(trained):
 
 def test_network_and_heads_can_fit_one_batch(tiny_data):
     """The labels, the loss and the network fit together: one batch is learnt well above chance."""
-    from dffkit.train import batches, label_table, _labels
+    from dffkit.dff.train import _labels, batches, label_table
 
     torch.manual_seed(0)
     x, ids = next(batches(SynthDataset(tiny_data / "train"), 64, 4, np.random.default_rng(0)))
@@ -137,25 +139,25 @@ def test_network_and_heads_can_fit_one_batch(tiny_data):
 
 
 def test_resume_continues_from_the_checkpoint(tiny_data, tmp_path):
-    from dffkit.train import train
+    from dffkit.dff.train import train
 
     train(TINY, tiny_data / "train", tmp_path, steps=10, progress=False, ckpt_every=5)
-    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 10 and ckpt["config"]["name"] == "tiny"
     with pytest.raises(DffkitError, match="--resume"):
         train(TINY, tiny_data / "train", tmp_path, steps=12, progress=False)
     train(TINY, tiny_data / "train", tmp_path, steps=15, resume=True, progress=False)
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 15
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 15
     steps = [int(line.split(",")[0]) for line in (tmp_path / "log.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and steps[-1] == 15
 
 
 def test_training_is_seeded(tiny_data, tmp_path):
-    from dffkit.train import train
+    from dffkit.dff.train import train
 
     a = train(TINY, tiny_data / "train", tmp_path / "a", steps=3, progress=False)
     b = train(TINY, tiny_data / "train", tmp_path / "b", steps=3, progress=False)
-    sa, sb = torch.load(a, weights_only=False)["net"], torch.load(b, weights_only=False)["net"]
+    sa, sb = torch.load(a, weights_only=True)["net"], torch.load(b, weights_only=True)["net"]
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k])
 
@@ -240,4 +242,4 @@ def test_ddp_under_torchrun_trains_on_two_processes(tiny_data, tmp_path):
     r = subprocess.run(torchrun, capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
                                                                                      "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-2000:]
-    assert torch.load(tmp_path / "weights.pt", weights_only=False)["meta"]["world_size"] == 2
+    assert torch.load(tmp_path / "weights.pt", weights_only=True)["meta"]["world_size"] == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dffkit.paper import REPORTED_SETUP, REPORTED_TIMINGS_MS, setup_comparison
+from dffkit.evaluation.paper import REPORTED_SETUP, REPORTED_TIMINGS_MS, setup_comparison
 
 
 def _results() -> dict:

@@ -5,8 +5,8 @@ import pytest
 from scipy import ndimage
 
 from dffkit import Camera, DffkitError
-from dffkit.camera import frame_camera, transform
-from dffkit.render import Light, barycentric_map
+from dffkit.face.camera import frame_camera, transform
+from dffkit.face.render import Light, barycentric_map
 
 
 def _cross2(a, b):

@@ -21,7 +21,7 @@ COMMANDS = {  # command line with IMG standing for the input image and OUT for t
 
 
 def _photo(tmp_path):
-    from dffkit.synth import default_photos
+    from dffkit.data.photos import default_photos
 
     return next(p for p in sorted(default_photos().rglob("*.jpg")))
 
@@ -69,7 +69,7 @@ def test_cli_unwritable_output_is_named(tmp_path, command):
 
 
 def test_api_converts_gray_rgba_and_16_bit_and_names_bad_arrays(model):
-    from dffkit.align import Aligner
+    from dffkit.alignment.cascade import Aligner
 
     img = cv2.cvtColor(cv2.imread(str(_photo(None))), cv2.COLOR_BGR2RGB)
     box = np.array([img.shape[1] * 0.25, img.shape[0] * 0.25, img.shape[1] * 0.75, img.shape[0] * 0.75])
@@ -160,7 +160,7 @@ BAD_PARAMETERS = {  # name -> (arguments, words the one-line error must contain)
 
 @pytest.mark.parametrize("case", sorted(BAD_PARAMETERS))
 def test_cli_bad_parameters_and_checkpoints_are_named(tmp_path, case):
-    from dffkit.align import shipped_regressors_path
+    from dffkit.alignment.regressors import shipped_regressors_path
 
     args, words = BAD_PARAMETERS[case]
     (tmp_path / "corrupt.bin").write_bytes(b"\x00not a checkpoint\xff" * 10)
@@ -191,7 +191,7 @@ def test_train_leaves_no_folder_behind_on_bad_data(tmp_path):
 
 
 def test_api_refuses_boxes_off_the_image_and_regressors_of_another_kind(model):
-    from dffkit.align import Regressors, shipped_regressors_path
+    from dffkit.alignment.regressors import Regressors, shipped_regressors_path
 
     img = cv2.cvtColor(cv2.imread(str(_photo(None))), cv2.COLOR_BGR2RGB)
     for bad in ([5000, 5000, 6000, 6000], [-1e6, -1e6, 1e6, 1e6]):

@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 
 from dffkit import DffkitError
-from dffkit.camera import frame_camera
-from dffkit.segment import (Segmentations, build_segmentations, face_region_triangles, load_segmentations,
-                            patch_areas, pixel_labels, segmentation_stats, triangle_adjacency,
-                            triangle_areas)
+from dffkit.dff.segment import (
+    Segmentations,
+    build_segmentations,
+    face_region_triangles,
+    load_segmentations,
+    patch_areas,
+    pixel_labels,
+    segmentation_stats,
+    triangle_adjacency,
+    triangle_areas,
+)
+from dffkit.face.camera import frame_camera
 
 N_PATCHES = 500
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from dffkit import DffkitError, project
-from dffkit.data import SynthDataset
-from dffkit.datasets import photo_split
-from dffkit.landmarks import dense_landmarks
-from dffkit.synth import SynthConfig, default_photos, generate_dataset
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.generate import generate_dataset
+from dffkit.data.photos import default_photos, photo_split
+from dffkit.data.synth import SynthConfig
+from dffkit.face.landmarks import dense_landmarks
 
 N, SIZE, SHARD = 12, 96, 5
 
@@ -32,21 +33,21 @@ def test_dataset_has_all_samples_and_fields(dataset):
     s = dataset[3]
     assert s.index == 3 and s.image.shape == (SIZE, SIZE, 3) and s.image.dtype == np.uint8
     assert s.triangle_ids.shape == (SIZE, SIZE) and s.landmarks68.shape == (68, 2) and s.dense.shape == (160, 2)
-    assert s.p_id.shape == (100,) and s.p_exp.shape == (53,) and s.camera.shape == (6,)
+    assert s.p_id.shape == (100,) and s.p_exp.shape == (53,) and s.camera.to_vector().shape == (6,)
 
 
 def test_landmarks_reproject_from_the_stored_shape_and_camera(dataset, model):
     dense = dense_landmarks(model, 160)
     for s in dataset:
         shape = s.vertices(model)
-        np.testing.assert_allclose(project(shape[model.landmarks68], s.w), s.landmarks68, atol=1e-3)
-        np.testing.assert_allclose(project(shape[dense], s.w), s.dense, atol=1e-3)
+        np.testing.assert_allclose(project(shape[model.landmarks68], s.camera), s.landmarks68, atol=1e-3)
+        np.testing.assert_allclose(project(shape[dense], s.camera), s.dense, atol=1e-3)
 
 
 def test_visibility_and_triangle_ids_agree_with_a_fresh_z_buffer(dataset, model, renderer):
     dense = dense_landmarks(model, 160)
     for s in dataset:
-        out = renderer.render(s.vertices(model), model.triangles, s.w, size=SIZE)
+        out = renderer.render(s.vertices(model), model.triangles, s.camera, size=SIZE)
         np.testing.assert_array_equal(out.triangle_ids, s.triangle_ids)
         np.testing.assert_array_equal(out.vertex_visible[model.landmarks68], s.visible68)
         np.testing.assert_array_equal(out.vertex_visible[dense], s.visible_dense)
@@ -64,7 +65,7 @@ def test_triangle_ids_agree_with_the_landmarks(dataset, model):
             if 0 <= x < SIZE and 0 <= y < SIZE and s.triangle_ids[y, x] >= 0:
                 total += 1
                 gap = np.linalg.norm(points[y, x] - shape[model.landmarks68[lm]])
-                near += gap < 1.0 / s.w.s + 0.3  # 0.71 px in the image, and 3 mm along a slanted surface
+                near += gap < 1.0 / s.camera.s + 0.3  # 0.71 px in the image, and 3 mm along a slanted surface
     assert total > 100 and near / total > 0.95  # the rest: an eyeball or lip in front at the pixel's offset
 
 
@@ -72,14 +73,14 @@ def test_surface_points_project_onto_their_pixels(dataset, model):
     s = dataset[0]
     pts = s.surface_points(model)
     rows, cols = np.nonzero(s.triangle_ids >= 0)
-    np.testing.assert_allclose(project(pts[rows, cols].astype(np.float64), s.w), np.c_[cols, rows], atol=2e-3)
+    np.testing.assert_allclose(project(pts[rows, cols].astype(np.float64), s.camera), np.c_[cols, rows], atol=2e-3)
     assert np.isnan(pts[s.triangle_ids < 0]).all()
 
 
 def test_poses_cover_the_configured_range(tmp_path):
     cfg = SynthConfig(size=64)
     out = generate_dataset(tmp_path / "ds", n=40, size=64, seed=1, workers=0, shard_size=40, config=cfg, progress=False)
-    yaw = np.degrees([s.w.yaw for s in SynthDataset(out)])
+    yaw = np.degrees([s.camera.yaw for s in SynthDataset(out)])
     assert yaw.min() >= -90 and yaw.max() <= 90 and yaw.max() - yaw.min() > 120
 
 

@@ -14,7 +14,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
 from pathlib import Path
@@ -22,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dffkit.atomic import atomic_write
-from dffkit.net import NetConfig, UNet
-from dffkit.report import machine_info
+from dffkit.dff.net import NetConfig, UNet
+from dffkit.dff.weights import read_checkpoint, save_torch
+from dffkit.evaluation.report import machine_info
 
 ASSETS = Path(__file__).resolve().parents[1] / "dffkit" / "assets"
 
@@ -36,13 +35,11 @@ def main() -> None:
     ap.add_argument("--synth-cmd", action="append", default=[], help="the dffkit synth commands of the data")
     ap.add_argument("--train-cmd", required=True, help="the dffkit train command")
     args = ap.parse_args()
-    w = torch.load(args.run / "weights.pt", weights_only=False)
+    w = read_checkpoint(args.run / "weights.pt")
     cfg = NetConfig.from_dict(w["config"])
     meta = w["meta"]
     n_params = sum(p.numel() for p in UNet(cfg).parameters())
-    buf = io.BytesIO()
-    torch.save({"format": w["format"], "config": w["config"], "net": w["net"], "meta": meta}, buf)
-    atomic_write(ASSETS / f"{args.name}.pt", buf.getvalue())
+    save_torch(ASSETS / f"{args.name}.pt", {"format": w["format"], "config": w["config"], "net": w["net"], "meta": meta})
     shutil.copyfile(args.run / "log.csv", ASSETS / f"{args.name}_log.csv")
     data_manifest = json.loads((Path(meta["data"]) / "manifest.json").read_text())["config"]
     acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]))
@@ -53,7 +50,7 @@ def main() -> None:
 
 The per-pixel face descriptor network shipped with dffkit: a U-Net (paper Fig. 1) mapping a
 {cfg.size}x{cfg.size} RGB face crop to a unit {cfg.dim}-d descriptor per pixel. Trained with dffkit's own
-code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.features.load_weights()`.
+code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.dff.features.load_weights()`.
 
 ## Config
 

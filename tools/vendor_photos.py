@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dffkit.datasets import list_photos, read_pts
+from dffkit.data.photos import list_photos, read_pts
 from dffkit.images import read_image, write_image
 
 PER_SPLIT = {"train": 32, "val": 8, "test": 8}
@@ -26,7 +26,7 @@ README = """# A sample of 300-W faces (vendored)
 {n} face crops with their hand-made iBUG 68-point annotations, taken by `tools/vendor_photos.py` from
 the 300-W AFW and HELEN-train sets (Sagonas et al., 2013) as prepared in `../shared/data/300w`:
 the first photos of each dffkit split (train {train}, val {val}, test {test}; see
-`dffkit.datasets.photo_split`), downscaled to at most {side} px with the `.pts` rescaled.
+`dffkit.data.photos.photo_split`), downscaled to at most {side} px with the `.pts` rescaled.
 
 They let the book's main job synthesise data without the full set. Licence: 300-W images are for
 research use only; keep them out of anything redistributed for other purposes.

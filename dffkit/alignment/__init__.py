@@ -1,0 +1,2 @@
+"""Large-pose face alignment by cascaded regression (paper Sec. III-C): the cascade at inference, its
+learning, and the regressor file format."""

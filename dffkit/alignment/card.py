@@ -1,0 +1,55 @@
+"""The model card of the alignment regressors: written from the metadata every ``align_*.npz`` carries,
+so the card can never disagree with the files beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dffkit.alignment.regressors import KINDS, Regressors
+from dffkit.atomic import atomic_write
+
+__all__ = ["card_text", "write_card", "CARD_NAME"]
+
+CARD_NAME = "ALIGN_MODEL_CARD.md"
+
+_WHAT = {"dff": "the paper's 3D cascade on DFF", "sift": "\"Ours (SIFT)\": the same cascade on SIFT, reduced to 32-d "
+         "per point by PCA", "sdm": "the 2D SDM mode: DFF at the 68 current points, every point visible"}
+
+
+def card_text(regressors: dict[str, Regressors]) -> str:
+    """The card's Markdown for regressor files by kind."""
+    lines = ["# Model card: alignment regressors", "",
+             "The generic descent directions of the cascade (paper Sec. III-C, eqs. 9, 10), learned stage by stage "
+             "with `dffkit train-align` (`dffkit.alignment.learn`). Weights are stored in float16. Everything below "
+             "is read from the files' own metadata.", ""]
+    for kind, r in regressors.items():
+        m = r.meta
+        source = m.get("data") or m.get("photos", "?")
+        machine = m.get("machine", {})
+        lines += [f"## `align_{kind}.npz`: {_WHAT.get(kind, kind)}", "",
+                  f"- training data: `{source}`, {m.get('n_samples', '?')} samples or photos, {m.get('n_init', '?')} "
+                  f"perturbed boxes each (box jitter {m.get('box_jitter', '?')});",
+                  f"- DFF weights: `{m.get('weights', 'dff_cpu.pt')}`; crop {r.size} px; {len(r.stages)} stages;",
+                  f"- trained in {m.get('train_seconds', float('nan')) / 60:.1f} min on {machine.get('cpu', '?')}"
+                  f"{' with GPU ' + machine['gpu'] if machine.get('gpu') else ''};",
+                  f"- detector-box calibration (centre shift x, y and size, shares of the box size): "
+                  f"{np.round(r.box_from_detector[:3], 4).tolist()};"]
+        if m.get("command"):
+            lines.append(f"- command: `dffkit {m['command']}`;")
+        lines += ["", "| stage | ridge λ | mean landmark error before (crop px) | after |", "|---|---|---|---|"]
+        lines += [f"| {s['stage']} | {s['lambda']:g} | {s['mean_error_px_before']:.2f} | {s['mean_error_px_after']:.2f} |"
+                  for s in m.get("stages", [])]
+        for title, rows in m.get("evaluation", {}).items():  # held-out results recorded with the file
+            lines += ["", f"Held-out evaluation, {title}:", "", "| quantity | value |", "|---|---|"]
+            lines += [f"| {k} | {v} |" for k, v in rows.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_card(folder: str | Path) -> Path:
+    """Write ``ALIGN_MODEL_CARD.md`` for every ``align_{dff,sift,sdm}.npz`` in ``folder``. Returns its path."""
+    folder = Path(folder)
+    regs = {k: Regressors.load(folder / f"align_{k}.npz") for k in KINDS if (folder / f"align_{k}.npz").is_file()}
+    return atomic_write(folder / CARD_NAME, card_text(regs).encode())

@@ -1,0 +1,238 @@
+"""Large-pose face alignment by cascaded regression on DFF (paper Sec. III-C), at inference.
+
+The face is cropped around its landmark box and resized to the descriptor's crop size; everything below
+happens in that crop frame. The model starts at the mean shape (p = 0) under a frontal camera that fits
+the mean shape's 68 landmarks to the box. Each stage k:
+
+1. projects the 160 dense landmark vertices (the 68 among them) with the current shape and camera,
+   and finds their visibility with a z-buffer of the face vertices;
+2. samples the descriptor at them, zero where invisible: F ∈ R^(160·d);
+3. updates the 68 landmark targets X̂ = X + R_X F + b_X (eq. 4) and the camera w ← w + R_w F + b_w
+   (eq. 5), with the learned generic descent directions of that stage;
+4. solves the regularised linear least squares for p = (p_id, p_exp) that brings the model's 68
+   landmark vertices to X̂ under w (eqs. 6-8; the ICT expression weights are clipped to [0, 1]).
+
+The descent directions are learned by :mod:`dffkit.alignment.learn`. With SIFT regressors this is the
+paper's "Ours (SIFT)" variant; with 'sdm' regressors a 2D cascade that moves the 68 points alone.
+
+Boxes: a **landmark box** is the box of a face's 68 landmarks (what the regressors were trained with); a
+**face box** is a detector's, mapped to a landmark box by :meth:`Aligner.landmark_box_from_face_box`.
+Coordinates: (x, y) pixels, y down; the camera's angles are radians, ``pose`` is in degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
+from dffkit.alignment.regressors import Regressors
+from dffkit.boxes import check_box, crop_affine, square_box, square_crop, to_crop, to_image, warp_crop
+from dffkit.descriptors import Descriptor, make_descriptor
+from dffkit.errors import DffkitError
+from dffkit.face.camera import Camera
+from dffkit.face.model import FaceModel, load_default_model
+from dffkit.images import to_rgb_uint8
+from dffkit.lazy import once
+
+__all__ = ["Alignment", "Aligner", "align", "align_all", "default_aligner", "point_features", "crop_box"]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """One aligned face, in image pixels.
+
+    Attributes:
+        landmarks: (68, 2) the model's 68 landmark vertices projected by the final camera.
+        visible: (68,) bool, their z-buffer visibility.
+        camera: the final weak-perspective camera in the image frame.
+        p_id, p_exp: the shape parameters.
+        landmark_box: (4,) the landmark box the cascade started from (x0, y0, x1, y1).
+        stages: (K + 1, 68, 2) landmarks after initialisation and after each stage.
+        dense: (160, 2) final dense landmark points; dense_visible: (160,) their visibility.
+        face_box: (4,) the detector's box the landmark box came from, or None when it was given.
+    """
+
+    landmarks: np.ndarray
+    visible: np.ndarray
+    camera: Camera
+    p_id: np.ndarray
+    p_exp: np.ndarray
+    landmark_box: np.ndarray
+    stages: np.ndarray
+    dense: np.ndarray
+    dense_visible: np.ndarray
+    face_box: np.ndarray | None = None
+
+    @property
+    def pose(self) -> dict[str, float]:
+        """Head pose in degrees: yaw, pitch, roll (the camera's angles, :mod:`dffkit.face.camera`)."""
+        return {"yaw": float(np.degrees(self.camera.yaw)), "pitch": float(np.degrees(self.camera.pitch)),
+                "roll": float(np.degrees(self.camera.roll))}
+
+    def shape(self, model: FaceModel) -> np.ndarray:
+        """(V, 3) the fitted 3D shape, model space, cm."""
+        return model.shape(self.p_id, self.p_exp)
+
+
+def crop_box(landmark_box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The square crop (x0, y0, side) around a landmark box, and the box in crop pixels (4,)."""
+    crop = square_crop(landmark_box)
+    return crop, to_crop(np.asarray(landmark_box, np.float64).reshape(2, 2), crop, size).reshape(-1)
+
+
+def point_features(descriptor: Descriptor, regressors: Regressors, prepared: Any, points: np.ndarray,
+                   visible: np.ndarray) -> np.ndarray:
+    """The stage features F: the descriptor at the (N, 2) crop points, reduced per point, zero where
+    invisible, flattened to (N·d,)."""
+    d = regressors.reduce(descriptor.sample(prepared, points))
+    d[~np.asarray(visible, bool)] = 0.0
+    return d.reshape(-1)
+
+
+class Aligner:
+    """The alignment cascade with its regressors, descriptor and model.
+
+    Args:
+        model: the face model (None: the embedded default).
+        regressors: from :meth:`Regressors.load` (None: the shipped DFF ones).
+        net: the DFF network or runner (None: the shipped weights; unused by SIFT regressors).
+
+    Example:
+        >>> aligner = Aligner()                                      # doctest: +SKIP
+        >>> a = aligner.align(image, (40, 60, 200, 240))             # doctest: +SKIP
+        >>> a.landmarks.shape, a.pose["yaw"]                         # doctest: +SKIP
+    """
+
+    def __init__(self, model: FaceModel | None = None, regressors: Regressors | None = None, net=None) -> None:
+        self.model = model or load_default_model()
+        self.reg = regressors or Regressors.load()
+        self.geo = ShapeBasis.of(self.model)
+        self.descriptor = make_descriptor(self.reg.descriptor, size=self.reg.size, net=net,
+                                          **({"keypoint_size": self.reg.sift_size} if self.reg.descriptor == "sift"
+                                             else {}))
+        if self.descriptor.size != self.reg.size:
+            raise DffkitError(f"the regressors were trained on {self.reg.size}px crops but the {self.reg.descriptor} "
+                              f"descriptor takes {self.descriptor.size}px; use the matching weights")
+        self._unit = self.geo.unit_landmarks()
+
+    def landmark_box_from_face_box(self, face_box: np.ndarray) -> np.ndarray:
+        """Map a dlib detector box to the landmark-box convention the regressors were trained with."""
+        a, b, c, _ = self.reg.box_from_detector
+        return square_box(face_box, (a, b), c)
+
+    def face_box_from_landmark_box(self, landmark_box: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`landmark_box_from_face_box` (e.g. to give dlib's predictor a landmark box)."""
+        a, b, c, _ = self.reg.box_from_detector
+        return square_box(landmark_box, (-a / c, -b / c), 1.0 / c)
+
+    def align(self, image: np.ndarray, box: np.ndarray, n_stages: int | None = None) -> Alignment:
+        """Align the face in its landmark box ``box`` (x0, y0, x1, y1), pixels.
+
+        Args:
+            image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
+            box: the face's landmark box; for a detector box use :meth:`landmark_box_from_face_box`.
+            n_stages: stages to run (default: all the regressors have).
+        """
+        return self.align_many(image, np.asarray(box, np.float64)[None], n_stages)[0]
+
+    def align_many(self, image: np.ndarray, boxes: np.ndarray, n_stages: int | None = None,
+                   face_boxes: np.ndarray | None = None) -> list[Alignment]:
+        """Align several faces of one image (the descriptor runs once on all their crops).
+
+        Args:
+            image: (H, W, 3) RGB.
+            boxes: (K, 4) landmark boxes.
+            n_stages: stages to run (default: all).
+            face_boxes: (K, 4) the detector boxes they came from, recorded in the results.
+        """
+        img = to_rgb_uint8(image)
+        arr = np.asarray(boxes, np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 4:
+            raise DffkitError(f"boxes must be (K, 4) x0, y0, x1, y1, got shape {arr.shape}")
+        boxes = [check_box(b, img.shape) for b in arr]
+        size = self.reg.size
+        crops = [crop_box(b, size) for b in boxes]
+        prepared = self.descriptor.prepare_batch(np.stack([warp_crop(img, c, size) for c, _ in crops]))
+        stages = self.reg.stages[: len(self.reg.stages) if n_stages is None else n_stages]
+        run = self._run_sdm if self.reg.mode == "sdm" else self._run_3d
+        out = []
+        for k, ((crop, cbox), prep) in enumerate(zip(crops, prepared)):
+            fb = None if face_boxes is None else np.asarray(face_boxes[k], np.float64)
+            out.append(run(prep, crop, cbox, boxes[k], stages, fb))
+        return out
+
+    def _run_3d(self, prepared, crop, cbox, box, stages, face_box) -> Alignment:
+        size = self.reg.size
+        st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
+        noise = self.reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
+        history = []
+        for weights in stages:
+            dense, vis, x68 = project_points(self.geo, st)
+            history.append(x68)
+            stage_update(self.geo, st, point_features(self.descriptor, self.reg, prepared, dense, vis), weights, noise)
+        dense, vis, x68 = project_points(self.geo, st)
+        history.append(x68)
+        k, shift = crop_affine(crop, size)
+        return Alignment(landmarks=to_image(x68, crop, size), visible=vis[:68].copy(),
+                         camera=st.camera.mapped(1.0 / k, -shift / k),
+                         p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
+                         landmark_box=box, stages=to_image(np.stack(history), crop, size),
+                         dense=to_image(dense, crop, size), dense_visible=vis, face_box=face_box)
+
+    def _run_sdm(self, prepared, crop, cbox, box, stages, face_box) -> Alignment:
+        size = self.reg.size
+        st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
+        x = self.geo.landmarks(st.p, st.camera)
+        ones = np.ones(68, bool)
+        history = [x]
+        for weights in stages:
+            x = x + (np.r_[point_features(self.descriptor, self.reg, prepared, x, ones), 1.0] @ weights).reshape(68, 2)
+            history.append(x)
+        k, shift = crop_affine(crop, size)
+        return Alignment(landmarks=to_image(x, crop, size), visible=ones, camera=st.camera.mapped(1.0 / k, -shift / k),
+                         p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
+                         landmark_box=box, stages=to_image(np.stack(history), crop, size),
+                         dense=to_image(x, crop, size), dense_visible=ones, face_box=face_box)
+
+
+@once
+def default_aligner() -> Aligner:
+    """The process's default :class:`Aligner` (shipped DFF regressors and weights), built once on first use."""
+    return Aligner()
+
+
+def align_all(image: np.ndarray, boxes: np.ndarray | None = None, aligner: Aligner | None = None,
+              detector=None) -> list[Alignment]:
+    """Align every face: in the given landmark boxes (K, 4), or in every face box the detector finds.
+
+    Raises:
+        DffkitError: no face was found (and no box given).
+    """
+    img = to_rgb_uint8(image)
+    aligner = aligner or default_aligner()
+    face_boxes = None
+    if boxes is None:
+        from dffkit.detect import default_detector
+
+        face_boxes = (detector or default_detector()).find(img)
+        if len(face_boxes) == 0:
+            raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
+        boxes = np.stack([aligner.landmark_box_from_face_box(b) for b in face_boxes])
+    return aligner.align_many(img, np.asarray(boxes, np.float64).reshape(-1, 4), face_boxes=face_boxes)
+
+
+def align(image: np.ndarray, box: np.ndarray | None = None, aligner: Aligner | None = None,
+          detector=None) -> Alignment:
+    """Align one face: 68 landmarks, visibility, 3D shape, camera and pose (:class:`Alignment`).
+
+    Args:
+        image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
+        box: (x0, y0, x1, y1) around the face's landmarks (brows to chin), pixels; None: the largest
+            face the detector finds.
+        aligner: an :class:`Aligner` (None: the process's default, built once).
+        detector: a face detector (None: the default one).
+    """
+    return align_all(image, None if box is None else np.asarray(box, np.float64)[None], aligner, detector)[0]

@@ -1,0 +1,179 @@
+"""The geometry of the cascade (paper Sec. III-C): the model restricted to the points it needs, the
+starting camera, z-buffer visibility, and one stage's update of the camera and the shape (eqs. 4-8).
+
+Everything here happens in the crop frame: (x, y) crop pixels, y down, z towards the viewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dffkit.face.camera import Camera, project, transform
+from dffkit.face.landmarks import dense_landmarks
+from dffkit.face.model import FaceModel
+
+__all__ = ["ShapeBasis", "CascadeState", "zbuffer_visibility", "init_camera", "camera_from_vector",
+           "project_points", "stage_update", "N_DENSE"]
+
+N_DENSE = 160
+
+
+@dataclass(frozen=True)
+class ShapeBasis:
+    """The model restricted to the face vertices plus the dense landmarks: fast shapes and projections.
+
+    Attributes:
+        mean: (n, 3) mean shape of the kept vertices, cm.
+        basis: (m, n, 3) identity then expression modes of the kept vertices.
+        lm68: (68,) rows of the 68 landmarks; dense: (160,) rows of the dense landmarks (the 68 first).
+        lo, hi: (m,) bounds of p (expression weights in [0, 1] for ICT; identity unbounded).
+        prior: (m,) 1 / prior std of p.
+        m1: identity modes.
+        flat: (m, n·3) the basis as one matrix; b68: (m, 68, 3) its landmark rows; flat68: (m, 68·3).
+    """
+
+    mean: np.ndarray
+    basis: np.ndarray
+    lm68: np.ndarray
+    dense: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    prior: np.ndarray
+    m1: int
+    flat: np.ndarray
+    flat68: np.ndarray
+    b68: np.ndarray
+
+    @classmethod
+    def of(cls, model: FaceModel) -> ShapeBasis:
+        dense = dense_landmarks(model, N_DENSE)
+        face = model.vertices_of("face_narrow") if "face_narrow" in model.parts else np.arange(model.n_vertices)
+        keep = np.unique(np.r_[face, dense])
+        row = {v: k for k, v in enumerate(keep)}
+        basis = np.concatenate([model.identity_basis[:, keep], model.expression_basis[:, keep]]).astype(np.float64)
+        lm68 = np.array([row[v] for v in model.landmarks68])
+        b68 = np.ascontiguousarray(basis[:, lm68])
+        return cls(mean=model.mean[keep].astype(np.float64), basis=basis,
+                   lm68=lm68, dense=np.array([row[v] for v in dense]),
+                   lo=np.r_[np.full(model.n_identity, -np.inf), model.expression_bounds[:, 0]],
+                   hi=np.r_[np.full(model.n_identity, np.inf), model.expression_bounds[:, 1]],
+                   prior=np.r_[1.0 / model.identity_std, 1.0 / model.expression_std], m1=model.n_identity,
+                   flat=np.ascontiguousarray(basis.reshape(len(basis), -1)), b68=b68,
+                   flat68=np.ascontiguousarray(b68.reshape(len(basis), -1)))
+
+    @property
+    def n_params(self) -> int:
+        """m = m1 + m2."""
+        return self.basis.shape[0]
+
+    def shape(self, p: np.ndarray) -> np.ndarray:
+        """(n, 3) S̄ + A p of the kept vertices."""
+        return self.mean + (p @ self.flat).reshape(self.mean.shape)
+
+    def landmarks(self, p: np.ndarray, camera: Camera) -> np.ndarray:
+        """(68, 2) projected landmark vertices."""
+        return project(self.mean[self.lm68] + (p @ self.flat68).reshape(68, 3), camera)
+
+    def unit_landmarks(self) -> np.ndarray:
+        """(68, 2) the mean landmarks under a frontal camera of scale 1 at the origin."""
+        return project(self.mean[self.lm68], Camera(1.0, 0, 0, 0, 0, 0))
+
+    def solve_shape(self, camera: Camera, targets: np.ndarray, noise: float) -> np.ndarray:
+        """Eqs. 6-8: p minimising ‖P(S̄ + A p)_68 − X̂‖² / noise² + ‖prior · p‖², clipped to the bounds.
+
+        Args:
+            camera: the stage's camera w.
+            targets: (68, 2) the regressed landmark targets X̂, pixels.
+            noise: the landmark noise σ, pixels.
+
+        Returns:
+            (m,) p = (p_id, p_exp).
+        """
+        r = camera.R
+        rows = np.stack([camera.s * r[0], -camera.s * r[1]])  # (2, 3)
+        j = np.einsum("rc,mic->irm", rows, self.b68).reshape(136, -1) / noise
+        resid = (targets - project(self.mean[self.lm68], camera)).reshape(-1) / noise
+        a = j.T @ j + np.diag(self.prior ** 2)
+        p = np.linalg.solve(a, j.T @ resid)
+        return np.clip(p, self.lo, self.hi)
+
+
+class CascadeState:
+    """Camera and shape parameters of one face during the cascade (crop frame)."""
+
+    def __init__(self, camera: Camera, p: np.ndarray) -> None:
+        self.camera, self.p = camera, p
+
+
+def zbuffer_visibility(points: np.ndarray, query: np.ndarray, cell: float, tol: float) -> np.ndarray:
+    """Point z-buffer: a queried point is visible when no splatted point in its cell lies more than ``tol``
+    in front of it.
+
+    Args:
+        points: (N, 3) points in an image frame (x, y pixels, z towards the viewer, pixels).
+        query: (K,) indices of the points to test.
+        cell: z-buffer cell side, pixels.
+        tol: depth tolerance, pixels.
+
+    Returns:
+        (K,) bool.
+    """
+    xy = np.floor(points[:, :2] / cell).astype(np.int64)
+    xy -= xy.min(0)
+    w = int(xy[:, 0].max()) + 1
+    key = xy[:, 1] * w + xy[:, 0]
+    zmax = np.full(int(key.max()) + 1, -np.inf)
+    np.maximum.at(zmax, key, points[:, 2])
+    return points[query, 2] >= zmax[key[query]] - tol
+
+
+def init_camera(unit_landmarks: np.ndarray, box: np.ndarray) -> Camera:
+    """The frontal camera fitting the mean 68 landmarks to a landmark box.
+
+    Args:
+        unit_landmarks: (68, 2) the mean landmarks at unit scale (:meth:`ShapeBasis.unit_landmarks`).
+        box: (4,) the landmark box x0, y0, x1, y1, pixels.
+    """
+    lo, hi = unit_landmarks.min(0), unit_landmarks.max(0)
+    x0, y0, x1, y1 = box
+    s = float(np.sqrt((x1 - x0) * (y1 - y0) / max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)))
+    c = (lo + hi) / 2 * s
+    return Camera(s=s, pitch=0.0, yaw=0.0, roll=0.0, tx=(x0 + x1) / 2 - c[0], ty=(y0 + y1) / 2 - c[1])
+
+
+def camera_from_vector(w: np.ndarray) -> Camera:
+    """A camera from a regressed w, kept valid: s > 0 and angles inside (−90°, 90°)."""
+    w = np.asarray(w, np.float64).copy()
+    w[0] = max(w[0], 1e-3)
+    w[1:4] = np.clip(w[1:4], -np.pi / 2 + 1e-3, np.pi / 2 - 1e-3)
+    return Camera.from_vector(w)
+
+
+def project_points(geo: ShapeBasis, state: CascadeState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The state's dense points, their z-buffer visibility and its 68 landmarks.
+
+    Returns:
+        (dense (160, 2), visible (160,) bool, landmarks (68, 2)), crop pixels.
+    """
+    pts = transform(geo.shape(state.p), state.camera)
+    extent = float(np.ptp(pts[:, :2], axis=0).max())
+    vis = zbuffer_visibility(pts, geo.dense, cell=max(extent / 40.0, 0.5), tol=0.02 * extent)
+    return pts[geo.dense, :2], vis, pts[geo.lm68, :2]
+
+
+def stage_update(geo: ShapeBasis, state: CascadeState, features: np.ndarray, weights: np.ndarray, noise: float) -> None:
+    """One stage (eqs. 4-8), in place: ΔX and Δw from the features, then the shape solve.
+
+    Args:
+        geo: the shape basis.
+        state: the face's state, updated.
+        features: (D,) the stage's features F.
+        weights: (D + 1, 142) the stage's ridge weights (bias last).
+        noise: the shape solve's landmark noise, pixels.
+    """
+    delta = np.r_[features, 1.0] @ weights
+    targets = geo.landmarks(state.p, state.camera) + delta[:136].reshape(68, 2)
+    state.camera = camera_from_vector(state.camera.to_vector() + delta[136:])
+    state.p = geo.solve_shape(state.camera, targets, noise)

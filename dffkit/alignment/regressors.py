@@ -1,0 +1,120 @@
+"""The alignment regressors and their file format (``align_*.npz``).
+
+A file is a compressed ``.npz``, read with ``allow_pickle=False``: ``stage0`` ... (float16 ridge
+weights), optionally ``pca_mean`` / ``pca_basis`` (a reduction of the descriptor to ``d`` dimensions per
+point), and ``header``: UTF-8 JSON bytes with the format tag :data:`FORMAT`, the descriptor, the mode,
+the crop size, the shape-solve noise, the SIFT keypoint size, the detector-box calibration and the
+training record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from dffkit.atomic import atomic_write, npz_bytes
+from dffkit.errors import DffkitError
+
+__all__ = ["Regressors", "shipped_regressors_path", "FORMAT", "KINDS"]
+
+FORMAT = "dffkit-align-v1"
+#: The kinds of regressor file: the 3D cascade on each descriptor, and the 2D SDM mode (on DFF).
+KINDS = ("dff", "sift", "sdm")
+
+
+def shipped_regressors_path(kind: str = "dff") -> Path:
+    """The regressors shipped with dffkit for ``kind`` ('dff', 'sift' or 'sdm')."""
+    if kind not in KINDS:
+        raise DffkitError(f"unknown regressor kind {kind!r}; choose one of {', '.join(KINDS)}")
+    return Path(str(resources.files("dffkit").joinpath(f"assets/align_{kind}.npz")))
+
+
+@dataclass
+class Regressors:
+    """Learned descent directions of every stage, and what is needed to use them.
+
+    Attributes:
+        descriptor: the descriptor at the points (a name of :data:`dffkit.descriptors.DESCRIPTORS`).
+        size: crop side the features are computed at, pixels.
+        stages: per stage, (D + 1, K) ridge weights (last row the bias) mapping the features F to the
+            update: (ΔX (68·2), Δw (6)) in mode '3d', ΔX alone in mode 'sdm'.
+        mode: '3d' (the paper's cascade: landmarks, camera and shape) or 'sdm' (2D only: features at
+            the 68 current landmarks, which all count as visible).
+        sigma: landmark noise of the shape solve, a share of the box size.
+        sift_size: SIFT keypoint diameter, crop pixels (descriptor 'sift').
+        pca_mean, pca_basis: (D0,), (D0, d) the reduction of each point's descriptor, or None.
+        box_from_detector: (4,) a, b, c, e mapping a dlib box to a landmark box: centre + (a, b) · side,
+            side × c, and e unused (kept for format stability).
+        meta: training record (data, samples, lambdas, machine, time).
+    """
+
+    descriptor: str
+    size: int
+    stages: list[np.ndarray]
+    mode: str = "3d"
+    sigma: float = 0.03
+    sift_size: float = 16.0
+    pca_mean: np.ndarray | None = None
+    pca_basis: np.ndarray | None = None
+    box_from_detector: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0, 0.0]))
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """'sdm' for the 2D mode, else the descriptor's name."""
+        return "sdm" if self.mode == "sdm" else self.descriptor
+
+    def reduce(self, d: np.ndarray) -> np.ndarray:
+        """Apply the per-point reduction (if any): (N, D0) -> (N, d) float32."""
+        if self.pca_basis is None:
+            return np.asarray(d, np.float32)
+        return ((d - self.pca_mean) @ self.pca_basis).astype(np.float32)
+
+    def save(self, path: str | Path) -> Path:
+        """Write an ``.npz`` (float16 weights) atomically."""
+        arrays = {f"stage{k}": s.astype(np.float16) for k, s in enumerate(self.stages)}
+        if self.pca_basis is not None:
+            arrays.update(pca_mean=self.pca_mean.astype(np.float32), pca_basis=self.pca_basis.astype(np.float32))
+        head = {"format": FORMAT, "descriptor": self.descriptor, "mode": self.mode, "size": self.size,
+                "n_stages": len(self.stages), "sigma": self.sigma, "sift_size": self.sift_size,
+                "box_from_detector": [float(v) for v in self.box_from_detector], "meta": self.meta}
+        arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
+        return atomic_write(Path(path), npz_bytes(arrays))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, descriptor: str | None = None) -> Regressors:
+        """Read regressors.
+
+        Args:
+            path: a file from :meth:`save`; None reads the shipped ones for ``descriptor``.
+            descriptor: the kind, 'dff', 'sift' or 'sdm' (None: 'dff', or whatever ``path`` holds). With a
+                path, a file of another kind is refused rather than run with the wrong descriptors.
+
+        Raises:
+            DffkitError: a missing, unreadable or pickled file, another format, or another kind.
+        """
+        p = shipped_regressors_path(descriptor or "dff") if path is None else Path(path)
+        if not p.is_file():
+            raise DffkitError(f"{p}: no such regressor file; train one with 'dffkit train-align'")
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                head = json.loads(bytes(z["header"]).decode())
+                stages = [z[f"stage{k}"].astype(np.float32) for k in range(head["n_stages"])]
+                pca = (z["pca_mean"], z["pca_basis"]) if "pca_basis" in z.files else (None, None)
+        except Exception as exc:  # noqa: BLE001 - numpy, zipfile and json raise many types for a bad file
+            raise DffkitError(f"{p} is not a readable dffkit regressor file ({exc.__class__.__name__}); "
+                              "retrain it") from None
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
+            raise DffkitError(f"{p} has format {head.get('format') if isinstance(head, dict) else None!r}, this "
+                              f"dffkit reads {FORMAT!r}; retrain it")
+        kind = "sdm" if head.get("mode") == "sdm" else head["descriptor"]
+        if descriptor is not None and descriptor != kind:
+            raise DffkitError(f"{p} holds {kind!r} regressors, not {descriptor!r}; pass descriptor {kind!r} "
+                              f"or regressors trained for {descriptor!r}")
+        return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
+                   sigma=head["sigma"], sift_size=head["sift_size"], pca_mean=pca[0], pca_basis=pca[1],
+                   box_from_detector=np.array(head["box_from_detector"]), meta=head["meta"])

@@ -1,0 +1,7 @@
+"""``python -m dffkit.cli``: the ``dffkit`` command."""
+
+import sys
+
+from dffkit.cli import main
+
+sys.exit(main())

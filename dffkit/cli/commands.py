@@ -1,0 +1,286 @@
+"""The bodies of the ``dffkit`` commands (:mod:`dffkit.cli` parses their arguments). Each returns the exit
+status; a :class:`dffkit.errors.DffkitError` becomes one line on stderr and status 2."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from dffkit.errors import DffkitError
+
+__all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "eval"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _output_path(text: str | None, suffixes: tuple[str, ...], what: str) -> Path | None:
+    """The checked output path (None when not asked for): a known suffix and an existing folder, checked
+    before any work is done."""
+    if text is None:
+        return None
+    out = Path(text)
+    if out.suffix.lower() not in suffixes:
+        raise DffkitError(f"{out}: the {what} must end in {' or '.join(suffixes)}")
+    if not out.parent.is_dir():
+        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
+    return out
+
+
+def _write_output(out: Path, write: Callable[[], object]) -> None:
+    """Run ``write`` (which writes ``out``) and turn an OS error into a one-line error."""
+    try:
+        write()
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot write there ({exc.strerror}); choose another output path") from None
+
+
+def render(args: argparse.Namespace) -> int:
+    from dffkit.face.model import load_default_model
+    from dffkit.face.render import Renderer
+    from dffkit.images import write_image
+    from dffkit.viz import render_face
+
+    rng = np.random.default_rng(args.seed)
+    model = load_default_model()
+    p_id = model.sample_identity(rng, scale=args.identity_scale) if args.identity == "random" else None
+    p_exp = model.sample_expression(rng) if args.expression == "random" else None
+    with Renderer() as renderer:
+        image = render_face(renderer, model, args.size, p_id, p_exp, pitch=np.radians(args.pitch),
+                            yaw=np.radians(args.yaw), roll=np.radians(args.roll), landmarks=args.landmarks,
+                            fill=args.fill)
+    write_image(args.output, image)
+    if args.json:
+        print(json.dumps({"output": str(args.output), "yaw": args.yaw, "pitch": args.pitch, "roll": args.roll,
+                          "p_id": None if p_id is None else p_id.tolist(),
+                          "p_exp": None if p_exp is None else p_exp.tolist()}))
+    else:
+        print(f"wrote {args.output}")
+    return 0
+
+
+def segment(args: argparse.Namespace) -> int:
+    from dffkit.dff.segment import cache_dir, load_segmentations, segmentation_stats
+    from dffkit.face.model import load_default_model
+
+    model = load_default_model()
+    segs = load_segmentations(model, args.n_segmentations, args.n_patches, seed=args.seed)
+    stats = segmentation_stats(model, segs)
+    summary = {"n_segmentations": segs.n_segmentations, "n_patches": segs.n_patches, "seed": segs.seed,
+               "area_cv_mean": float(stats["area_cv"].mean()), "area_cv_max": float(stats["area_cv"].max()),
+               "all_connected": bool(stats["connected"].all()), "cache": str(cache_dir())}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{segs.n_segmentations} segmentations x {segs.n_patches} patches (seed {segs.seed}); "
+              f"area CV {summary['area_cv_mean']:.3f} mean, {summary['area_cv_max']:.3f} max; "
+              f"every patch connected: {summary['all_connected']}; cached in {summary['cache']}")
+    return 0
+
+
+def synth(args: argparse.Namespace) -> int:
+    from dffkit.data.dataset import SynthDataset
+    from dffkit.data.generate import generate_dataset
+
+    out = generate_dataset(args.out, photos=args.photos, n=args.n, size=args.size, seed=args.seed,
+                           workers=args.workers, split=args.split, shard_size=args.shard_size,
+                           progress=not args.quiet)
+    ds = SynthDataset(out)
+    print(f"{len(ds)} samples of {args.size}x{args.size} in {out} (complete: {ds.complete}, every shard verified)")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    from dffkit.dff.net import get_config
+    from dffkit.dff.train import train as run_training
+
+    cfg = get_config(args.config)
+    weights = run_training(cfg, args.data, args.out, steps=args.steps, resume=args.resume, seed=args.seed,
+                           device=args.device, val_data=args.val, ckpt_every=args.checkpoint_every,
+                           progress=not args.quiet)
+    print(f"wrote {weights}")
+    return 0
+
+
+def train_align(args: argparse.Namespace) -> int:
+    from dffkit.alignment.card import write_card
+    from dffkit.alignment.learn import calibrate_detector_boxes, train_regressors, train_sdm
+    from dffkit.data.dataset import SynthDataset
+    from dffkit.data.photos import list_photos, read_landmarks
+    from dffkit.dff.weights import load_weights
+    from dffkit.evaluation.report import machine_info, relative_path
+    from dffkit.face.model import load_default_model
+    from dffkit.images import read_image
+
+    if args.kind != "sdm" and args.data is None:
+        raise DffkitError(f"--kind {args.kind} learns on a synthetic dataset: pass --data DIR from 'dffkit synth'")
+    photos = list_photos(args.photos, split="train", require_landmarks=True)
+    if not photos:
+        raise DffkitError(f"{args.photos} holds no annotated train-split photos (.jpg/.png with .pts or .mat)")
+    samples = None
+    if args.kind != "sdm":
+        ds = SynthDataset(args.data)
+        samples = [ds[i] for i in range(min(args.n, len(ds)))]
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    model, net = load_default_model(), load_weights(args.weights)
+    t = time.perf_counter()
+    if args.kind == "sdm":
+        faces = [(read_image(p.image), read_landmarks(p.landmarks)) for p in photos[: args.n]]
+        reg = train_sdm(model, faces, net=net, n_init=args.n_init, progress=not args.quiet)
+        reg.meta.update(photos=relative_path(args.photos), split="train")
+    else:
+        reg = train_regressors(model, samples, descriptor=args.kind, net=net, n_init=args.n_init,
+                               progress=not args.quiet)
+        reg.meta.update(data=relative_path(args.data))
+    reg.box_from_detector = calibrate_detector_boxes(photos[:300])
+    reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt", calibration_photos=relative_path(args.photos),
+                    train_seconds=time.perf_counter() - t, machine=machine_info(), command=" ".join(sys.argv[1:]))
+    path = reg.save(out / f"align_{args.kind}.npz")
+    card = write_card(out)
+    print(f"wrote {path} and {card}")
+    return 0
+
+
+def features(args: argparse.Namespace) -> int:
+    from dffkit.atomic import atomic_write
+    from dffkit.dff.features import features as dff_features
+    from dffkit.dff.weights import load_weights
+    from dffkit.images import read_image
+
+    out = _output_path(args.output, (".npy",), "output")
+    image = read_image(args.image)
+    net = load_weights(args.weights) if args.weights else None
+    feats = dff_features(image, box=None if args.box is None else np.array(args.box), net=net)
+    buf = io.BytesIO()
+    np.save(buf, feats.descriptors)
+    _write_output(out, lambda: atomic_write(out, buf.getvalue()))
+    if args.json:
+        print(json.dumps({"output": str(out), "shape": list(feats.descriptors.shape), "crop": feats.crop.tolist()}))
+    else:
+        print(f"wrote {out}: {feats.descriptors.shape} descriptors of the crop (x0, y0, side) = "
+              f"{np.round(feats.crop, 1).tolist()}")
+    return 0
+
+
+def _face_region(image: np.ndarray, box, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(face box, mask) of the face: from --box (the box is the mask) or dlib's landmarks (their hull)."""
+    from dffkit.boxes import check_box, landmark_box
+    from dffkit.detect import default_detector
+    from dffkit.matching.match import landmark_mask
+
+    if box is not None:
+        box = check_box(np.array(box), image.shape, name=f"box of {name}")
+        mask = np.zeros(image.shape[:2], bool)
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+        return box, mask
+    lm = default_detector().largest_face_landmarks(image, name=name)
+    return landmark_box(lm), landmark_mask(image.shape[:2], lm)
+
+
+def match(args: argparse.Namespace) -> int:
+    from dffkit.descriptors.sift import sift_keypoints
+    from dffkit.images import read_image, write_image
+    from dffkit.matching.match import DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, mask_points, match_dff, match_sift
+    from dffkit.viz import draw_matches
+
+    out = _output_path(args.output, IMAGE_SUFFIXES, "drawing")
+    images = [read_image(args.image_a), read_image(args.image_b)]
+    (box_a, mask_a), (box_b, mask_b) = (_face_region(im, bx, str(nm)) for im, bx, nm in
+                                        zip(images, (args.box_a, args.box_b), (args.image_a, args.image_b)))
+    if args.method == "sift":
+        m = match_sift(images[0], images[1], mask_a, mask_b, ratio=args.ratio)
+    else:
+        from dffkit.dff.features import features as dff_features
+        from dffkit.dff.weights import load_weights
+
+        net = load_weights(args.weights) if args.weights else None
+        fa, fb = dff_features(images[0], box_a, net=net), dff_features(images[1], box_b, net=net)
+        if args.dense:
+            pts = mask_points(mask_a, stride=args.stride) if args.stride > fa.cell else fa.grid_points(mask_a)
+        else:
+            pts = sift_keypoints(images[0], mask_a)[0]
+        angle = args.max_angle if args.max_angle is not None else (DFF_DENSE_ANGLE if args.dense else DFF_SPARSE_ANGLE)
+        m = match_dff(fa, fb, pts, mask_b, max_angle=angle)
+    if out is not None:
+        v = m.valid
+        drawing = draw_matches(images[0], images[1], m.source[v], m.target[v], height=args.height)
+        _write_output(out, lambda: write_image(out, drawing))
+    doc = {"method": args.method + (" dense" if args.method == "dff" and args.dense else ""),
+           "source_points": len(m), "valid": m.n_valid, "box_a": box_a.tolist(), "box_b": box_b.tolist(),
+           "matches": [[*map(float, s), *map(float, t), float(c)] for s, t, c, ok in
+                       zip(m.source, m.target, m.score, m.valid) if ok]}
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(f"{doc['method']}: {m.n_valid} valid matches from {len(m)} source points"
+              + (f"; wrote {out}" if out is not None else ""))
+    return 0
+
+
+def align(args: argparse.Namespace) -> int:
+    from dffkit.alignment.cascade import Aligner, align_all
+    from dffkit.alignment.regressors import Regressors
+    from dffkit.images import read_image, write_image
+    from dffkit.viz import draw_landmarks
+
+    out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
+    image = read_image(args.image)
+    aligner = Aligner(regressors=Regressors.load(args.regressors, descriptor=args.descriptor))
+    faces = align_all(image, None if args.box is None else np.array([args.box]), aligner)
+    doc = {"faces": [{"box": [float(v) for v in a.landmark_box], "landmarks68": a.landmarks.round(2).tolist(),
+                      "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()}}
+                     for a in faces]}
+    if out is not None:
+        overlay = image
+        for a in faces:
+            overlay = draw_landmarks(overlay, a.landmarks, a.visible)
+        _write_output(out, lambda: write_image(out, overlay))
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        for k, f in enumerate(doc["faces"]):
+            print(f"face {k}: box {np.round(f['box'], 1).tolist()}, yaw {f['pose']['yaw']:.1f}°, pitch "
+                  f"{f['pose']['pitch']:.1f}°, roll {f['pose']['roll']:.1f}°, {sum(f['visible'])}/68 landmarks visible")
+        if out is not None:
+            print(f"wrote {out}")
+    return 0
+
+
+def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
+    from dffkit.evaluation.methods import landmark_predictor
+    from dffkit.evaluation.protocols import evaluate, get_protocol
+
+    protocol = get_protocol(args.protocol)
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    faces = protocol.load(args.root)[: args.limit]
+    res = {}
+    for method in methods:
+        r = evaluate(protocol, faces, landmark_predictor(method), progress=not args.quiet)
+        res[method] = r
+        for line in r.failed:
+            print(f"dffkit eval: warning: {line}", file=sys.stderr)
+        if not r.scores:
+            raise DffkitError(f"no face of {args.root} could be evaluated with {method} ({len(r.failed)} failed; "
+                              "see the warnings above)")
+    if args.json:
+        print(json.dumps({m: {"table": r.summary, "failed": len(r.failed)} for m, r in res.items()}))
+        return 0
+    cols = [k for k in next(iter(res.values())).summary if k != "faces"]
+    print(f"{args.protocol}: NME (%) on {len(faces)} faces of {args.root}")
+    print("| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+    for m, r in res.items():
+        print(f"| {m} | " + " | ".join(f"{100 * r.summary[c]:.2f}" for c in cols) + " |")
+    if any(m.startswith("dlib") for m in res) and args.protocol.startswith("300w"):
+        print("note: dlib's predictor was trained on 300-W; its numbers there are not a fair comparison")
+    return 0

@@ -1,0 +1,196 @@
+"""Writing a synthetic dataset (``dffkit synth``): resumable, parallel, verified and locked.
+
+Sample i of a dataset is a pure function of (seed, i) and the fitted sources, and a shard's bytes are a
+pure function of its samples (:func:`dffkit.atomic.npz_bytes`), so:
+
+* any worker process can write any shard, and a killed run resumes where it stopped with the same bytes
+  as an uninterrupted one;
+* a rerun verifies every shard the manifest lists as done against its recorded size and SHA-256, and
+  rewrites the ones that fail before it reports the dataset complete;
+* one process at a time writes a folder (:func:`dffkit.atomic.folder_lock`); a second is refused with
+  the holder's pid.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from dffkit.atomic import atomic_write, folder_lock, npz_bytes, remove_partial_files
+from dffkit.data.dataset import FORMAT_VERSION, read_manifest, shard_name, shard_ok, write_manifest, write_shard
+from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.sources import PhotoCache, fit_sources, fit_sources_parallel, limit_threads
+from dffkit.data.synth import SynthConfig, synthesize_sample
+from dffkit.errors import DffkitError
+from dffkit.face.landmarks import dense_landmarks
+from dffkit.face.model import load_default_model
+from dffkit.face.render import Renderer
+
+__all__ = ["generate_dataset"]
+
+
+class _Worker:
+    """What one process needs to write shards: the model, a renderer, the sources and the photos."""
+
+    def __init__(self, out: str, photo_paths: list[str], cfg: dict, seed: int) -> None:
+        self.out = Path(out)
+        self.model = load_default_model()
+        self.renderer = Renderer()
+        with np.load(self.out / "sources.npz", allow_pickle=False) as z:
+            self.sources = {k: z[k] for k in z.files}
+        self.cfg = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+        self.seed = seed
+        self.dense_idx = dense_landmarks(self.model, self.cfg.n_dense)
+        self.photo = PhotoCache(self.sources, paths={Path(p).name: p for p in photo_paths})
+
+    def write_shard(self, shard: int, start: int, stop: int) -> tuple[int, dict]:
+        rows = [synthesize_sample(i, self.seed, self.model, self.renderer, self.sources, self.cfg, self.dense_idx,
+                                  self.photo) for i in range(start, stop)]
+        return shard, write_shard(self.out / shard_name(shard), rows)
+
+    def close(self) -> None:
+        self.renderer.close()
+
+
+_WORKER: _Worker | None = None  # one per worker process (set by the pool initializer)
+
+
+def _init_worker(*args) -> None:
+    global _WORKER
+    limit_threads()
+    _WORKER = _Worker(*args)
+
+
+def _run_shard(job: tuple[int, int, int]) -> tuple[int, dict]:
+    assert _WORKER is not None
+    return _WORKER.write_shard(*job)
+
+
+def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int = 1000, size: int = 224,
+                     seed: int = 0, workers: int = 2, split: str = "train", shard_size: int = 64,
+                     config: SynthConfig | None = None, progress: bool = True) -> Path:
+    """Write a synthetic dataset of ``n`` samples to ``out`` (resumable; see :mod:`dffkit.data.dataset`).
+
+    Args:
+        out: the dataset folder (created; an existing one with the same config is verified and resumed).
+        photos: folder of face photos (with .pts/.mat landmarks, or found by dlib); None for the sample
+            vendored with dffkit.
+        n: number of samples.
+        size: image side, pixels.
+        seed: sample i is a function of (seed, i).
+        workers: processes; 0 or 1 runs in this process.
+        split: which photos to use: 'train', 'val', 'test' or 'all' (see :func:`dffkit.data.photos.photo_split`).
+        shard_size: samples per shard.
+        config: the sampling distribution; None for defaults at ``size``.
+
+    Returns:
+        The dataset folder, complete: every shard written and verified.
+
+    Raises:
+        DffkitError: bad arguments, no usable photo, another config or another writer in ``out``, a full
+            disk. A folder this call created is removed again when it fails before writing a shard.
+    """
+    if n < 1:
+        raise DffkitError(f"n must be >= 1, got {n}")
+    if shard_size < 1:
+        raise DffkitError(f"shard_size must be >= 1, got {shard_size}")
+    if workers < 0:
+        raise DffkitError(f"workers must be >= 0, got {workers}")
+    cfg = config or SynthConfig(size=size)
+    if cfg.size != size:
+        cfg = SynthConfig(**{**asdict(cfg), "size": size})
+    photo_dir = Path(photos) if photos is not None else default_photos()
+    chosen = list_photos(photo_dir, split=None if split == "all" else split)
+    if not chosen:
+        raise DffkitError(f"{photo_dir} has no {'' if split == 'all' else split + ' '}face photos "
+                          "(.jpg/.png with .pts or .mat landmarks, or faces dlib can find)")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DffkitError(f"{out} is a file, not a folder; choose another --out")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
+    if not os.access(out, os.W_OK):
+        raise DffkitError(f"{out}: output folder is not writable; choose another --out")
+    try:
+        with folder_lock(out, "'dffkit synth'"):
+            _generate(out, chosen, n, seed, workers, split, shard_size, cfg, progress)
+    except BaseException:
+        if created and not any(out.glob("shard-*.npz")):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return out
+
+
+def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: str, shard_size: int,
+              cfg: SynthConfig, progress: bool) -> None:
+    """The body of :func:`generate_dataset`, run while holding the folder's lock."""
+    from dffkit import __version__
+
+    model = load_default_model()
+    config_doc = json.loads(json.dumps({"n": n, "seed": seed, "split": split, "shard_size": shard_size,
+                                        "synth": asdict(cfg), "photos": [p.image.name for p in chosen],
+                                        "model": model.name}))
+    old = read_manifest(out) if (out / "manifest.json").exists() else None
+    if old is not None and old.get("config") != config_doc:
+        raise DffkitError(f"{out} holds a dataset made with another config; choose another --out or delete it")
+    remove_partial_files(out)
+    spath = out / "sources.npz"
+    if not _sources_ok(spath):
+        sources = fit_sources_parallel(chosen, workers, progress) if workers > 1 and len(chosen) >= 8 * workers \
+            else fit_sources(model, chosen, progress=progress)
+        atomic_write(spath, npz_bytes(sources))
+    n_shards = -(-n // shard_size)
+    jobs = [(k, k * shard_size, min(n, (k + 1) * shard_size)) for k in range(n_shards)]
+    recorded = {s["file"]: s for s in (old or {}).get("shards", [])}
+    shards = []
+    for k, a, b in tqdm(jobs, desc="verifying shards", disable=not progress or old is None):
+        entry = recorded.get(shard_name(k), {})
+        ok = bool(entry.get("done")) and entry.get("count") == b - a and shard_ok(out / shard_name(k), entry)
+        shards.append({"file": shard_name(k), "count": b - a, "done": ok,
+                       **({k2: entry[k2] for k2 in ("bytes", "sha256") if k2 in entry} if ok else {})})
+    manifest = {"format_version": FORMAT_VERSION, "dffkit": __version__, "config": config_doc, "shards": shards}
+    write_manifest(out, manifest)
+    todo = [j for j in jobs if not shards[j[0]]["done"]]
+    init_args = (str(out), [str(p.image) for p in chosen], asdict(cfg), seed)
+    bar = tqdm(total=n, initial=n - sum(b - a for _, a, b in todo), desc="synthesising", unit="img",
+               disable=not progress)
+
+    def done(k: int, fields: dict) -> None:
+        shards[k].update(done=True, **fields)
+        write_manifest(out, manifest)
+        bar.update(shards[k]["count"])
+
+    if workers <= 1:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # one process, one BLAS thread: two runs side by side stay fast
+            worker = _Worker(*init_args)
+            try:
+                for job in todo:
+                    done(*worker.write_shard(*job))
+            finally:
+                worker.close()
+    else:
+        ctx = mp.get_context("spawn")  # each process opens its own OpenGL context
+        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+            for k, fields in pool.imap_unordered(_run_shard, todo):
+                done(k, fields)
+    bar.close()
+
+
+def _sources_ok(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "colors" in z.files and len(z["names"]) > 0
+    except Exception:  # noqa: BLE001 - missing or damaged: fit again
+        return False

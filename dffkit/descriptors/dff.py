@@ -1,0 +1,37 @@
+"""The Deep Face Feature behind the :class:`dffkit.descriptors.base.Descriptor` interface: the network's
+(size, size, 32) unit descriptor map of the crop, sampled bilinearly and renormalised."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from dffkit.descriptors.base import Descriptor
+from dffkit.dff.features import DffRunner, as_runner, sample_map
+from dffkit.dff.net import UNet
+
+__all__ = ["DffDescriptor"]
+
+
+class DffDescriptor(Descriptor):
+    """DFF at crop points.
+
+    Args:
+        net: a network or :class:`dffkit.dff.features.DffRunner`; None loads the shipped weights. Its
+            input size is the crop size.
+    """
+
+    name: ClassVar[str] = "dff"
+
+    def __init__(self, net: UNet | DffRunner | None = None) -> None:
+        self.runner = as_runner(net)
+        self.size = self.runner.size
+        self.dim = self.runner.dim
+
+    def prepare_batch(self, crops: np.ndarray, compact: bool = False) -> list[Any]:
+        maps = self.runner(crops)
+        return [m.astype(np.float16) if compact else m for m in maps]
+
+    def sample(self, prepared: Any, points: np.ndarray) -> np.ndarray:
+        return sample_map(np.asarray(prepared, np.float32), points)

@@ -1,0 +1,206 @@
+"""Dense face descriptors for any image: crop the face, run the DFF network, sample the result.
+
+``features(image, box=None)`` crops a square around the face box (from ``box`` or the face detector),
+resizes it to the network's input size and returns a :class:`FaceFeatures`: the (H, W, 32) unit
+descriptor map of the crop and the crop's place in the image, with :meth:`FaceFeatures.sample` to read
+descriptors at image points (bilinear, renormalised). The crop convention is :mod:`dffkit.boxes`'.
+
+The network runs through a :class:`DffRunner` (torch; :mod:`dffkit.dff.weights` reads the files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from dffkit.boxes import check_box, crop_grid, square_crop, to_crop, warp_crop
+from dffkit.dff.net import UNet
+from dffkit.dff.weights import load_weights
+from dffkit.errors import DffkitError
+from dffkit.images import to_rgb_uint8
+from dffkit.lazy import once
+
+__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map", "export_onnx"]
+
+
+class DffRunner:
+    """The DFF network at inference: (B, S, S, 3) uint8 crops in, (B, S, S, dim) unit descriptors out.
+
+    Args:
+        net: a network from :func:`dffkit.dff.weights.load_weights`; None loads the shipped weights.
+
+    Example:
+        >>> from dffkit.dff.net import get_config
+        >>> run = DffRunner(UNet(get_config("tiny")).eval())
+        >>> run(np.zeros((1, 64, 64, 3), np.uint8)).shape
+        (1, 64, 64, 32)
+    """
+
+    def __init__(self, net: UNet | None = None) -> None:
+        self.net = (net or load_weights()).eval()
+        self.config = self.net.config
+
+    @property
+    def size(self) -> int:
+        """The input side the network was trained at, pixels."""
+        return self.config.size
+
+    @property
+    def dim(self) -> int:
+        return self.config.dim
+
+    @torch.no_grad()
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+        return self.net(x).permute(0, 2, 3, 1).numpy().astype(np.float32, copy=False)
+
+
+@once
+def default_runner() -> DffRunner:
+    """The process's runner of the shipped weights, built once on first use (thread-safe)."""
+    return DffRunner()
+
+
+def as_runner(net: UNet | DffRunner | None) -> DffRunner:
+    """A runner for ``net``: itself if it is one, the process's default runner for None."""
+    if isinstance(net, DffRunner):
+        return net
+    return default_runner() if net is None else DffRunner(net)
+
+
+def sample_map(descriptors: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a descriptor map at crop points, renormalised; zero outside the map.
+
+    Args:
+        descriptors: (H, W, D) float32 map.
+        points: (N, 2) crop coordinates (x, y), pixel centres at integers.
+
+    Returns:
+        (N, D) float32 unit rows (zero rows outside the map).
+    """
+    c = np.asarray(points, np.float32).reshape(-1, 2)
+    d = descriptors.shape[2]
+    n = len(c)
+    cols = 1024  # cv2.remap maps must stay under 32767 rows: lay the points out in rows of 1024
+    pad = np.full((-(-n // cols) * cols, 2), -10.0, np.float32)
+    pad[:n] = c
+    grid = pad.reshape(-1, cols, 2)
+    out = np.zeros((n, d), np.float32)
+    for k in range(0, d, 4):  # cv2.remap takes up to 4 channels at a time
+        chans = np.ascontiguousarray(descriptors[..., k:k + 4])
+        res = cv2.remap(chans, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                        borderValue=0)
+        out[:, k:k + chans.shape[-1]] = res.reshape(-1, chans.shape[-1])[:n]
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FaceFeatures:
+    """The descriptor map of one face crop.
+
+    Attributes:
+        descriptors: (S, S, dim) float32 unit descriptors of the crop, S = the network's input size.
+        crop: (x0, y0, side) of the square crop in image pixels (:mod:`dffkit.boxes`).
+        image: (S, S, 3) uint8 the crop the network saw.
+    """
+
+    descriptors: np.ndarray
+    crop: np.ndarray
+    image: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """S, the crop's side in crop pixels."""
+        return int(self.descriptors.shape[1])
+
+    @property
+    def cell(self) -> float:
+        """The side of one descriptor cell in image pixels."""
+        return float(self.crop[2] / self.size)
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2) image points -> crop pixel coordinates."""
+        return to_crop(points, self.crop, self.size)
+
+    def sample(self, points: np.ndarray) -> np.ndarray:
+        """Descriptors at (N, 2) image points: bilinear, renormalised; zero outside the crop. Returns (N, dim)."""
+        return sample_map(self.descriptors, self.to_crop(points))
+
+    def grid_points(self, mask: np.ndarray) -> np.ndarray:
+        """The points worth matching inside an (H, W) image mask: every True pixel when the descriptor
+        cells are under 2 px, else the centre of every cell whose pixel is True (a finer grid would only
+        interpolate between the same descriptors). Returns (N, 2) float64 image (x, y)."""
+        mask = np.asarray(mask, bool)
+        if self.cell < 2.0:
+            rows, cols = np.nonzero(mask)
+            return np.stack([cols, rows], 1).astype(np.float64)
+        pts = crop_grid(self.crop, self.size)
+        ij = np.round(pts).astype(np.int64)
+        h, w = mask.shape
+        inside = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
+        keep = np.zeros(len(pts), bool)
+        keep[inside] = mask[ij[inside, 1], ij[inside, 0]]
+        return pts[keep]
+
+
+def _describe(img: np.ndarray, crop: np.ndarray, runner: DffRunner) -> FaceFeatures:
+    patch = warp_crop(img, crop, runner.size)
+    return FaceFeatures(descriptors=runner(patch[None])[0], crop=crop, image=patch)
+
+
+def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | DffRunner | None = None,
+             detector=None) -> FaceFeatures:
+    """DFF descriptors of the face in ``image``.
+
+    Args:
+        image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
+        box: the face box (x0, y0, x1, y1) in pixels; None finds the largest face with the detector.
+        net: a network from :func:`dffkit.dff.weights.load_weights` or a :class:`DffRunner`; None loads
+            the shipped weights.
+        detector: a face detector to reuse (:mod:`dffkit.detect`); None creates the default one when needed.
+
+    Returns:
+        A :class:`FaceFeatures` whose ``descriptors`` is the (S, S, 32) map of the face crop.
+    """
+    img = to_rgb_uint8(image)
+    if box is None:
+        from dffkit.detect import default_detector
+
+        boxes = (detector or default_detector()).find(img)
+        if len(boxes) == 0:
+            raise DffkitError("no face found in the image; pass its box (x0, y0, x1, y1)")
+        box = boxes[0]
+    box = check_box(box, img.shape)
+    return _describe(img, square_crop(box), as_runner(net))
+
+
+def framed_features(image: np.ndarray, net: UNet | DffRunner | None = None) -> FaceFeatures:
+    """DFF descriptors of a square image already framed as the network's training data (a face crop such
+    as a synthetic sample): the whole image is the crop, resized to the network's input size.
+
+    Args:
+        image: (S, S, 3) RGB uint8.
+        net: a network or :class:`DffRunner`; None loads the shipped weights.
+    """
+    img = to_rgb_uint8(image)
+    h, w = img.shape[:2]
+    if h != w:
+        raise DffkitError(f"a framed image must be square, got {w}x{h}; use features(image, box) instead")
+    return _describe(img, np.array([0.0, 0.0, float(w)]), as_runner(net))
+
+
+def export_onnx(net: UNet, path: str | Path, opset: int = 17) -> Path:
+    """Export the network to ONNX (input ``image``: (N, 3, H, W) float in [0, 1], H and W multiples of
+    2**(depth-1); output ``descriptors``: (N, dim, H, W))."""
+    p = Path(path)
+    x = torch.rand(1, 3, net.config.size, net.config.size)
+    torch.onnx.export(net.eval(), (x,), str(p), input_names=["image"], output_names=["descriptors"],
+                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                    "descriptors": {0: "batch", 2: "height", 3: "width"}}, opset_version=opset,
+                      dynamo=False)
+    return p

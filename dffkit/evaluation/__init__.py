@@ -1,0 +1,1 @@
+"""Evaluation (paper Sec. IV): metrics, benchmark protocols, harnesses, result files and the paper's values."""

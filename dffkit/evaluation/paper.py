@@ -1,0 +1,127 @@
+"""What the DFF paper reports about its own setup, for the book's side-by-side tables.
+
+Every value here is the paper's (Jiang, Zhang, Deng, Guo and Liu, *Deep Face Feature for Face
+Alignment*, arXiv:1708.02721), labelled with the section it comes from; none is a result of dffkit.
+:func:`setup_comparison` puts each beside the matching value of a dffkit run, read from the result
+files the book's chapters write (:func:`dffkit.evaluation.report.save_results`).
+
+The paper's accuracy tables (its Tables I-IV on AFLW2000-3D, AFLW and 300-W) are not transcribed:
+dffkit's tables are measured on other data, so the book cites them instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PAPER", "Reported", "REPORTED_SETUP", "REPORTED_TIMINGS_MS", "setup_comparison"]
+
+PAPER = "Jiang et al., Deep Face Feature for Face Alignment (arXiv:1708.02721)"
+
+Results = Mapping[str, Mapping[str, Any]]  # chapter name -> the JSON document save_results wrote
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One setting as the paper reports it, and how to read dffkit's counterpart from the result files.
+
+    Attributes:
+        quantity: what is compared.
+        paper: the paper's value, as text.
+        section: where the paper gives it.
+        ours: results -> our value as text; a missing file or key gives None (shown as "not run").
+    """
+
+    quantity: str
+    paper: str
+    section: str
+    ours: Callable[[Results], str]
+
+
+def _get(results: Results, chapter: str, *keys: str) -> Any:
+    doc: Any = results[chapter]
+    for k in keys:
+        doc = doc[k]
+    return doc
+
+
+def _model(r: Results, kind: str) -> str:
+    name = _get(r, "01_face_model", "config", "model").split(" (")[0]
+    return f"{name}, {_get(r, '01_face_model', 'results', 'model', kind)} modes"
+
+
+def _images(r: Results) -> str:
+    shipped = _get(r, "04_training", "results", "shipped")
+    syn = _get(r, "02_synthesis", "results", "synthesis")
+    side = shipped["input size"]
+    return (f"shipped network: {shipped['training samples']:,} at {side}×{side}; "
+            f"this run's synthesis: {syn['samples']:,} at {syn['image size']}")
+
+
+def _segmentations(r: Results) -> str:
+    t = _get(r, "03_segmentation", "results", "table")
+    return f"{t['segmentations']} × {t['patches per segmentation']} patches, CVT"
+
+
+def _descriptor(r: Results) -> str:
+    s = _get(r, "04_training", "results", "shipped")
+    return f"{s['descriptor dimension']}-d unit vector per pixel, {s['input size']}² input"
+
+
+def _heads(r: Results) -> str:
+    s = _get(r, "04_training", "results", "shipped")
+    n_heads, n_patches = (int(v) for v in s["segmentations × patches"].split(" × "))
+    return f"{n_heads} angular-softmax heads of {n_patches} patches, m = 1, logit scale {s['logit scale']:g}"
+
+
+def _ratio(r: Results) -> str:
+    x = float(_get(r, "05_matching", "config", "sift_ratio"))
+    return f"1/{1 / x:.3g}"
+
+
+def _angles(r: Results) -> str:
+    c = _get(r, "05_matching", "config")
+    return f"{c['sparse_angle']:g}° sparse, {c['dense_angle']:g}° dense"
+
+
+def _stages(r: Results) -> str:
+    return str(len(_get(r, "06_alignment", "results", "regressors")))
+
+
+REPORTED_SETUP: tuple[Reported, ...] = (
+    Reported("identity basis", "BFM, m1 = 80 modes", "III-A", lambda r: _model(r, "identity modes m1")),
+    Reported("expression basis", "FaceWarehouse, m2 = 79 modes", "III-A", lambda r: _model(r, "expression modes m2")),
+    Reported("source photos fitted", "4,308", "III-A",
+             lambda r: f"{_get(r, '02_synthesis', 'results', 'fit', 'source photos'):,} (this run)"),
+    Reported("synthetic training images", "80,000 at 224×224", "III-A", _images),
+    Reported("surface segmentations", "100 × 500 patches, CVT", "III-B", _segmentations),
+    Reported("descriptor", "32-d unit vector per pixel, 224² input", "III-B", _descriptor),
+    Reported("loss", "100 angular-softmax heads of 500 patches, m = 1", "III-B", _heads),
+    Reported("SIFT ratio test", "1/1.3", "IV-A", _ratio),
+    Reported("DFF match validity angle", "30° sparse, 12° dense", "IV-A", _angles),
+    Reported("alignment stages", "3", "III-C", _stages),
+)
+
+REPORTED_TIMINGS_MS: dict[str, float] = {"DFF per image (GTX 1070)": 5.0, "one alignment iteration (GTX 1070)": 8.8}
+
+
+def setup_comparison(results: Results) -> list[dict[str, str]]:
+    """The paper's setup beside a dffkit run's, one row per :data:`REPORTED_SETUP` entry.
+
+    Args:
+        results: chapter name (e.g. ``"02_synthesis"``) -> the document its result file holds.
+
+    Returns:
+        Rows ``{"quantity", "the paper", "paper section", "dffkit"}``; "not run" where the chapter that
+        measures it has no result file (or an older one without that value).
+    """
+    rows = []
+    for item in REPORTED_SETUP:
+        try:
+            ours = item.ours(results)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            ours = "not run"
+        rows.append({"quantity": item.quantity, "the paper": item.paper, "paper section": item.section,
+                     "dffkit": ours})
+    return rows
