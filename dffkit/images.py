@@ -1,7 +1,19 @@
-"""Image reading and writing with one-line errors: every image enters dffkit as RGB uint8 (H, W, 3)."""
+"""Image reading and writing with one-line errors: every image enters dffkit as RGB uint8 (H, W, 3).
+
+Arrays are converted by :func:`to_rgb_uint8`: grey, RGB and RGBA; uint8 and uint16; float images by
+their range (values in [0, 1] are scaled by 255, values in [0, 255] with a maximum above 1 are taken as
+8-bit levels, anything outside [0, 255] is refused, never clipped). A path given where an image is
+expected is read with :func:`read_image`.
+
+Decoding keeps the C libraries' own messages (libpng, libjpeg) off the terminal and turns the ones that
+mean a damaged file into a one-line error: a truncated JPEG that still ends in an end marker decodes to
+grey rows, and is refused rather than reported as "no face found".
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -17,17 +29,28 @@ MIN_SIDE = 16
 MAX_PIXELS = 100_000_000
 
 
-def to_rgb_uint8(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Convert a grayscale, RGB or RGBA array of uint8, uint16 or float in [0, 1] to RGB uint8.
+def to_rgb_uint8(image: np.ndarray | str | os.PathLike, name: str = "image") -> np.ndarray:
+    """Convert a grayscale, RGB or RGBA array of uint8, uint16 or float to RGB uint8 (a path is read).
+
+    Float images: values in [0, 1] are scaled by 255; values in [0, 255] with a maximum above 1 are taken
+    as 8-bit levels; values outside [0, 255] are refused.
 
     Args:
-        image: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array; RGBA is composited on black.
+        image: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, RGBA composited on black; or an image path.
         name: what to call the image in an error message.
 
     Returns:
         (H, W, 3) uint8 RGB.
+
+    Example:
+        >>> to_rgb_uint8(np.full((20, 20), 0.5)).max(), to_rgb_uint8(np.full((20, 20, 3), 200.0)).max()
+        (np.uint8(128), np.uint8(200))
     """
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
     a = np.asarray(image)
+    if a.dtype.kind in "USO":
+        raise DffkitError(f"{name} must be an image array (H, W, 3) or a path, got an array of {a.dtype}")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim == 2:
@@ -39,9 +62,13 @@ def to_rgb_uint8(image: np.ndarray, name: str = "image") -> np.ndarray:
     elif np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all():
             raise DffkitError(f"{name} contains NaN or infinite values")
-        a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0.0 or hi > 255.0:
+            raise DffkitError(f"{name} is a float image with values in [{lo:g}, {hi:g}]; pass values in [0, 1] or "
+                              "[0, 255]")
+        a = (a * (255.0 if hi <= 1.0 else 1.0) + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
-        raise DffkitError(f"{name} has dtype {a.dtype}; pass uint8, uint16 or float in [0, 1]")
+        raise DffkitError(f"{name} has dtype {a.dtype}; pass uint8, uint16 or float in [0, 1] or [0, 255]")
     if a.shape[2] == 4:
         alpha = a[..., 3:4].astype(np.float32) / 255.0
         a = (a[..., :3].astype(np.float32) * alpha + 0.5).astype(np.uint8)
@@ -66,8 +93,11 @@ def read_image(path: str | Path) -> np.ndarray:
     data = np.fromfile(str(p), np.uint8)
     if data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8 and not _jpeg_complete(data):
         raise DffkitError(f"{p} is a truncated JPEG (no end-of-image marker); re-export or re-download it")
-    with _quiet_opencv():
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    img, messages = _decode(data)
+    damaged = next((m for m in messages if any(w in m.lower() for w in _DAMAGE_WORDS)), None)
+    if damaged is not None:
+        raise DffkitError(f"{p} is truncated or corrupt (the decoder says: {damaged.strip()}); re-export or "
+                          "re-download it")
     if img is None:
         raise DffkitError(f"{p} is not a readable image; pass a PNG, JPEG, BMP, PPM, TIFF or WebP file")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
@@ -108,14 +138,24 @@ def _jpeg_complete(data: np.ndarray) -> bool:
     return idx.size > 0
 
 
-class _quiet_opencv:
-    """Silence OpenCV's own stderr warnings while decoding (dffkit reports errors itself)."""
+#: Words in a decoder's message that mean the file is damaged.
+_DAMAGE_WORDS = ("premature end", "incomplete", "truncated", "corrupt", "crc error", "read error")
 
-    def __enter__(self) -> None:
-        self._level = cv2.utils.logging.getLogLevel() if hasattr(cv2, "utils") else None
-        if self._level is not None:
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._level is not None:
-            cv2.utils.logging.setLogLevel(self._level)
+def _decode(data: np.ndarray) -> tuple[np.ndarray | None, list[str]]:
+    """``cv2.imdecode`` with OpenCV's logging silenced and the C decoders' stderr captured (the file
+    descriptor is redirected for the call, so nothing reaches the terminal). Returns (image or None,
+    the decoders' message lines)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    with tempfile.TemporaryFile() as err:
+        saved = os.dup(2)
+        os.dup2(err.fileno(), 2)
+        try:
+            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            cv2.utils.logging.setLogLevel(level)
+        err.seek(0)
+        return img, err.read().decode(errors="replace").splitlines()

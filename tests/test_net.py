@@ -121,13 +121,13 @@ def test_training_lowers_the_loss_and_records_held_out_accuracy(trained):
 
 def test_network_and_heads_can_fit_one_batch(tiny_data):
     """The labels, the loss and the network fit together: one batch is learnt well above chance."""
-    from dffkit.dff.train import _labels, batches, label_table
+    from dffkit.dff.batches import batches, label_table, patch_labels
 
     torch.manual_seed(0)
-    x, ids = next(batches(SynthDataset(tiny_data / "train"), 64, 4, np.random.default_rng(0)))
+    x, ids = next(batches(SynthDataset(tiny_data / "train"), 64, 4, seed=0))
     table = label_table(TINY)
     hidx = torch.arange(TINY.n_segmentations)
-    labels = _labels(table, hidx, ids)
+    labels = patch_labels(table, hidx, ids)
     net, heads = UNet(TINY), SegmentationHeads(TINY.n_segmentations, TINY.n_patches, TINY.dim)
     opt = torch.optim.Adam(list(net.parameters()) + list(heads.parameters()), lr=3e-3)
     for _ in range(80):

@@ -127,12 +127,12 @@ def train_align(args: argparse.Namespace) -> int:
     if args.kind != "sdm":
         ds = SynthDataset(args.data)
         samples = [ds[i] for i in range(min(args.n, len(ds)))]
+    model, net = load_default_model(), load_weights(args.weights)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    model, net = load_default_model(), load_weights(args.weights)
     t = time.perf_counter()
     if args.kind == "sdm":
         faces = [(read_image(p.image), read_landmarks(p.landmarks)) for p in photos[: args.n]]

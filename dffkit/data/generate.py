@@ -14,19 +14,19 @@ pure function of its samples (:func:`dffkit.atomic.npz_bytes`), so:
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from dffkit.atomic import atomic_write, folder_lock, npz_bytes, remove_partial_files
 from dffkit.data.dataset import FORMAT_VERSION, read_manifest, shard_name, shard_ok, write_manifest, write_shard
 from dffkit.data.photos import default_photos, list_photos
-from dffkit.data.sources import PhotoCache, fit_sources, fit_sources_parallel, limit_threads
+from dffkit.data.sources import PhotoCache, fit_sources, fit_sources_parallel, limit_threads, worker_pool
 from dffkit.data.synth import SynthConfig, synthesize_sample
 from dffkit.errors import DffkitError
 from dffkit.face.landmarks import dense_landmarks
@@ -122,11 +122,16 @@ def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int =
     if not os.access(out, os.W_OK):
         raise DffkitError(f"{out}: output folder is not writable; choose another --out")
     try:
-        with folder_lock(out, "'dffkit synth'"):
+        with folder_lock(out, "'dffkit synth'"), threadpool_limits(1):
+            # one BLAS thread per process (workers set their own): its small solves gain nothing from more,
+            # and two runs side by side on a small machine would otherwise spin against each other
             _generate(out, chosen, n, seed, workers, split, shard_size, cfg, progress)
     except BaseException:
-        if created and not any(out.glob("shard-*.npz")):
-            shutil.rmtree(out, ignore_errors=True)
+        if not any(out.glob("shard-*.npz")):  # nothing worth resuming: leave nothing that looks like a dataset
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            elif not (out / "manifest.json").exists():
+                (out / ".lock").unlink(missing_ok=True)
         raise
     return out
 
@@ -171,18 +176,14 @@ def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: s
         bar.update(shards[k]["count"])
 
     if workers <= 1:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):  # one process, one BLAS thread: two runs side by side stay fast
-            worker = _Worker(*init_args)
-            try:
-                for job in todo:
-                    done(*worker.write_shard(*job))
-            finally:
-                worker.close()
+        worker = _Worker(*init_args)
+        try:
+            for job in todo:
+                done(*worker.write_shard(*job))
+        finally:
+            worker.close()
     else:
-        ctx = mp.get_context("spawn")  # each process opens its own OpenGL context
-        with ctx.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+        with worker_pool(workers, _init_worker, init_args) as pool:
             for k, fields in pool.imap_unordered(_run_shard, todo):
                 done(k, fields)
     bar.close()

@@ -5,8 +5,11 @@ colours give a per-vertex texture with the unseen side filled (:mod:`dffkit.face
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import multiprocessing.pool
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -20,7 +23,7 @@ from dffkit.face.render import Renderer
 from dffkit.face.texture import mirror_vertices, sample_texture, vertex_graph
 from dffkit.images import read_image
 
-__all__ = ["fit_sources", "fit_sources_parallel", "PhotoCache", "limit_threads"]
+__all__ = ["fit_sources", "fit_sources_parallel", "PhotoCache", "limit_threads", "worker_pool"]
 
 
 def fit_sources(model: FaceModel, photos: list[FacePhoto], progress: bool = True,
@@ -75,7 +78,7 @@ def _fit_chunk(photos: list[FacePhoto]) -> dict[str, np.ndarray] | None:
 def fit_sources_parallel(photos: list[FacePhoto], workers: int, progress: bool) -> dict[str, np.ndarray]:
     """:func:`fit_sources` over ``workers`` processes, in photo order."""
     chunks = [photos[k::workers * 4] for k in range(workers * 4)]
-    with mp.get_context("spawn").Pool(workers, initializer=limit_threads) as pool:
+    with worker_pool(workers, limit_threads) as pool:
         parts = list(tqdm(pool.imap(_fit_chunk, chunks), total=len(chunks), desc="fitting source photos",
                           disable=not progress))
     parts = [p for p in parts if p is not None]
@@ -85,6 +88,22 @@ def fit_sources_parallel(photos: list[FacePhoto], workers: int, progress: bool) 
     rank = {str(ph.image.resolve()): k for k, ph in enumerate(photos)}
     order = np.argsort([rank[p] for p in merged["paths"]], kind="stable")  # the photos' order, as one process
     return {k: v[order] for k, v in merged.items()}
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, initializer, initargs: tuple = ()) -> Iterator[mp.pool.Pool]:
+    """A pool of ``workers`` spawned processes (each opens its own OpenGL context) that are let finish
+    and exit on their own when the block ends normally, so that they release what they hold (their
+    semaphores, their contexts); an error or an interrupt terminates them."""
+    pool = mp.get_context("spawn").Pool(workers, initializer=initializer, initargs=initargs)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def limit_threads() -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from tqdm.auto import tqdm
 
-from dffkit.atomic import atomic_write
+from dffkit.atomic import atomic_write, npz_bytes
 from dffkit.errors import DffkitError
 from dffkit.face.model import FaceModel
 
@@ -267,17 +268,24 @@ def load_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches: 
     path = cache_dir() / f"segmentations-{_cache_key(model, region, n_segmentations, n_patches, seed, max_iter)}.npz"
     if cache and path.is_file():
         try:
-            with np.load(path) as z:
+            with np.load(path, allow_pickle=False) as z:
                 if int(z["version"]) == ALGORITHM_VERSION and z["labels"].shape == (n_segmentations, model.n_triangles):
                     return Segmentations(labels=z["labels"], n_patches=n_patches, seed=seed,
                                          iterations=z["iterations"])
         except (OSError, ValueError, KeyError):
             pass  # unreadable or stale: rebuild below
+    if cache:  # before the minutes of work, not after them
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.TemporaryFile(dir=path.parent)
+            probe.close()
+        except OSError as exc:
+            raise DffkitError(f"the segmentation cache {path.parent} is not writable ({exc.strerror}); set "
+                              "DFFKIT_CACHE to a writable folder") from None
     segs = build_segmentations(model, n_segmentations, n_patches, seed, max_iter, progress)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda fh: np.savez_compressed(fh, labels=segs.labels, iterations=segs.iterations,
-                                                          version=ALGORITHM_VERSION))
+        atomic_write(path, npz_bytes({"labels": segs.labels, "iterations": segs.iterations,
+                                      "version": np.array(ALGORITHM_VERSION)}))
     return segs
 
 

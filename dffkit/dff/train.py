@@ -1,16 +1,17 @@
 """Training the DFF network (paper Sec. III-B) and evaluating it on held-out synthetic images.
 
 ``train`` reads a dataset written by ``dffkit synth``, labels its pixels with the cached random
-segmentations, and optimises the U-Net and the segmentation heads with Adam on the multi-head
-angular-softmax loss. It writes to ``out``:
+segmentations (:mod:`dffkit.dff.batches`), and optimises the U-Net and the segmentation heads with Adam
+on the multi-head angular-softmax loss. It writes to ``out``:
 
-    checkpoint.pt   network, heads, optimiser, step, config and RNG states (atomic; ``resume=True``
-                    continues from it)
-    log.csv         step, loss, accuracy, learning rate, seconds
-    weights.pt      the network alone with its config (what :func:`dffkit.dff.features.load_weights` reads)
+    checkpoint.pt   network, heads, optimiser, scheduler, step and RNG states, every ``ckpt_every`` steps
+                    (atomic; ``resume=True`` continues from it exactly: same batches, same sampling)
+    log.csv         step, loss, accuracy, learning rate, seconds (each step once, also across resumes)
+    weights.pt      the network alone with its config (what :func:`dffkit.dff.weights.load_weights` reads)
 
-On a GPU it trains in bfloat16 autocast; under ``torchrun`` (WORLD_SIZE > 1) it runs data-parallel
-(DDP), each rank reading its own shards.
+Every input is checked before anything is written, one process at a time writes a folder, and a run
+that fails before its first checkpoint leaves nothing behind. On a GPU it trains in bfloat16 autocast;
+under ``torchrun`` (WORLD_SIZE > 1) it runs data-parallel (DDP), each rank reading its own shards.
 """
 
 from __future__ import annotations
@@ -18,70 +19,26 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from dffkit.data.dataset import SynthDataset
+from dffkit.atomic import atomic_write, folder_lock
+from dffkit.data.dataset import REPAIR, SynthDataset
+from dffkit.dff.batches import batches, label_table, patch_labels, resize_samples
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
 from dffkit.dff.net import NetConfig, UNet
-from dffkit.dff.segment import load_segmentations
 from dffkit.dff.weights import read_checkpoint, save_torch, save_weights
 from dffkit.errors import DffkitError
-from dffkit.face.model import load_default_model
 
-__all__ = ["train", "evaluate_patches", "batches", "label_table"]
+__all__ = ["train", "evaluate_patches", "check_device", "LOG_HEADER"]
 
-
-def label_table(config: NetConfig) -> torch.Tensor:
-    """(S, T + 1) int64 patch of every triangle per segmentation, with a −1 column for triangle id −1."""
-    segs = load_segmentations(load_default_model(), config.n_segmentations, config.n_patches, seed=0)
-    lab = torch.from_numpy(segs.labels.astype(np.int64))
-    return torch.cat([lab, torch.full((lab.shape[0], 1), -1, dtype=torch.int64)], dim=1)
-
-
-def _resize(images: np.ndarray, ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    if images.shape[1] == size:
-        return images, ids
-    im = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in images])
-    tr = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_NEAREST) for x in ids])
-    return im, tr
-
-
-def batches(dataset: SynthDataset, size: int, batch_size: int, rng: np.random.Generator, rank: int = 0,
-            world: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless shuffled batches: shards in random order (this rank's share), samples shuffled within.
-
-    Yields:
-        images (B, 3, size, size) float in [0, 1] and triangle ids (B, size, size) int64.
-    """
-    n_shards = dataset.n_shards
-    if n_shards < world:
-        raise DffkitError(f"the dataset has {n_shards} shards for {world} ranks; synthesise more or use fewer GPUs")
-    buf_im, buf_id = [], []
-    while True:
-        for k in rng.permutation(n_shards)[rank::world]:
-            shard = dataset.shard(int(k))
-            im, ids = _resize(shard["image"], shard["triangle_ids"], size)
-            order = rng.permutation(len(im))
-            buf_im.extend(im[order])
-            buf_id.extend(ids[order])
-            while len(buf_im) >= batch_size:
-                x = torch.from_numpy(np.stack(buf_im[:batch_size])).permute(0, 3, 1, 2).float() / 255.0
-                t = torch.from_numpy(np.stack(buf_id[:batch_size]).astype(np.int64))
-                del buf_im[:batch_size], buf_id[:batch_size]
-                yield x, t
-
-
-def _labels(table: torch.Tensor, heads: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """(B, S, H, W) patch labels of the given heads from triangle ids (B, H, W)."""
-    return table[heads][:, ids].permute(1, 0, 2, 3)
+LOG_HEADER = "step,loss,accuracy,lr,seconds\n"
 
 
 @torch.no_grad()
@@ -101,10 +58,10 @@ def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDat
     all_heads = torch.arange(s)
     for start in range(0, n, batch_size):
         samples = [dataset[i] for i in range(start, min(n, start + batch_size))]
-        im, ids = _resize(np.stack([x.image for x in samples]), np.stack([x.triangle_ids for x in samples]), size)
+        im, ids = resize_samples(np.stack([x.image for x in samples]), np.stack([x.triangle_ids for x in samples]), size)
         x = torch.from_numpy(im).permute(0, 3, 1, 2).float().div(255.0).to(device)
         f = net(x).float().permute(0, 2, 3, 1)  # (B, H, W, dim)
-        lab = _labels(table, all_heads, torch.from_numpy(ids.astype(np.int64)))  # (B, S, H, W)
+        lab = patch_labels(table, all_heads, torch.from_numpy(ids.astype(np.int64)))  # (B, S, H, W)
         mask = lab[:, 0] >= 0
         feats = f[mask.to(device)]  # (N, dim)
         y = lab.permute(1, 0, 2, 3)[:, mask]  # (S, N)
@@ -115,6 +72,50 @@ def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDat
     return correct / max(total, 1)
 
 
+def check_device(name: str | None) -> torch.device:
+    """The torch device called ``name`` (None: CUDA when available, else the CPU), checked to exist.
+
+    Raises:
+        DffkitError: an unknown device type, or a CUDA device this machine does not have.
+    """
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise DffkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise DffkitError(f"device {name!r} asked for, but this machine has no CUDA GPU; use --device cpu")
+        if dev.index is not None and dev.index >= n:
+            raise DffkitError(f"device {name!r} does not exist: this machine has {n} CUDA GPU(s), cuda:0 to cuda:{n - 1}")
+    elif dev.type != "cpu":
+        raise DffkitError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
+    return dev
+
+
+def _check_out(out: Path) -> None:
+    """The output folder must be a folder (or not exist) under a writable folder."""
+    if out.exists() and not out.is_dir():
+        raise DffkitError(f"{out} is a file, not a folder; choose another --out")
+    anchor = out
+    while not anchor.exists():
+        anchor = anchor.parent
+    if not anchor.is_dir() or not os.access(anchor, os.W_OK | os.X_OK):
+        raise DffkitError(f"{out}: {anchor} is not writable; choose another --out")
+
+
+def _checked_dataset(root: str | Path) -> SynthDataset:
+    """A dataset whose every shard matches its recorded size and checksum (a damaged one is named)."""
+    ds = SynthDataset(root)
+    bad = ds.verify()
+    if bad:
+        raise DffkitError(f"{Path(root) / bad[0]} is damaged ({len(bad)} of {ds.n_shards} shards fail their "
+                          f"checksum); {REPAIR}")
+    return ds
+
+
 def _ddp() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
@@ -122,6 +123,14 @@ def _ddp() -> tuple[int, int]:
         torch.distributed.init_process_group(backend)
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Keep the log's rows up to ``step`` (a resumed run rewrites the rows after its checkpoint)."""
+    rows = [r for r in csv.DictReader(open(path))] if path.is_file() else []
+    keep = [r for r in rows if int(r["step"]) <= step]
+    atomic_write(path, (LOG_HEADER + "".join(",".join(r[k] for k in LOG_HEADER.strip().split(",")) + "\n"
+                                             for r in keep)).encode())
 
 
 def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | None = None, resume: bool = False,
@@ -134,66 +143,106 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
         data: dataset folder written by ``dffkit synth``.
         out: output folder (checkpoint, log, weights).
         steps: optimisation steps; None for ``config.steps``.
-        resume: continue from ``out/checkpoint.pt`` (its config must match).
-        seed: seeds torch and the batch order.
-        device: 'cpu', 'cuda', ...; None picks CUDA when available.
+        resume: continue from ``out/checkpoint.pt`` (it must exist and its config must match).
+        seed: seeds torch, the batch order and the pixel and head sampling.
+        device: 'cpu', 'cuda', 'cuda:N'; None picks CUDA when available.
         val_data: a held-out dataset: its patch accuracy is recorded at the end.
+        ckpt_every: steps between checkpoints.
+        log_every: steps between log rows.
+
+    Raises:
+        DffkitError: any bad input, found before anything is written.
     """
     rank, world = _ddp()
     steps = config.steps if steps is None else steps
-    if steps < 1:
-        raise DffkitError(f"steps must be >= 1, got {steps}")
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if steps < 1 or ckpt_every < 1 or log_every < 1:
+        raise DffkitError(f"steps, ckpt_every and log_every must be >= 1, got {steps}, {ckpt_every}, {log_every}")
+    dev = check_device(device)
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     out = Path(out)
-    dataset = SynthDataset(data)
+    _check_out(out)
+    dataset = _checked_dataset(data)
     if len(dataset) < config.batch_size:
         raise DffkitError(f"{data} has {len(dataset)} samples, fewer than one batch of {config.batch_size}")
-    out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good: no empty folder on error
+    val = _checked_dataset(val_data) if val_data is not None else None
+    if val is not None and len(val) == 0:
+        raise DffkitError(f"{val_data} holds no samples; finish it with 'dffkit synth' or drop --val")
+    ckpt_path = out / "checkpoint.pt"
+    ckpt = None
+    if resume:
+        if not ckpt_path.is_file():
+            raise DffkitError(f"{out} holds no checkpoint.pt to resume; drop --resume to start a new run")
+        ckpt = read_checkpoint(ckpt_path, config)
+    elif ckpt_path.is_file() and rank == 0:
+        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    if rank != 0:
+        return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
+    wrote_checkpoint = []
+    try:
+        with folder_lock(out, "'dffkit train'"):
+            return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every,
+                        progress, on_checkpoint=lambda: wrote_checkpoint.append(True))
+    except BaseException:
+        if not wrote_checkpoint and ckpt is None:  # nothing worth resuming: leave nothing that looks like a run
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                for name in ("log.csv", ".lock"):
+                    (out / name).unlink(missing_ok=True)
+        raise
+
+
+def _run(config: NetConfig, dataset: SynthDataset, val: SynthDataset | None, out: Path, steps: int, ckpt: dict | None,
+         seed: int, dev: torch.device, rank: int, world: int, ckpt_every: int, log_every: int, progress: bool,
+         on_checkpoint=lambda: None) -> Path:
+    """The training loop of :func:`train`, its inputs checked."""
     torch.manual_seed(seed + rank)
-    rng = np.random.default_rng([seed, rank])
     table = label_table(config)
     net = UNet(config).to(dev)
     heads = SegmentationHeads(config.n_segmentations, config.n_patches, config.dim, seed=seed).to(dev)
     opt = torch.optim.Adam([{"params": net.parameters()},
                             {"params": heads.parameters(), "lr": config.lr * config.head_lr_scale}],
                            lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+    g = torch.Generator().manual_seed(seed * 1000 + rank)  # head and pixel sampling
     step, elapsed = 0, 0.0
-    ckpt_path = out / "checkpoint.pt"
-    if resume and ckpt_path.is_file():
-        ckpt = read_checkpoint(ckpt_path, config)
+    log_path = out / "log.csv"
+    if ckpt is not None:
         net.load_state_dict(ckpt["net"])
         heads.load_state_dict(ckpt["heads"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
-        step, elapsed = ckpt["step"], ckpt["elapsed"]
-        rng = np.random.default_rng([seed, rank, step])
+        step, elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
         torch.set_rng_state(ckpt["torch_rng"])
-    elif ckpt_path.is_file() and rank == 0:
-        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+        if "sampler_rng" in ckpt:
+            g.set_state(ckpt["sampler_rng"])
+        if rank == 0:
+            _trim_log(log_path, step)
+    elif rank == 0:
+        log_path.write_text(LOG_HEADER)
     model_net: nn.Module = net
     if world > 1:
         model_net = nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
-        heads = nn.parallel.DistributedDataParallel(heads, device_ids=[dev.index] if dev.type == "cuda" else None)
-    heads_module = heads.module if world > 1 else heads
-    stream = batches(dataset, config.size, config.batch_size, rng, rank, world)
-    log_path = out / "log.csv"
-    if rank == 0 and not (resume and log_path.is_file()):
-        log_path.write_text("step,loss,accuracy,lr,seconds\n")
+    stream = batches(dataset, config.size, config.batch_size, seed, rank, world, start_step=step)
     use_amp = dev.type == "cuda"
 
     def save_checkpoint() -> None:
-        if rank != 0:
-            return
-        state = {"config": config.to_dict(), "net": net.state_dict(), "heads": heads_module.state_dict(),
-                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "elapsed": elapsed,
-                 "torch_rng": torch.get_rng_state(), "data": str(data), "seed": seed}
-        save_torch(ckpt_path, state)
+        if rank == 0:
+            save_torch(out / "checkpoint.pt", {
+                "config": config.to_dict(), "net": net.state_dict(), "heads": heads.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "elapsed": elapsed,
+                "torch_rng": torch.get_rng_state(), "sampler_rng": g.get_state(), "data": str(dataset.root),
+                "seed": seed})
+            on_checkpoint()
 
     bar = tqdm(total=steps, initial=step, desc=f"train {config.name}", disable=not progress or rank != 0)
-    g = torch.Generator().manual_seed(seed * 1000 + rank)
     t_last = time.perf_counter()
     while step < steps:
         net.train()
@@ -202,15 +251,18 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
             hidx = torch.arange(config.n_segmentations)
         else:
             hidx = torch.randperm(config.n_segmentations, generator=g)[: config.heads_per_step]
-        lab = _labels(table, hidx, ids)
+        lab = patch_labels(table, hidx, ids)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
             feats = model_net(x.to(dev, non_blocking=True))
-        loss, acc = multi_head_loss(feats.float(), lab.to(dev), heads_module, hidx.to(dev), config.scale,
+        loss, acc = multi_head_loss(feats.float(), lab.to(dev), heads, hidx.to(dev), config.scale,
                                     config.pixels_per_image, generator=g)
-        if world > 1:  # every rank must touch every heads parameter for DDP's gradient reduction
-            loss = loss + 0.0 * heads.module.weight.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if world > 1:  # the heads live outside DDP (each rank samples its own): average their gradients here
+            for p in heads.parameters():
+                p.grad = torch.zeros_like(p) if p.grad is None else p.grad
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
         opt.step()
         sched.step()
         step += 1
@@ -228,12 +280,11 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     bar.close()
     weights = out / "weights.pt"
     if rank == 0:
-        meta = {"steps": step, "train_seconds": elapsed, "data": str(data), "n_train_samples": len(dataset),
+        meta = {"steps": step, "train_seconds": elapsed, "data": str(dataset.root), "n_train_samples": len(dataset),
                 "seed": seed, "device": str(dev), "world_size": world}
-        if val_data is not None:
-            val = SynthDataset(val_data)
-            acc = evaluate_patches(net, heads_module, val, table, device=str(dev))
-            meta.update(val_data=str(val_data), n_val_samples=len(val), val_accuracy_mean=float(acc.mean()),
+        if val is not None:
+            acc = evaluate_patches(net, heads, val, table, device=str(dev))
+            meta.update(val_data=str(val.root), n_val_samples=len(val), val_accuracy_mean=float(acc.mean()),
                         val_accuracy_per_segmentation=acc.tolist(), chance=1.0 / config.n_patches)
         save_weights(weights, net, meta)
     if world > 1:

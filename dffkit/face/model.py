@@ -357,7 +357,7 @@ def _dequantise(hi: np.ndarray, lo: np.ndarray, shape: np.ndarray, step: float) 
 @lru_cache(maxsize=1)
 def _default_arrays() -> dict[str, np.ndarray]:
     blob = resources.files("dffkit").joinpath("assets/ict_face_light.npz.xz").read_bytes()
-    with np.load(io.BytesIO(lzma.decompress(blob))) as z:
+    with np.load(io.BytesIO(lzma.decompress(blob)), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
