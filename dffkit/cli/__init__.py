@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", choices=("train", "val", "test", "all"), default="train",
                    help="which photos to use (fixed split by photo; default train)")
     s.add_argument("--shard-size", type=_ranged(1, 100_000, int), default=64, help="samples per shard file")
+    s.add_argument("--mode", choices=("render", "profile"), default="render",
+                   help="render: the fitted face re-rendered on a new background; profile: the whole photo lifted "
+                        "to 3D and turned to a new pose (300W-LP style)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_command("synth"))
 

@@ -89,7 +89,7 @@ def synth(args: argparse.Namespace) -> int:
     from dffkit.data.generate import generate_dataset
 
     out = generate_dataset(args.out, photos=args.photos, n=args.n, size=args.size, seed=args.seed,
-                           workers=args.workers, split=args.split, shard_size=args.shard_size,
+                           workers=args.workers, split=args.split, shard_size=args.shard_size, mode=args.mode,
                            progress=not args.quiet)
     ds = SynthDataset(out)
     print(f"{len(ds)} samples of {args.size}x{args.size} in {out} (complete: {ds.complete}, every shard verified)")

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from dffkit.atomic import atomic_write, folder_lock, npz_bytes, remove_partial_files
 from dffkit.data.dataset import FORMAT_VERSION, read_manifest, shard_name, shard_ok, write_manifest, write_shard
 from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.profile import LiftedCache, profile_sample
 from dffkit.data.sources import PhotoCache, fit_sources, fit_sources_parallel, limit_threads, worker_pool
 from dffkit.data.synth import SynthConfig, synthesize_sample
 from dffkit.errors import DffkitError
@@ -49,11 +50,17 @@ class _Worker:
         self.seed = seed
         self.dense_idx = dense_landmarks(self.model, self.cfg.n_dense)
         self.photo = PhotoCache(self.sources, paths={Path(p).name: p for p in photo_paths})
+        self.lifted = LiftedCache(self.model, self.renderer, self.sources, self.photo)
+
+    def sample(self, i: int) -> dict:
+        if self.cfg.mode == "profile":
+            return profile_sample(i, self.seed, self.model, self.renderer, self.sources, self.cfg, self.dense_idx,
+                                  self.lifted)
+        return synthesize_sample(i, self.seed, self.model, self.renderer, self.sources, self.cfg, self.dense_idx,
+                                 self.photo)
 
     def write_shard(self, shard: int, start: int, stop: int) -> tuple[int, dict]:
-        rows = [synthesize_sample(i, self.seed, self.model, self.renderer, self.sources, self.cfg, self.dense_idx,
-                                  self.photo) for i in range(start, stop)]
-        return shard, write_shard(self.out / shard_name(shard), rows)
+        return shard, write_shard(self.out / shard_name(shard), [self.sample(i) for i in range(start, stop)])
 
     def close(self) -> None:
         self.renderer.close()
@@ -75,7 +82,7 @@ def _run_shard(job: tuple[int, int, int]) -> tuple[int, dict]:
 
 def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int = 1000, size: int = 224,
                      seed: int = 0, workers: int = 2, split: str = "train", shard_size: int = 64,
-                     config: SynthConfig | None = None, progress: bool = True) -> Path:
+                     config: SynthConfig | None = None, mode: str | None = None, progress: bool = True) -> Path:
     """Write a synthetic dataset of ``n`` samples to ``out`` (resumable; see :mod:`dffkit.data.dataset`).
 
     Args:
@@ -89,6 +96,8 @@ def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int =
         split: which photos to use: 'train', 'val', 'test' or 'all' (see :func:`dffkit.data.photos.photo_split`).
         shard_size: samples per shard.
         config: the sampling distribution; None for defaults at ``size``.
+        mode: 'render' (re-rendered textured faces) or 'profile' (rotated photos, :mod:`dffkit.data.profile`);
+            None keeps ``config.mode``.
 
     Returns:
         The dataset folder, complete: every shard written and verified.
@@ -104,8 +113,8 @@ def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int =
     if workers < 0:
         raise DffkitError(f"workers must be >= 0, got {workers}")
     cfg = config or SynthConfig(size=size)
-    if cfg.size != size:
-        cfg = SynthConfig(**{**asdict(cfg), "size": size})
+    if cfg.size != size or (mode is not None and mode != cfg.mode):
+        cfg = SynthConfig(**{**asdict(cfg), "size": size, "mode": mode or cfg.mode})
     photo_dir = Path(photos) if photos is not None else default_photos()
     chosen = list_photos(photo_dir, split=None if split == "all" else split)
     if not chosen:

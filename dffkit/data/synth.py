@@ -55,6 +55,11 @@ class SynthConfig:
     noise: tuple[float, float] = (0.0, 6.0)  # Gaussian noise std, 8-bit levels
     color_gain: float = 0.15  # ± per-channel gain
     n_dense: int = 160
+    mode: str = "render"  # 'render' (textured bald heads) or 'profile' (rotated photos, dffkit.data.profile)
+    keep_photo: float = 0.2  # profile: share of samples that are the source photo itself, unrotated
+    profile_tilt: float = 10.0  # profile: ± pitch and roll change, degrees
+    max_rotation: float = 90.0  # profile: the largest yaw change from the photo's own pose, degrees
+    toward_frontal: float = 15.0  # profile: the largest turn back towards the frontal view, degrees
 
     def __post_init__(self) -> None:
         if not 16 <= self.size <= 1024:
@@ -67,6 +72,8 @@ class SynthConfig:
             raise DffkitError("yaw must lie in [-180, 180] and pitch in [-90, 90] degrees")
         if not (0 < self.fill[0] and self.fill[1] <= 1):
             raise DffkitError(f"fill must lie in (0, 1], got {self.fill}")
+        if self.mode not in ("render", "profile"):
+            raise DffkitError(f"mode must be 'render' or 'profile', got {self.mode!r}")
 
 
 # --- one sample ------------------------------------------------------------------------------------------

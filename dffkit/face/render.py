@@ -36,13 +36,16 @@ _VERTEX_SHADER = """#version 330 core
 layout(location = 0) in vec3 position;   // x, y image pixels (y down), z towards the viewer
 layout(location = 1) in vec3 color;
 layout(location = 2) in vec3 normal;     // camera frame: x right, y up, z towards the viewer
+layout(location = 3) in vec3 texcoord;   // u, v in the texture image (0..1, v down) and the texture's weight
 uniform vec2 size;                        // (W, H)
 uniform vec2 zrange;                      // (z_min, z_max) of the vertices
 out vec3 v_color;
 out vec3 v_normal;
+out vec3 v_tex;
 void main() {
     v_color = color;
     v_normal = normal;
+    v_tex = texcoord;
     float zn = 1.0 - 2.0 * (position.z - zrange.x) / (zrange.y - zrange.x);  // nearer -> smaller
     gl_Position = vec4(2.0 * (position.x + 0.5) / size.x - 1.0,
                        1.0 - 2.0 * (position.y + 0.5) / size.y, zn, 1.0);
@@ -52,6 +55,9 @@ void main() {
 _FRAGMENT_SHADER = """#version 330 core
 in vec3 v_color;
 in vec3 v_normal;
+in vec3 v_tex;
+uniform sampler2D photo;
+uniform int textured;
 uniform vec3 ambient;
 uniform vec3 diffuse;
 uniform vec3 light_dir;                   // unit, camera frame, from the surface towards the light
@@ -60,7 +66,8 @@ layout(location = 1) out int out_triangle;
 void main() {
     vec3 n = normalize(v_normal);
     float lambert = max(dot(n, light_dir), 0.0);
-    out_color = vec4(clamp(v_color * (ambient + diffuse * lambert), 0.0, 1.0), 1.0);
+    vec3 base = textured == 1 ? mix(v_color, texture(photo, v_tex.xy).rgb, clamp(v_tex.z, 0.0, 1.0)) : v_color;
+    out_color = vec4(clamp(base * (ambient + diffuse * lambert), 0.0, 1.0), 1.0);
     out_triangle = gl_PrimitiveID;
 }
 """
@@ -237,10 +244,11 @@ class Renderer:
             raise RuntimeError(GL.glGetProgramInfoLog(prog).decode())
         self._prog = prog
         self._uniforms = {n: GL.glGetUniformLocation(prog, n)
-                          for n in ("size", "zrange", "ambient", "diffuse", "light_dir")}
+                          for n in ("size", "zrange", "ambient", "diffuse", "light_dir", "photo", "textured")}
+        self._texture = GL.glGenTextures(1)
         self._vao = GL.glGenVertexArrays(1)
         GL.glBindVertexArray(self._vao)
-        self._vbo = GL.glGenBuffers(3)
+        self._vbo = GL.glGenBuffers(4)
         self._ebo = GL.glGenBuffers(1)
         self._last_triangles: np.ndarray | None = None
         self._fbo = GL.glGenFramebuffers(1)
@@ -274,6 +282,9 @@ class Renderer:
         light: Light | None = None,
         background: np.ndarray | None = None,
         visibility_tolerance_cm: float = 0.3,
+        texture: np.ndarray | None = None,
+        uv: np.ndarray | None = None,
+        texture_weight: np.ndarray | None = None,
     ) -> Rendering:
         """Render a mesh seen by a weak-perspective camera.
 
@@ -287,6 +298,11 @@ class Renderer:
             background: (H, W, 3) uint8 RGB image behind the face; None for black.
             visibility_tolerance_cm: a vertex counts as visible when it lies at most this far behind
                 the z-buffer surface at its pixel (model units, so it holds at any scale).
+            texture: (Ht, Wt, 3) uint8 RGB image mapped onto the mesh (e.g. the photo a mesh was lifted
+                from, :mod:`dffkit.data.profile`), bilinear; None for vertex colours alone.
+            uv: (V, 2) texture coordinates, (x + 0.5) / Wt and (y + 0.5) / Ht of a texture pixel (x, y).
+            texture_weight: (V,) how much of each vertex's colour comes from the texture (1) rather than
+                from ``colors`` (0), interpolated across triangles; None for 1 everywhere.
 
         Returns:
             A :class:`Rendering`.
@@ -317,6 +333,18 @@ class Renderer:
             if background.shape != (h, w, 3) or background.dtype != np.uint8:
                 raise DffkitError(f"background must be a ({h}, {w}, 3) uint8 RGB image")
 
+        if texture is not None:
+            texture = np.ascontiguousarray(texture)
+            if texture.ndim != 3 or texture.shape[2] != 3 or texture.dtype != np.uint8:
+                raise DffkitError(f"texture must be an (H, W, 3) uint8 RGB image, got {texture.shape} {texture.dtype}")
+            uv = np.asarray(uv, np.float32)
+            if uv.shape != (len(v), 2):
+                raise DffkitError(f"uv must be (V, 2) like the vertices, got {uv.shape}")
+            tw = np.ones(len(v), np.float32) if texture_weight is None else np.asarray(texture_weight, np.float32)
+            texcoord = np.c_[uv, tw]
+        else:
+            texcoord = np.zeros((len(v), 3), np.float32)
+
         rotated = v @ camera.R.T  # camera frame: x right, y up, z towards the viewer (cm)
         vi = transform(v, camera)
         normals = vertex_normals(rotated, t)
@@ -327,7 +355,7 @@ class Renderer:
         GL.glViewport(0, 0, w, h)
         GL.glUseProgram(self._prog)
         GL.glBindVertexArray(self._vao)
-        for k, arr in enumerate((vi.astype(np.float32), col, normals)):
+        for k, arr in enumerate((vi.astype(np.float32), col, normals, texcoord)):
             arr = np.ascontiguousarray(arr, np.float32)
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._vbo[k])
             GL.glBufferData(GL.GL_ARRAY_BUFFER, arr.nbytes, arr, GL.GL_STREAM_DRAW)
@@ -344,6 +372,17 @@ class Renderer:
         GL.glUniform3f(self._uniforms["ambient"], *map(float, light.ambient))
         GL.glUniform3f(self._uniforms["diffuse"], *map(float, light.diffuse))
         GL.glUniform3f(self._uniforms["light_dir"], *(d / np.linalg.norm(d)))
+        GL.glUniform1i(self._uniforms["textured"], int(texture is not None))
+        if texture is not None:
+            GL.glActiveTexture(GL.GL_TEXTURE0)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, self._texture)
+            GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGB8, texture.shape[1], texture.shape[0], 0, GL.GL_RGB,
+                            GL.GL_UNSIGNED_BYTE, texture)
+            for name, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+                                (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, name, value)
+            GL.glUniform1i(self._uniforms["photo"], 0)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
         GL.glDisable(GL.GL_CULL_FACE)
