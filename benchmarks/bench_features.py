@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dffkit.dff.features import export_onnx
+from dffkit.dff.runner import export_onnx
 from dffkit.dff.weights import load_weights
 from dffkit.evaluation.report import machine_info
 

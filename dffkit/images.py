@@ -13,7 +13,6 @@ grey rows, and is refused rather than reported as "no face found".
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -21,6 +20,7 @@ import numpy as np
 
 from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
+from dffkit.stdio import captured_stderr
 
 __all__ = ["read_image", "write_image", "to_rgb_uint8", "IMAGE_SUFFIXES"]
 
@@ -143,19 +143,13 @@ _DAMAGE_WORDS = ("premature end", "incomplete", "truncated", "corrupt", "crc err
 
 
 def _decode(data: np.ndarray) -> tuple[np.ndarray | None, list[str]]:
-    """``cv2.imdecode`` with OpenCV's logging silenced and the C decoders' stderr captured (the file
-    descriptor is redirected for the call, so nothing reaches the terminal). Returns (image or None,
-    the decoders' message lines)."""
+    """``cv2.imdecode`` with OpenCV's logging silenced and the C decoders' stderr captured (nothing reaches
+    the terminal). Returns (image or None, the decoders' message lines)."""
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    with tempfile.TemporaryFile() as err:
-        saved = os.dup(2)
-        os.dup2(err.fileno(), 2)
-        try:
+    try:
+        with captured_stderr() as messages:
             img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            cv2.utils.logging.setLogLevel(level)
-        err.seek(0)
-        return img, err.read().decode(errors="replace").splitlines()
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    return img, messages

@@ -136,7 +136,8 @@ display(table([{"method": METHOD_NAMES[m], "ms per face (this machine)": res.ms[
 
 # %%
 faces300 = load_300w(None, photos=test_photos)
-table_real, _ = real_photo_table(faces300, {m: predictors[m] for m in real_methods}, METHOD_NAMES)
+table_real, _ = real_photo_table(faces300, {m: predictors[m] for m in real_methods},
+                                 {**METHOD_NAMES, "dlib": METHOD_NAMES["dlib"] + " (trained on 300-W)"})
 display(table(table_real, digits=2))
 
 # %% [markdown]

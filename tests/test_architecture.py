@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[1] / "dffkit"
 #: Sections from the bottom up; a module may import from its own section and the ones below.
 LAYERS = [
     {"dffkit.errors", "dffkit.atomic", "dffkit.images", "dffkit.boxes", "dffkit.metrics", "dffkit.detect",
-     "dffkit.lazy"},
+     "dffkit.lazy", "dffkit.stdio"},
     {"dffkit.face"},
     {"dffkit.viz", "dffkit.data"},
     {"dffkit.dff"},

@@ -123,5 +123,37 @@ def test_default_detector_is_built_once_and_finds_a_face():
     assert default_detector() is default_detector()
     photo = read_image(sorted(default_photos().glob("*.jpg"))[0])
     assert len(default_detector().find(photo)) >= 1
+    assert len(default_detector().detect(np.full((120, 120, 3), 90, np.uint8))) == 0
+    from dffkit.detect import DlibLandmarker
+
     with pytest.raises(DffkitError, match="no face"):
-        default_detector().largest_face_landmarks(np.full((120, 120, 3), 90, np.uint8))
+        DlibLandmarker().largest_face_landmarks(np.full((120, 120, 3), 90, np.uint8))
+
+
+def test_detector_boxes_map_to_landmark_boxes_and_back():
+    from dffkit.detect import DETECTORS, make_detector
+
+    box = np.array([100.0, 120.0, 260.0, 300.0])
+    for name in DETECTORS:
+        det = make_detector(name)
+        back = det.landmark_boxes(det.face_box(box)[None])[0]
+        assert np.sqrt(np.prod(back[2:] - back[:2])) == pytest.approx(np.sqrt(np.prod(box[2:] - box[:2])), rel=1e-9)
+        np.testing.assert_allclose((back[:2] + back[2:]) / 2, (box[:2] + box[2:]) / 2, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["einstein.jpg", "IBUG_image_008_1_0.jpg", "breakingbad.jpg", "image_0010.png",
+                                  "image00050.jpg", "takeo.ppm"])
+def test_the_default_detector_finds_the_annotated_face(name):
+    """Einstein included: dlib's frontal HOG detector misses him and finds only the small seated man."""
+    from conftest import shared
+
+    from dffkit.data.photos import read_landmarks
+    from dffkit.detect import default_detector
+    from dffkit.images import read_image
+
+    path = shared("faces", name)
+    ann = next(path.with_suffix(s) for s in (".pts", ".mat") if path.with_suffix(s).is_file())
+    truth = read_landmarks(ann)
+    c = (truth.min(0) + truth.max(0)) / 2
+    boxes = default_detector().find(read_image(path))
+    assert any(b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3] for b in boxes)

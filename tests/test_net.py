@@ -15,7 +15,8 @@ from dffkit import DffkitError
 from dffkit.boxes import square_crop
 from dffkit.data.dataset import SynthDataset
 from dffkit.data.generate import generate_dataset
-from dffkit.dff.features import export_onnx, features
+from dffkit.dff.features import features
+from dffkit.dff.runner import export_onnx
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
 from dffkit.dff.net import CONFIGS, NetConfig, UNet, get_config
 from dffkit.dff.weights import load_weights
@@ -243,3 +244,34 @@ def test_ddp_under_torchrun_trains_on_two_processes(tiny_data, tmp_path):
                                                                                      "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-2000:]
     assert torch.load(tmp_path / "weights.pt", weights_only=True)["meta"]["world_size"] == 2
+
+
+def test_the_shipped_onnx_export_is_of_the_shipped_weights_and_agrees_with_torch():
+    import onnxruntime as ort
+
+    from dffkit.dff.runner import DffRunner, file_sha256, shipped_onnx_path
+    from dffkit.dff.weights import shipped_weights_path
+
+    meta = ort.InferenceSession(str(shipped_onnx_path())).get_modelmeta().custom_metadata_map
+    assert meta["weights_sha256"] == file_sha256(shipped_weights_path())
+    crops = np.random.default_rng(0).integers(0, 256, (2, 128, 128, 3), dtype=np.uint8)
+    a, b = DffRunner(engine="onnx")(crops), DffRunner(engine="torch")(crops)
+    assert a.shape == (2, 128, 128, 32)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_the_shipped_onnx_runs_without_importing_torch():
+    code = ("import sys, numpy as np\nfrom dffkit.dff.runner import DffRunner\nr = DffRunner(engine='onnx')\n"
+            "r(np.zeros((1, 128, 128, 3), np.uint8))\nprint('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_other_weights_run_through_onnx_too(trained):
+    from dffkit.dff.runner import DffRunner
+
+    net = load_weights(trained[1])
+    crops = np.random.default_rng(1).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    run = DffRunner(net)
+    assert run.engine == "onnx" and run.config.name == "tiny"
+    np.testing.assert_allclose(run(crops), DffRunner(net, engine="torch")(crops), atol=1e-4)

@@ -16,20 +16,21 @@ The descent directions are learned by :mod:`dffkit.alignment.learn`. With SIFT r
 paper's "Ours (SIFT)" variant; with 'sdm' regressors a 2D cascade that moves the 68 points alone.
 
 Boxes: a **landmark box** is the box of a face's 68 landmarks (what the regressors were trained with); a
-**face box** is a detector's, mapped to a landmark box by :meth:`Aligner.landmark_box_from_face_box`.
+**face box** is a detector's, mapped to a landmark box by the detector's calibration
+(:meth:`dffkit.detect.base.FaceDetector.landmark_boxes`).
 Coordinates: (x, y) pixels, y down; the camera's angles are radians, ``pose`` is in degrees.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.regressors import Regressors
-from dffkit.boxes import check_box, crop_affine, square_box, square_crop, to_crop, to_image, warp_crop
+from dffkit.boxes import check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera
@@ -53,6 +54,7 @@ class Alignment:
         stages: (K + 1, 68, 2) landmarks after initialisation and after each stage.
         dense: (160, 2) final dense landmark points; dense_visible: (160,) their visibility.
         face_box: (4,) the detector's box the landmark box came from, or None when it was given.
+        score: the detector's score of the face (NaN when the box was given).
     """
 
     landmarks: np.ndarray
@@ -65,6 +67,7 @@ class Alignment:
     dense: np.ndarray
     dense_visible: np.ndarray
     face_box: np.ndarray | None = None
+    score: float = float("nan")
 
     @property
     def pose(self) -> dict[str, float]:
@@ -118,35 +121,26 @@ class Aligner:
                               f"descriptor takes {self.descriptor.size}px; use the matching weights")
         self._unit = self.geo.unit_landmarks()
 
-    def landmark_box_from_face_box(self, face_box: np.ndarray) -> np.ndarray:
-        """Map a dlib detector box to the landmark-box convention the regressors were trained with."""
-        a, b, c, _ = self.reg.box_from_detector
-        return square_box(face_box, (a, b), c)
-
-    def face_box_from_landmark_box(self, landmark_box: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`landmark_box_from_face_box` (e.g. to give dlib's predictor a landmark box)."""
-        a, b, c, _ = self.reg.box_from_detector
-        return square_box(landmark_box, (-a / c, -b / c), 1.0 / c)
-
     def align(self, image: np.ndarray, box: np.ndarray, n_stages: int | None = None) -> Alignment:
         """Align the face in its landmark box ``box`` (x0, y0, x1, y1), pixels.
 
         Args:
             image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
-            box: the face's landmark box; for a detector box use :meth:`landmark_box_from_face_box`.
+            box: the face's landmark box; for a detector's box use its ``landmark_boxes``.
             n_stages: stages to run (default: all the regressors have).
         """
         return self.align_many(image, np.asarray(box, np.float64)[None], n_stages)[0]
 
     def align_many(self, image: np.ndarray, boxes: np.ndarray, n_stages: int | None = None,
-                   face_boxes: np.ndarray | None = None) -> list[Alignment]:
+                   face_boxes: np.ndarray | None = None, scores: np.ndarray | None = None) -> list[Alignment]:
         """Align several faces of one image (the descriptor runs once on all their crops).
 
         Args:
             image: (H, W, 3) RGB.
             boxes: (K, 4) landmark boxes.
             n_stages: stages to run (default: all).
-            face_boxes: (K, 4) the detector boxes they came from, recorded in the results.
+            face_boxes: (K, 4) the detector boxes they came from, and scores: (K,) the detector's scores,
+                recorded in the results.
         """
         img = to_rgb_uint8(image)
         arr = np.asarray(boxes, np.float64)
@@ -160,11 +154,14 @@ class Aligner:
         run = self._run_sdm if self.reg.mode == "sdm" else self._run_3d
         out = []
         for k, ((crop, cbox), prep) in enumerate(zip(crops, prepared)):
-            fb = None if face_boxes is None else np.asarray(face_boxes[k], np.float64)
-            out.append(run(prep, crop, cbox, boxes[k], stages, fb))
+            a = run(prep, crop, cbox, boxes[k], stages)
+            if face_boxes is not None:
+                a = replace(a, face_box=np.asarray(face_boxes[k], np.float64),
+                            score=float(scores[k]) if scores is not None else float("nan"))
+            out.append(a)
         return out
 
-    def _run_3d(self, prepared, crop, cbox, box, stages, face_box) -> Alignment:
+    def _run_3d(self, prepared, crop, cbox, box, stages) -> Alignment:
         size = self.reg.size
         st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
         noise = self.reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
@@ -180,9 +177,9 @@ class Aligner:
                          camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
-                         dense=to_image(dense, crop, size), dense_visible=vis, face_box=face_box)
+                         dense=to_image(dense, crop, size), dense_visible=vis)
 
-    def _run_sdm(self, prepared, crop, cbox, box, stages, face_box) -> Alignment:
+    def _run_sdm(self, prepared, crop, cbox, box, stages) -> Alignment:
         size = self.reg.size
         st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
         x = self.geo.landmarks(st.p, st.camera)
@@ -195,7 +192,7 @@ class Aligner:
         return Alignment(landmarks=to_image(x, crop, size), visible=ones, camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
-                         dense=to_image(x, crop, size), dense_visible=ones, face_box=face_box)
+                         dense=to_image(x, crop, size), dense_visible=ones)
 
 
 @once
@@ -213,15 +210,15 @@ def align_all(image: np.ndarray, boxes: np.ndarray | None = None, aligner: Align
     """
     img = to_rgb_uint8(image)
     aligner = aligner or default_aligner()
-    face_boxes = None
-    if boxes is None:
-        from dffkit.detect import default_detector
+    if boxes is not None:
+        return aligner.align_many(img, np.asarray(boxes, np.float64).reshape(-1, 4))
+    from dffkit.detect import default_detector
 
-        face_boxes = (detector or default_detector()).find(img)
-        if len(face_boxes) == 0:
-            raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
-        boxes = np.stack([aligner.landmark_box_from_face_box(b) for b in face_boxes])
-    return aligner.align_many(img, np.asarray(boxes, np.float64).reshape(-1, 4), face_boxes=face_boxes)
+    det = detector or default_detector()
+    found = det.detect(img)
+    if len(found) == 0:
+        raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
+    return aligner.align_many(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
 
 
 def align(image: np.ndarray, box: np.ndarray | None = None, aligner: Aligner | None = None,

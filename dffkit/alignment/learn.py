@@ -210,8 +210,8 @@ def calibrate_detector_boxes(photos, detector=None) -> np.ndarray:
         detector: a face detector (default: dlib's, :mod:`dffkit.detect`).
 
     Returns:
-        (4,) (a, b, c, 0): the landmark box centre is the face box centre + (a, b) × its size (√(w·h)), and
-        its size c × that size (medians over the photos whose largest detection holds the landmark-box
+        (4,) (a, b, c, n): the landmark box centre is the face box centre + (a, b) × its size (√(w·h)), and
+        its size c × that size (medians over the n photos whose largest detection holds the landmark-box
         centre).
     """
     from dffkit.data.photos import read_landmarks
@@ -222,7 +222,7 @@ def calibrate_detector_boxes(photos, detector=None) -> np.ndarray:
     rows = []
     for ph in photos:
         lm = read_landmarks(ph.landmarks)
-        boxes = det.detect(read_image(ph.image))
+        boxes = det.detect(read_image(ph.image)).boxes
         if not len(boxes):
             continue
         x0, y0, x1, y1 = boxes[0]
@@ -234,4 +234,4 @@ def calibrate_detector_boxes(photos, detector=None) -> np.ndarray:
         rows.append([(c[0] - (x0 + x1) / 2) / side, (c[1] - (y0 + y1) / 2) / side, np.sqrt(np.prod(hi - lo)) / side])
     if not rows:
         raise DffkitError("no photo had a detection around its landmarks; cannot calibrate the detector boxes")
-    return np.r_[np.median(np.array(rows), axis=0), 0.0]
+    return np.r_[np.median(np.array(rows), axis=0), float(len(rows))]

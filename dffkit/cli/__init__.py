@@ -115,13 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the U-Net descriptor with the multi-segmentation angular-softmax loss. "
                                    "Under torchrun it trains data-parallel (DDP).")
     t.add_argument("--config", default="cpu", help="named config: paper, cpu or tiny (default cpu)")
-    t.add_argument("--data", required=True, help="dataset folder from 'dffkit synth'")
+    t.add_argument("--data", required=True, nargs="+", help="dataset folder(s) from 'dffkit synth' (several are read "
+                   "as one)")
     t.add_argument("--out", required=True, help="output folder: checkpoint.pt, log.csv, weights.pt")
-    t.add_argument("--val", help="held-out dataset folder: its patch accuracy is recorded in weights.pt")
+    t.add_argument("--val", nargs="+", help="held-out dataset folder(s): their patch accuracy is recorded in weights.pt")
     t.add_argument("--steps", type=_ranged(1, 10_000_000, int), help="steps (default: the config's)")
     t.add_argument("--checkpoint-every", type=_ranged(1, 10_000_000, int), default=200,
                    help="steps between checkpoints (default 200)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--init", help="weights.pt to start the network from (fine-tuning); default: from scratch")
     t.add_argument("--seed", type=_ranged(0, 2**31 - 1, int), default=0)
     t.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     t.add_argument("--quiet", action="store_true")
@@ -171,18 +173,24 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print the matches as JSON [xa, ya, xb, yb, score]")
     m.set_defaults(func=_command("match"))
 
-    a = sub.add_parser("align", help="large-pose 68-point alignment of every face in an image",
+    a = sub.add_parser("align", help="large-pose 68-point alignment of every face in images or folders",
                        description="Align faces with the DFF cascaded regression (paper Sec. III-C): 68 landmarks, "
                                    "their visibility and the head pose. Without --box, the face detector finds every "
-                                   "face.")
-    a.add_argument("image")
+                                   "face. One image prints its faces; several images or folders (or --csv / "
+                                   "--jsonl) write one row per face, with one model load per process.")
+    a.add_argument("images", nargs="+", help="image files or folders of images")
     a.add_argument("--box", type=_box, help="the face's landmark box x0,y0,x1,y1 (brows to chin), pixels")
     a.add_argument("--descriptor", choices=DESCRIPTOR_KINDS,
                    help="dff (default), sift for 'Ours (SIFT)', sdm for the 2D SDM mode; with --regressors, the file "
                         "must be of this kind")
     a.add_argument("--regressors", help="regressor .npz (default: the shipped ones)")
-    a.add_argument("-o", "--output", help="overlay image, .png or .jpg (green visible, red hidden landmarks)")
+    a.add_argument("-o", "--output", help="overlay image, .png or .jpg (green visible, red hidden landmarks; one image)")
     a.add_argument("--json", action="store_true", help='print {"faces": [{"box", "landmarks68", "visible", "pose"}]}')
+    a.add_argument("--csv", help="write one row per face to this CSV file (many images)")
+    a.add_argument("--jsonl", help="write one JSON line per face to this file (many images)")
+    a.add_argument("--workers", type=_ranged(1, 256, int), default=1, help="processes for many images (default 1)")
+    a.add_argument("--resume", action="store_true", help="skip the files already in the --csv / --jsonl output")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=_command("align"))
 
     e = sub.add_parser("eval", help="score alignment methods on a benchmark protocol",

@@ -103,14 +103,14 @@ def train(args: argparse.Namespace) -> int:
     cfg = get_config(args.config)
     weights = run_training(cfg, args.data, args.out, steps=args.steps, resume=args.resume, seed=args.seed,
                            device=args.device, val_data=args.val, ckpt_every=args.checkpoint_every,
-                           progress=not args.quiet)
+                           init=args.init, progress=not args.quiet)
     print(f"wrote {weights}")
     return 0
 
 
 def train_align(args: argparse.Namespace) -> int:
     from dffkit.alignment.card import write_card
-    from dffkit.alignment.learn import calibrate_detector_boxes, train_regressors, train_sdm
+    from dffkit.alignment.learn import train_regressors, train_sdm
     from dffkit.data.dataset import SynthDataset
     from dffkit.data.photos import list_photos, read_landmarks
     from dffkit.dff.weights import load_weights
@@ -142,7 +142,6 @@ def train_align(args: argparse.Namespace) -> int:
         reg = train_regressors(model, samples, descriptor=args.kind, net=net, n_init=args.n_init,
                                progress=not args.quiet)
         reg.meta.update(data=relative_path(args.data))
-    reg.box_from_detector = calibrate_detector_boxes(photos[:300])
     reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt", calibration_photos=relative_path(args.photos),
                     train_seconds=time.perf_counter() - t, machine=machine_info(), command=" ".join(sys.argv[1:]))
     path = reg.save(out / f"align_{args.kind}.npz")
@@ -173,9 +172,10 @@ def features(args: argparse.Namespace) -> int:
 
 
 def _face_region(image: np.ndarray, box, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(face box, mask) of the face: from --box (the box is the mask) or dlib's landmarks (their hull)."""
-    from dffkit.boxes import check_box, landmark_box
-    from dffkit.detect import default_detector
+    """(landmark box, mask) of the face: from --box (the box is the mask), or the largest detected face
+    aligned (the hull of its 68 points, raised over the forehead)."""
+    from dffkit.alignment.cascade import align
+    from dffkit.boxes import check_box
     from dffkit.matching.match import landmark_mask
 
     if box is not None:
@@ -184,8 +184,11 @@ def _face_region(image: np.ndarray, box, name: str) -> tuple[np.ndarray, np.ndar
         x0, y0, x1, y1 = np.round(box).astype(int)
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
         return box, mask
-    lm = default_detector().largest_face_landmarks(image, name=name)
-    return landmark_box(lm), landmark_mask(image.shape[:2], lm)
+    try:
+        a = align(image)
+    except DffkitError:
+        raise DffkitError(f"{name}: no face found; pass its box with --box-a / --box-b") from None
+    return a.landmark_box, landmark_mask(image.shape[:2], a.landmarks)
 
 
 def match(args: argparse.Namespace) -> int:
@@ -229,17 +232,32 @@ def match(args: argparse.Namespace) -> int:
 
 
 def align(args: argparse.Namespace) -> int:
-    from dffkit.alignment.cascade import Aligner, align_all
+    from dffkit.alignment.cascade import Aligner, align_all, default_aligner
     from dffkit.alignment.regressors import Regressors
     from dffkit.images import read_image, write_image
     from dffkit.viz import draw_landmarks
 
+    if args.csv and args.jsonl:
+        raise DffkitError("pass --csv or --jsonl, not both")
+    many = len(args.images) > 1 or Path(args.images[0]).is_dir() or args.csv or args.jsonl
+    if many:
+        from dffkit.cli.batch import run_batch
+
+        if args.output:
+            raise DffkitError("-o draws one image's overlay; with many images use --csv or --jsonl")
+        text = args.csv or args.jsonl
+        out = _output_path(text, (".csv",) if args.csv else (".jsonl", ".json"), "output") if text else None
+        return run_batch(args.images, out, "csv" if args.csv else "jsonl", args.workers, args.resume,
+                         args.regressors, args.descriptor, args.box, progress=not args.quiet)
     out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
-    image = read_image(args.image)
-    aligner = Aligner(regressors=Regressors.load(args.regressors, descriptor=args.descriptor))
+    image = read_image(args.images[0])
+    aligner = default_aligner() if args.regressors is None and args.descriptor in (None, "dff") else \
+        Aligner(regressors=Regressors.load(args.regressors, descriptor=args.descriptor))
     faces = align_all(image, None if args.box is None else np.array([args.box]), aligner)
     doc = {"faces": [{"box": [float(v) for v in a.landmark_box], "landmarks68": a.landmarks.round(2).tolist(),
-                      "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()}}
+                      "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()},
+                      **({"face_box": [round(float(v), 2) for v in a.face_box], "score": round(a.score, 4)}
+                         if a.face_box is not None else {})}
                      for a in faces]}
     if out is not None:
         overlay = image

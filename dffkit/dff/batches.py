@@ -20,7 +20,46 @@ from dffkit.dff.segment import load_segmentations
 from dffkit.errors import DffkitError
 from dffkit.face.model import load_default_model
 
-__all__ = ["batches", "label_table", "patch_labels", "resize_samples"]
+__all__ = ["batches", "label_table", "patch_labels", "resize_samples", "DatasetUnion"]
+
+
+class DatasetUnion:
+    """Several datasets read as one (e.g. profiled photos and renders): their shards in order, and their
+    samples in order. Offers what training reads of a :class:`dffkit.data.dataset.SynthDataset`.
+
+    Args:
+        datasets: the datasets (at least one).
+    """
+
+    def __init__(self, datasets: list[SynthDataset]) -> None:
+        if not datasets:
+            raise DffkitError("no dataset given")
+        self.datasets = list(datasets)
+        self._shards = [(d, k) for d in self.datasets for k in range(d.n_shards)]
+        self.entries = [d.entries[k] for d, k in self._shards]
+        self._starts = np.cumsum([0] + [len(d) for d in self.datasets])
+
+    @property
+    def n_shards(self) -> int:
+        """Shards of every dataset."""
+        return len(self._shards)
+
+    @property
+    def root(self) -> str:
+        """The datasets' folders, joined by '+'."""
+        return "+".join(str(d.root) for d in self.datasets)
+
+    def shard(self, k: int) -> dict[str, np.ndarray]:
+        """The arrays of shard k of the union."""
+        d, j = self._shards[k]
+        return d.shard(j)
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, i: int):
+        k = int(np.searchsorted(self._starts, i, side="right") - 1)
+        return self.datasets[k][int(i - self._starts[k])]
 
 
 def label_table(config: NetConfig) -> torch.Tensor:
@@ -48,7 +87,7 @@ def _epoch(n_shards: int, seed: int, epoch: int, rank: int, world: int) -> np.nd
     return np.random.default_rng([seed, epoch]).permutation(n_shards)[rank::world]
 
 
-def batches(dataset: SynthDataset, size: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
+def batches(dataset: SynthDataset | DatasetUnion, size: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
             start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless shuffled batches, from batch ``start_step`` on (see the module docstring).
 

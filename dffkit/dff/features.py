@@ -5,58 +5,27 @@ resizes it to the network's input size and returns a :class:`FaceFeatures`: the 
 descriptor map of the crop and the crop's place in the image, with :meth:`FaceFeatures.sample` to read
 descriptors at image points (bilinear, renormalised). The crop convention is :mod:`dffkit.boxes`'.
 
-The network runs through a :class:`DffRunner` (torch; :mod:`dffkit.dff.weights` reads the files).
+The network runs through a :class:`dffkit.dff.runner.DffRunner` (ONNX Runtime, or torch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from dffkit.boxes import check_box, crop_grid, square_crop, to_crop, warp_crop
-from dffkit.dff.net import UNet
-from dffkit.dff.weights import load_weights
+from dffkit.dff.runner import DffRunner
 from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
 
-__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map", "export_onnx"]
+if TYPE_CHECKING:
+    from dffkit.dff.net import UNet
 
-
-class DffRunner:
-    """The DFF network at inference: (B, S, S, 3) uint8 crops in, (B, S, S, dim) unit descriptors out.
-
-    Args:
-        net: a network from :func:`dffkit.dff.weights.load_weights`; None loads the shipped weights.
-
-    Example:
-        >>> from dffkit.dff.net import get_config
-        >>> run = DffRunner(UNet(get_config("tiny")).eval())
-        >>> run(np.zeros((1, 64, 64, 3), np.uint8)).shape
-        (1, 64, 64, 32)
-    """
-
-    def __init__(self, net: UNet | None = None) -> None:
-        self.net = (net or load_weights()).eval()
-        self.config = self.net.config
-
-    @property
-    def size(self) -> int:
-        """The input side the network was trained at, pixels."""
-        return self.config.size
-
-    @property
-    def dim(self) -> int:
-        return self.config.dim
-
-    @torch.no_grad()
-    def __call__(self, crops: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
-        return self.net(x).permute(0, 2, 3, 1).numpy().astype(np.float32, copy=False)
+__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map"]
 
 
 @once
@@ -159,7 +128,8 @@ def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | DffRu
 
     Args:
         image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
-        box: the face box (x0, y0, x1, y1) in pixels; None finds the largest face with the detector.
+        box: the face's landmark box (x0, y0, x1, y1, around its 68 points, brows to chin), pixels; None
+            finds the largest face with the detector and maps its box to a landmark box.
         net: a network from :func:`dffkit.dff.weights.load_weights` or a :class:`DffRunner`; None loads
             the shipped weights.
         detector: a face detector to reuse (:mod:`dffkit.detect`); None creates the default one when needed.
@@ -171,10 +141,11 @@ def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | DffRu
     if box is None:
         from dffkit.detect import default_detector
 
-        boxes = (detector or default_detector()).find(img)
-        if len(boxes) == 0:
+        det = detector or default_detector()
+        found = det.detect(img)
+        if len(found) == 0:
             raise DffkitError("no face found in the image; pass its box (x0, y0, x1, y1)")
-        box = boxes[0]
+        box = det.landmark_boxes(found.boxes[:1])[0]
     box = check_box(box, img.shape)
     return _describe(img, square_crop(box), as_runner(net))
 
@@ -192,15 +163,3 @@ def framed_features(image: np.ndarray, net: UNet | DffRunner | None = None) -> F
     if h != w:
         raise DffkitError(f"a framed image must be square, got {w}x{h}; use features(image, box) instead")
     return _describe(img, np.array([0.0, 0.0, float(w)]), as_runner(net))
-
-
-def export_onnx(net: UNet, path: str | Path, opset: int = 17) -> Path:
-    """Export the network to ONNX (input ``image``: (N, 3, H, W) float in [0, 1], H and W multiples of
-    2**(depth-1); output ``descriptors``: (N, dim, H, W))."""
-    p = Path(path)
-    x = torch.rand(1, 3, net.config.size, net.config.size)
-    torch.onnx.export(net.eval(), (x,), str(p), input_names=["image"], output_names=["descriptors"],
-                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                    "descriptors": {0: "batch", 2: "height", 3: "width"}}, opset_version=opset,
-                      dynamo=False)
-    return p

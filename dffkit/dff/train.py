@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 
 from dffkit.atomic import atomic_write, folder_lock
 from dffkit.data.dataset import REPAIR, SynthDataset
-from dffkit.dff.batches import batches, label_table, patch_labels, resize_samples
+from dffkit.dff.batches import DatasetUnion, batches, label_table, patch_labels, resize_samples
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
 from dffkit.dff.net import NetConfig, UNet
 from dffkit.dff.weights import read_checkpoint, save_torch, save_weights
@@ -42,7 +43,8 @@ LOG_HEADER = "step,loss,accuracy,lr,seconds\n"
 
 
 @torch.no_grad()
-def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDataset, table: torch.Tensor,
+def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDataset | DatasetUnion,
+                     table: torch.Tensor,
                      n_images: int | None = None, batch_size: int = 8, device: str = "cpu") -> np.ndarray:
     """Top-1 patch accuracy per segmentation over every labelled pixel of held-out images.
 
@@ -106,14 +108,17 @@ def _check_out(out: Path) -> None:
         raise DffkitError(f"{out}: {anchor} is not writable; choose another --out")
 
 
-def _checked_dataset(root: str | Path) -> SynthDataset:
-    """A dataset whose every shard matches its recorded size and checksum (a damaged one is named)."""
-    ds = SynthDataset(root)
-    bad = ds.verify()
-    if bad:
-        raise DffkitError(f"{Path(root) / bad[0]} is damaged ({len(bad)} of {ds.n_shards} shards fail their "
-                          f"checksum); {REPAIR}")
-    return ds
+def _checked_dataset(roots: str | Path | Sequence[str | Path]) -> DatasetUnion:
+    """The datasets, every shard checked against its recorded size and checksum (a damaged one is named)."""
+    sets = []
+    for root in [roots] if isinstance(roots, (str, Path)) else list(roots):
+        ds = SynthDataset(root)
+        bad = ds.verify()
+        if bad:
+            raise DffkitError(f"{Path(root) / bad[0]} is damaged ({len(bad)} of {ds.n_shards} shards fail their "
+                              f"checksum); {REPAIR}")
+        sets.append(ds)
+    return DatasetUnion(sets)
 
 
 def _ddp() -> tuple[int, int]:
@@ -133,22 +138,26 @@ def _trim_log(path: Path, step: int) -> None:
                                              for r in keep)).encode())
 
 
-def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | None = None, resume: bool = False,
-          seed: int = 0, device: str | None = None, val_data: str | Path | None = None, ckpt_every: int = 200,
-          log_every: int = 10, progress: bool = True) -> Path:
+def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str | Path, steps: int | None = None,
+          resume: bool = False, seed: int = 0, device: str | None = None,
+          val_data: str | Path | Sequence[str | Path] | None = None, ckpt_every: int = 200,
+          log_every: int = 10, init: str | Path | None = None, progress: bool = True) -> Path:
     """Train the DFF network on a synthetic dataset. Returns the path of ``weights.pt``.
 
     Args:
         config: network and optimisation settings.
-        data: dataset folder written by ``dffkit synth``.
+        data: dataset folder written by ``dffkit synth``, or several (read as one, e.g. profiled photos and
+            renders).
         out: output folder (checkpoint, log, weights).
         steps: optimisation steps; None for ``config.steps``.
         resume: continue from ``out/checkpoint.pt`` (it must exist and its config must match).
         seed: seeds torch, the batch order and the pixel and head sampling.
         device: 'cpu', 'cuda', 'cuda:N'; None picks CUDA when available.
-        val_data: a held-out dataset: its patch accuracy is recorded at the end.
+        val_data: held-out dataset folder(s): their patch accuracy is recorded at the end.
         ckpt_every: steps between checkpoints.
         log_every: steps between log rows.
+        init: a weights file to start the network from (fine-tuning; its architecture must match);
+            the segmentation heads start afresh.
 
     Raises:
         DffkitError: any bad input, found before anything is written.
@@ -168,6 +177,7 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     val = _checked_dataset(val_data) if val_data is not None else None
     if val is not None and len(val) == 0:
         raise DffkitError(f"{val_data} holds no samples; finish it with 'dffkit synth' or drop --val")
+    start = read_checkpoint(init, config)["net"] if init is not None else None
     ckpt_path = out / "checkpoint.pt"
     ckpt = None
     if resume:
@@ -177,7 +187,8 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     elif ckpt_path.is_file() and rank == 0:
         raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
     if rank != 0:
-        return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress)
+        return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress,
+                    start=start)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -187,7 +198,7 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
     try:
         with folder_lock(out, "'dffkit train'"):
             return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every,
-                        progress, on_checkpoint=lambda: wrote_checkpoint.append(True))
+                        progress, start=start, on_checkpoint=lambda: wrote_checkpoint.append(True))
     except BaseException:
         if not wrote_checkpoint and ckpt is None:  # nothing worth resuming: leave nothing that looks like a run
             if created:
@@ -198,13 +209,16 @@ def train(config: NetConfig, data: str | Path, out: str | Path, steps: int | Non
         raise
 
 
-def _run(config: NetConfig, dataset: SynthDataset, val: SynthDataset | None, out: Path, steps: int, ckpt: dict | None,
+def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out: Path, steps: int, ckpt: dict | None,
          seed: int, dev: torch.device, rank: int, world: int, ckpt_every: int, log_every: int, progress: bool,
-         on_checkpoint=lambda: None) -> Path:
+         start: dict | None = None, on_checkpoint=lambda: None) -> Path:
     """The training loop of :func:`train`, its inputs checked."""
     torch.manual_seed(seed + rank)
     table = label_table(config)
-    net = UNet(config).to(dev)
+    net = UNet(config)
+    if start is not None:
+        net.load_state_dict(start)
+    net = net.to(dev)
     heads = SegmentationHeads(config.n_segmentations, config.n_patches, config.dim, seed=seed).to(dev)
     opt = torch.optim.Adam([{"params": net.parameters()},
                             {"params": heads.parameters(), "lr": config.lr * config.head_lr_scale}],
@@ -281,7 +295,7 @@ def _run(config: NetConfig, dataset: SynthDataset, val: SynthDataset | None, out
     weights = out / "weights.pt"
     if rank == 0:
         meta = {"steps": step, "train_seconds": elapsed, "data": str(dataset.root), "n_train_samples": len(dataset),
-                "seed": seed, "device": str(dev), "world_size": world}
+                "seed": seed, "device": str(dev), "world_size": world, "init": start is not None}
         if val is not None:
             acc = evaluate_patches(net, heads, val, table, device=str(dev))
             meta.update(val_data=str(val.root), n_val_samples=len(val), val_accuracy_mean=float(acc.mean()),

@@ -3,7 +3,7 @@
 * ``dff``: the DFF cascade (the paper's method), ``sift``: "Ours (SIFT)", ``sdm``: the 2D SDM mode on DFF;
 * ``mean``: the mean shape placed in the box (the cascade's start: the floor every method must beat);
 * ``dlib``: Kazemi & Sullivan's regression trees (the paper's [45]) given the landmark box mapped to
-  dlib's detector-box convention by the calibration shipped with the regressors;
+  dlib's detector-box convention by the calibration shipped with the detectors;
 * ``dlib-detector``: the same predictor given dlib's own detection (the box it was trained on) when
   the detector finds the face, the mapped box otherwise.
 """
@@ -58,10 +58,10 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
 
     dlib_lm = DlibLandmarker()
     if method == "dlib":
-        return lambda image, box: dlib_lm.landmarks(image, aligner.face_box_from_landmark_box(box))
+        return lambda image, box: dlib_lm.landmarks(image, dlib_lm.face_box(box))
 
     def predict_dlib_detector(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-        mapped = aligner.face_box_from_landmark_box(box)
+        mapped = dlib_lm.face_box(box)
         found = dlib_lm.find(image)
         best = max(found, key=lambda b: _iou(b, mapped), default=None)
         use = best if best is not None and _iou(best, mapped) > 0.3 else mapped

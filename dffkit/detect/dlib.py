@@ -1,6 +1,7 @@
-"""Face detection and 68-point landmarks from dlib (Kazemi & Sullivan's regression trees).
+"""dlib's HOG face detector and 68-point landmarks (Kazemi & Sullivan's regression trees).
 
-Uses the ``dlib-bin`` package's HOG face detector and the 68-point shape predictor shipped by the
+Uses the ``dlib-bin`` package's HOG face detector (frontal: it misses most faces past 45° of yaw) and the
+68-point shape predictor shipped by the
 ``face-recognition-models`` package: real offline models, nothing is downloaded. dffkit uses them as
 a baseline (the paper's [45]) and to label photos that come without landmarks.
 
@@ -16,10 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dffkit.detect.base import Detections, FaceDetector
 from dffkit.errors import DffkitError
-from dffkit.lazy import once
 
-__all__ = ["DlibLandmarker", "predictor_path", "default_detector"]
+__all__ = ["DlibLandmarker", "predictor_path"]
 
 
 def predictor_path() -> Path:
@@ -33,14 +34,16 @@ def predictor_path() -> Path:
     return path
 
 
-class DlibLandmarker:
-    """dlib's face detector plus its 68-point predictor.
+class DlibLandmarker(FaceDetector):
+    """dlib's HOG face detector plus its 68-point predictor.
 
     Example:
         >>> lm = DlibLandmarker()                                    # doctest: +SKIP
         >>> boxes = lm.detect(image)                                 # doctest: +SKIP
         >>> points = lm.landmarks(image, boxes[0])  # (68, 2)      # doctest: +SKIP
     """
+
+    name = "dlib"
 
     def __init__(self) -> None:
         try:
@@ -51,35 +54,29 @@ class DlibLandmarker:
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(str(predictor_path()))
 
-    def detect(self, image: np.ndarray, upsample: int = 1, max_side: int = 2000) -> np.ndarray:
-        """Face boxes in an RGB uint8 (H, W, 3) image, largest first.
+    def detect(self, image: np.ndarray, upsample: int = 1, max_side: int = 2000, retry_side: int = 1000) -> Detections:
+        """Faces in an RGB uint8 (H, W, 3) image, largest first.
 
         Args:
             image: (H, W, 3) RGB uint8.
-            upsample: dlib's upsampling count (1 finds faces down to about 40 px).
+            upsample: dlib's upsampling count (1 finds faces down to about 40 px); when none is found in an
+                image up to ``retry_side`` px a side, it searches once more at twice the upsampling (larger
+                images are not retried: that costs seconds and their faces are rarely that small).
             max_side: larger images are searched at this longest side (the boxes are scaled back), so a
                 24-megapixel photo takes about as long as a 4-megapixel one; faces under about
                 40 * max(H, W) / max_side px are then missed.
 
         Returns:
-            (K, 4) float64 (x0, y0, x1, y1) in the image's pixels.
+            :class:`Detections`: (K, 4) float64 (x0, y0, x1, y1) in the image's pixels, and dlib's scores.
         """
         scale = min(1.0, max_side / max(image.shape[:2]))
         small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rects = self._detector(np.ascontiguousarray(small), upsample)
+        small = np.ascontiguousarray(small)
+        rects, scores, _ = self._detector.run(small, upsample, 0.0)
+        if len(rects) == 0 and max(image.shape[:2]) <= retry_side:
+            rects, scores, _ = self._detector.run(small, 2 * upsample, 0.0)
         boxes = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], np.float64).reshape(-1, 4)
-        boxes /= scale
-        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        return boxes[np.argsort(-area, kind="stable")]
-
-    def find(self, image: np.ndarray, retry_side: int = 1000) -> np.ndarray:
-        """Face boxes as :meth:`detect`, searched once more at twice the upsampling when none is found in an
-        image up to ``retry_side`` px a side (small faces); larger images are not retried, as that costs
-        seconds and the faces in them are rarely that small. Returns (K, 4) float64, largest first."""
-        boxes = self.detect(image)
-        if len(boxes) == 0 and max(image.shape[:2]) <= retry_side:
-            boxes = self.detect(image, upsample=2)
-        return boxes
+        return Detections.of(boxes / scale, np.array(scores, np.float64))
 
     def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks of the face in ``box`` (x0, y0, x1, y1). Returns (68, 2) float64, 0-based pixels."""
@@ -94,8 +91,3 @@ class DlibLandmarker:
             raise DffkitError(f"{name}: no face found; pass a landmark file (.pts) beside it or another photo")
         return self.landmarks(image, boxes[0])
 
-
-@once
-def default_detector() -> DlibLandmarker:
-    """The process's default face detector, built once on first use (thread-safe)."""
-    return DlibLandmarker()

@@ -1,0 +1,107 @@
+"""One interface for face detectors, and the map from each detector's boxes to landmark boxes.
+
+A detector returns :class:`Detections`: face boxes (x0, y0, x1, y1, pixels) and scores, largest first.
+Each detector draws its boxes its own way (BlazeFace's hug the eyes-to-mouth region, dlib's the
+brows-to-chin square); the alignment regressors were trained with **landmark boxes** (the box of the 68
+points). :meth:`FaceDetector.landmark_boxes` maps one to the other with the detector's calibration: the
+landmark box's centre is the face box's centre + (a, b) × its size √(w·h), and its size is c × that
+size. The calibrations ship in ``dffkit/assets/detectors.json``, measured on the 300-W train split
+(``tools/calibrate_detectors.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib import resources
+from typing import ClassVar
+
+import numpy as np
+
+from dffkit.boxes import square_box
+from dffkit.errors import DffkitError
+from dffkit.lazy import once
+
+__all__ = ["Detections", "FaceDetector", "DETECTORS", "DEFAULT_DETECTOR", "make_detector", "default_detector",
+           "calibrations"]
+
+#: name -> "module:class" of every detector.
+DETECTORS: dict[str, str] = {"blazeface": "dffkit.detect.blazeface:BlazeFace", "dlib": "dffkit.detect.dlib:DlibLandmarker"}
+DEFAULT_DETECTOR = "blazeface"
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Faces found in one image.
+
+    Attributes:
+        boxes: (K, 4) float64 face boxes x0, y0, x1, y1, pixels, largest first.
+        scores: (K,) float64 the detector's confidence of each.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def of(cls, boxes: np.ndarray, scores: np.ndarray) -> Detections:
+        """Detections sorted largest first."""
+        b = np.asarray(boxes, np.float64).reshape(-1, 4)
+        s = np.asarray(scores, np.float64).reshape(-1)
+        order = np.argsort(-(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), kind="stable")
+        return cls(b[order], s[order])
+
+
+@once
+def calibrations() -> dict[str, dict]:
+    """The shipped detector calibrations: name -> {"box": [a, b, c], ...provenance}."""
+    return json.loads(resources.files("dffkit").joinpath("assets/detectors.json").read_text())
+
+
+class FaceDetector(ABC):
+    """A face detector. Subclasses set ``name`` and implement :meth:`detect`."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def detect(self, image: np.ndarray) -> Detections:
+        """The faces in an (H, W, 3) RGB uint8 image."""
+
+    def find(self, image: np.ndarray) -> np.ndarray:
+        """(K, 4) the face boxes of :meth:`detect`, largest first."""
+        return self.detect(image).boxes
+
+    @property
+    def calibration(self) -> np.ndarray:
+        """(3,) a, b, c of this detector's box-to-landmark-box map (see the module docstring)."""
+        if self.name not in calibrations():
+            raise DffkitError(f"the {self.name} detector has no box calibration; run tools/calibrate_detectors.py")
+        return np.asarray(calibrations()[self.name]["box"], np.float64)
+
+    def landmark_boxes(self, face_boxes: np.ndarray) -> np.ndarray:
+        """(K, 4) the landmark boxes of (K, 4) face boxes of this detector."""
+        a, b, c = self.calibration
+        return np.stack([square_box(f, (a, b), c) for f in np.asarray(face_boxes, np.float64).reshape(-1, 4)])
+
+    def face_box(self, landmark_box: np.ndarray) -> np.ndarray:
+        """(4,) the face box this detector would draw around a face of this landmark box (the inverse map)."""
+        a, b, c = self.calibration
+        return square_box(landmark_box, (-a / c, -b / c), 1.0 / c)
+
+
+def make_detector(name: str = DEFAULT_DETECTOR, **options) -> FaceDetector:
+    """The detector called ``name`` (a key of :data:`DETECTORS`)."""
+    if name not in DETECTORS:
+        raise DffkitError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    module, cls = DETECTORS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**options)
+
+
+@once
+def default_detector() -> FaceDetector:
+    """The process's default face detector (BlazeFace), built once on first use (thread-safe)."""
+    return make_detector(DEFAULT_DETECTOR)

@@ -1,0 +1,149 @@
+"""The DFF network at inference, through ONNX Runtime or torch.
+
+:class:`DffRunner` maps (B, S, S, 3) uint8 face crops to (B, S, S, dim) unit descriptors. Its engines:
+
+* ``onnx``: ONNX Runtime. The shipped weights come with their ONNX export (``dffkit/assets/dff_cpu.onnx``,
+  which records the config and the SHA-256 of the ``.pt`` it was exported from), so they run without
+  importing torch; other weights are exported once, in memory, when the runner is made.
+* ``torch``: the network itself (what training uses).
+* ``auto`` (the default): ``onnx`` where onnxruntime is installed, else ``torch``.
+
+The two agree to within 1e-4 per descriptor component (``tests/test_net.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dffkit.dff.config import NetConfig
+from dffkit.errors import DffkitError
+
+if TYPE_CHECKING:
+    from dffkit.dff.net import UNet
+
+__all__ = ["DffRunner", "ENGINES", "shipped_onnx_path", "export_onnx", "onnx_bytes"]
+
+ENGINES = ("auto", "onnx", "torch")
+
+
+def shipped_onnx_path() -> Path:
+    """The ONNX export of the shipped weights."""
+    return Path(str(resources.files("dffkit").joinpath("assets/dff_cpu.onnx")))
+
+
+def onnx_bytes(net: UNet, opset: int = 17, metadata: dict[str, str] | None = None) -> bytes:
+    """The network as an ONNX model (input ``image``: (N, 3, H, W) float in [0, 1], H and W multiples of
+    2**(depth-1); output ``descriptors``: (N, dim, H, W)), its config in the metadata."""
+    import onnx
+    import torch
+
+    buf = io.BytesIO()
+    x = torch.rand(1, 3, net.config.size, net.config.size)
+    torch.onnx.export(net.eval(), (x,), buf, input_names=["image"], output_names=["descriptors"],
+                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                    "descriptors": {0: "batch", 2: "height", 3: "width"}}, opset_version=opset,
+                      dynamo=False)
+    model = onnx.load_from_string(buf.getvalue())
+    for key, value in {"dffkit_config": json.dumps(net.config.to_dict()), **(metadata or {})}.items():
+        onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, key: value})
+    return model.SerializeToString()
+
+
+def export_onnx(net: UNet, path: str | Path, opset: int = 17, metadata: dict[str, str] | None = None) -> Path:
+    """Write :func:`onnx_bytes` to ``path`` atomically."""
+    from dffkit.atomic import atomic_write
+
+    return atomic_write(Path(path), onnx_bytes(net, opset, metadata))
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    return onnxruntime
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class DffRunner:
+    """The DFF network at inference: (B, S, S, 3) uint8 crops in, (B, S, S, dim) unit descriptors out.
+
+    Args:
+        net: a network from :func:`dffkit.dff.weights.load_weights`; None: the shipped weights.
+        engine: 'auto', 'onnx' or 'torch' (see the module docstring).
+        threads: ONNX Runtime's threads (None: its default, one per core).
+
+    Example:
+        >>> from dffkit.dff.net import UNet, get_config
+        >>> run = DffRunner(UNet(get_config("tiny")).eval(), engine="torch")
+        >>> run(np.zeros((1, 64, 64, 3), np.uint8)).shape
+        (1, 64, 64, 32)
+    """
+
+    def __init__(self, net: UNet | None = None, engine: str = "auto", threads: int | None = None) -> None:
+        if engine not in ENGINES:
+            raise DffkitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        ort = _onnxruntime() if engine != "torch" else None
+        if engine == "onnx" and ort is None:
+            raise DffkitError("engine 'onnx' needs onnxruntime; pip install onnxruntime, or use engine 'torch'")
+        self.net, self.session = None, None
+        if ort is not None:
+            opts = ort.SessionOptions()
+            if threads is not None:
+                opts.intra_op_num_threads = threads
+            opts.log_severity_level = 3
+            if net is None and shipped_onnx_path().is_file():
+                model = shipped_onnx_path().read_bytes()
+            else:
+                from dffkit.dff.weights import load_weights
+
+                model = onnx_bytes(net if net is not None else load_weights())
+            self.session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+            meta = self.session.get_modelmeta().custom_metadata_map
+            self.config = NetConfig.from_dict(json.loads(meta["dffkit_config"]))
+            self.engine = "onnx"
+        else:
+            from dffkit.dff.weights import load_weights
+
+            self.net = (net if net is not None else load_weights()).eval()
+            self.config = self.net.config
+            self.engine = "torch"
+
+    @property
+    def size(self) -> int:
+        """The input side the network was trained at, pixels."""
+        return self.config.size
+
+    @property
+    def dim(self) -> int:
+        """The descriptor dimension."""
+        return self.config.dim
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        """(B, S, S, 3) uint8 crops -> (B, S, S, dim) float32 unit descriptors."""
+        x = np.ascontiguousarray(np.asarray(crops).transpose(0, 3, 1, 2), np.float32) / np.float32(255.0)
+        if self.session is not None:
+            out = self.session.run(None, {"image": x})[0]
+        else:
+            import torch
+
+            with torch.no_grad():
+                out = self.net(torch.from_numpy(x)).numpy()
+        return np.ascontiguousarray(out.transpose(0, 2, 3, 1), np.float32)
+
+
+def default_threads() -> int:
+    """Threads for inference: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
