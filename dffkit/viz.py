@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 __all__ = ["crop_around", "draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "render_face", "framed_view",
-           "label_panel", "VISIBLE_RGB", "HIDDEN_RGB", "TRUTH_RGB"]
+           "label_panel", "draw_pose_axes", "depth_image", "VISIBLE_RGB",
+           "HIDDEN_RGB", "TRUTH_RGB"]
 
 VISIBLE_RGB = (40, 220, 40)
 HIDDEN_RGB = (230, 40, 40)
@@ -216,3 +217,38 @@ def descriptor_rgb(maps: list[np.ndarray]) -> list[np.ndarray]:
         out.append(rgb[start:start + n].reshape(m.shape[0], m.shape[1], 3).astype(np.uint8))
         start += n
     return out
+
+
+def draw_pose_axes(image: np.ndarray, camera, origin: np.ndarray, length: float = 8.0) -> np.ndarray:
+    """Draw a head's axes on a copy of the image: x (the subject's left) red, y (up) green, z (forward) blue.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        camera: the face's :class:`dffkit.face.camera.Camera`.
+        origin: (3,) model point the axes start from (e.g. the nose tip), cm.
+        length: axis length, cm.
+
+    Returns:
+        (H, W, 3) uint8 RGB copy.
+    """
+    from dffkit.face.camera import project
+
+    out = np.ascontiguousarray(image).copy()
+    o = np.asarray(origin, np.float64)
+    ends = project(np.stack([o, o + [length, 0, 0], o + [0, length, 0], o + [0, 0, length]]), camera)
+    width = max(2, min(out.shape[:2]) // 150)
+    for k, color in ((3, (40, 80, 255)), (2, (40, 220, 40)), (1, (230, 40, 40))):
+        cv2.arrowedLine(out, tuple(int(round(v)) for v in ends[0]), tuple(int(round(v)) for v in ends[k]), color, width,
+                        cv2.LINE_AA, tipLength=0.15)
+    return out
+
+
+def depth_image(depth: np.ndarray) -> np.ndarray:
+    """An (H, W) depth map (NaN off the face) as a grey (H, W, 3) uint8 image: nearer is brighter, black off the face."""
+    d = np.asarray(depth, np.float64)
+    m = np.isfinite(d)
+    out = np.zeros(d.shape, np.uint8)
+    if m.any():
+        lo, hi = d[m].min(), d[m].max()
+        out[m] = (40 + 215 * (d[m] - lo) / max(hi - lo, 1e-9)).astype(np.uint8)
+    return np.repeat(out[..., None], 3, axis=2)

@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
 
-# 1. Debian packages: OSMesa for headless OpenGL rendering.
+# 1. Debian packages: OSMesa for headless OpenGL rendering; libusb, Vulkan and Mesa's Vulkan drivers for
+#    open3d (mesh files); Chromium for the book's browser test.
 need_apt=()
-ldconfig -p 2>/dev/null | grep -q 'libOSMesa\.so' || need_apt+=(libosmesa6)
-ldconfig -p 2>/dev/null | grep -q 'libGL\.so\.1' || need_apt+=(libgl1)
+for pkg in libosmesa6 libgl1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers chromium; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
     sudo_cmd=()
     if [ "$(id -u)" -ne 0 ]; then

@@ -186,7 +186,7 @@ class Aligner:
         ones = np.ones(68, bool)
         history = [x]
         for weights in stages:
-            x = x + (np.r_[point_features(self.descriptor, self.reg, prepared, x, ones), 1.0] @ weights).reshape(68, 2)
+            x = x + (point_features(self.descriptor, self.reg, prepared, x, ones) @ weights[:-1] + weights[-1]).reshape(68, 2)
             history.append(x)
         k, shift = crop_affine(crop, size)
         return Alignment(landmarks=to_image(x, crop, size), visible=ones, camera=st.camera.mapped(1.0 / k, -shift / k),

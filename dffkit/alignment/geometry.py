@@ -22,7 +22,9 @@ N_DENSE = 160
 
 @dataclass(frozen=True)
 class ShapeBasis:
-    """The model restricted to the face vertices plus the dense landmarks: fast shapes and projections.
+    """The model restricted to what the cascade needs: the dense landmarks and enough face vertices to
+    occlude them in a z-buffer (every ``step``-th vertex of the face region), with precomputed products
+    for the shape solve.
 
     Attributes:
         mean: (n, 3) mean shape of the kept vertices, cm.
@@ -31,7 +33,8 @@ class ShapeBasis:
         lo, hi: (m,) bounds of p (expression weights in [0, 1] for ICT; identity unbounded).
         prior: (m,) 1 / prior std of p.
         m1: identity modes.
-        flat: (m, n·3) the basis as one matrix; b68: (m, 68, 3) its landmark rows; flat68: (m, 68·3).
+        flat: (m, n·3) float32 the basis as one matrix; b68: (m, 68, 3) its landmark rows; flat68: (m, 68·3).
+        gram: (3, 3, m, m) Σ_i B_ic B_idᵀ over the 68 landmarks i, for the normal equations of eq. 8.
     """
 
     mean: np.ndarray
@@ -45,12 +48,14 @@ class ShapeBasis:
     flat: np.ndarray
     flat68: np.ndarray
     b68: np.ndarray
+    gram: np.ndarray
 
     @classmethod
-    def of(cls, model: FaceModel) -> ShapeBasis:
+    def of(cls, model: FaceModel, step: int = 4) -> ShapeBasis:
+        """The basis of ``model``, with every ``step``-th face vertex as an occluder."""
         dense = dense_landmarks(model, N_DENSE)
         face = model.vertices_of("face_narrow") if "face_narrow" in model.parts else np.arange(model.n_vertices)
-        keep = np.unique(np.r_[face, dense])
+        keep = np.unique(np.r_[face[::step], dense])
         row = {v: k for k, v in enumerate(keep)}
         basis = np.concatenate([model.identity_basis[:, keep], model.expression_basis[:, keep]]).astype(np.float64)
         lm68 = np.array([row[v] for v in model.landmarks68])
@@ -60,8 +65,9 @@ class ShapeBasis:
                    lo=np.r_[np.full(model.n_identity, -np.inf), model.expression_bounds[:, 0]],
                    hi=np.r_[np.full(model.n_identity, np.inf), model.expression_bounds[:, 1]],
                    prior=np.r_[1.0 / model.identity_std, 1.0 / model.expression_std], m1=model.n_identity,
-                   flat=np.ascontiguousarray(basis.reshape(len(basis), -1)), b68=b68,
-                   flat68=np.ascontiguousarray(b68.reshape(len(basis), -1)))
+                   flat=np.ascontiguousarray(basis.reshape(len(basis), -1), np.float32), b68=b68,
+                   flat68=np.ascontiguousarray(b68.reshape(len(basis), -1)),
+                   gram=np.einsum("mic,nid->cdmn", b68, b68))
 
     @property
     def n_params(self) -> int:
@@ -70,7 +76,7 @@ class ShapeBasis:
 
     def shape(self, p: np.ndarray) -> np.ndarray:
         """(n, 3) S̄ + A p of the kept vertices."""
-        return self.mean + (p @ self.flat).reshape(self.mean.shape)
+        return self.mean + (np.asarray(p, np.float32) @ self.flat).reshape(self.mean.shape)
 
     def landmarks(self, p: np.ndarray, camera: Camera) -> np.ndarray:
         """(68, 2) projected landmark vertices."""
@@ -83,6 +89,9 @@ class ShapeBasis:
     def solve_shape(self, camera: Camera, targets: np.ndarray, noise: float) -> np.ndarray:
         """Eqs. 6-8: p minimising ‖P(S̄ + A p)_68 − X̂‖² / noise² + ‖prior · p‖², clipped to the bounds.
 
+        With the projection rows P = [s R_0; −s R_1] (2, 3), the Jacobian of landmark i is P B_i, so the
+        normal matrix is Σ_i B_iᵀ PᵀP B_i = Σ_cd (PᵀP)_cd · gram_cd: no (136, m) Jacobian is formed.
+
         Args:
             camera: the stage's camera w.
             targets: (68, 2) the regressed landmark targets X̂, pixels.
@@ -93,11 +102,10 @@ class ShapeBasis:
         """
         r = camera.R
         rows = np.stack([camera.s * r[0], -camera.s * r[1]])  # (2, 3)
-        j = np.einsum("rc,mic->irm", rows, self.b68).reshape(136, -1) / noise
-        resid = (targets - project(self.mean[self.lm68], camera)).reshape(-1) / noise
-        a = j.T @ j + np.diag(self.prior ** 2)
-        p = np.linalg.solve(a, j.T @ resid)
-        return np.clip(p, self.lo, self.hi)
+        resid = targets - project(self.mean[self.lm68], camera)  # (68, 2)
+        a = np.einsum("cd,cdmn->mn", rows.T @ rows, self.gram) / noise ** 2 + np.diag(self.prior ** 2)
+        rhs = np.einsum("mic,rc,ir->m", self.b68, rows, resid) / noise ** 2
+        return np.clip(np.linalg.solve(a, rhs), self.lo, self.hi)
 
 
 class CascadeState:
@@ -173,7 +181,7 @@ def stage_update(geo: ShapeBasis, state: CascadeState, features: np.ndarray, wei
         weights: (D + 1, 142) the stage's ridge weights (bias last).
         noise: the shape solve's landmark noise, pixels.
     """
-    delta = np.r_[features, 1.0] @ weights
+    delta = np.asarray(features, np.float32) @ weights[:-1] + weights[-1]
     targets = geo.landmarks(state.p, state.camera) + delta[:136].reshape(68, 2)
     state.camera = camera_from_vector(state.camera.to_vector() + delta[136:])
     state.p = geo.solve_shape(state.camera, targets, noise)

@@ -243,19 +243,24 @@ def align(args: argparse.Namespace) -> int:
     if many:
         from dffkit.cli.batch import run_batch
 
-        if args.output:
-            raise DffkitError("-o draws one image's overlay; with many images use --csv or --jsonl")
+        if args.output or args.mesh or args.depth or args.pncc or args.pose_axes or args.dense:
+            raise DffkitError("-o, --mesh, --depth, --pncc, --pose-axes and --dense are for one image; with many "
+                              "images use --csv or --jsonl")
         text = args.csv or args.jsonl
         out = _output_path(text, (".csv",) if args.csv else (".jsonl", ".json"), "output") if text else None
         return run_batch(args.images, out, "csv" if args.csv else "jsonl", args.workers, args.resume,
                          args.regressors, args.descriptor, args.box, progress=not args.quiet)
     out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
+    extra = {name: _output_path(getattr(args, name), suffixes, what) for name, suffixes, what in
+             (("mesh", (".ply", ".obj"), "mesh"), ("depth", IMAGE_SUFFIXES, "depth image"),
+              ("pncc", IMAGE_SUFFIXES, "PNCC image"), ("pose_axes", IMAGE_SUFFIXES, "pose-axes image"))}
     image = read_image(args.images[0])
     aligner = default_aligner() if args.regressors is None and args.descriptor in (None, "dff") else \
         Aligner(regressors=Regressors.load(args.regressors, descriptor=args.descriptor))
     faces = align_all(image, None if args.box is None else np.array([args.box]), aligner)
     doc = {"faces": [{"box": [float(v) for v in a.landmark_box], "landmarks68": a.landmarks.round(2).tolist(),
                       "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()},
+                      "rotation": a.camera.R.round(6).tolist(),
                       **({"face_box": [round(float(v), 2) for v in a.face_box], "score": round(a.score, 4)}
                          if a.face_box is not None else {})}
                      for a in faces]}
@@ -264,6 +269,8 @@ def align(args: argparse.Namespace) -> int:
         for a in faces:
             overlay = draw_landmarks(overlay, a.landmarks, a.visible)
         _write_output(out, lambda: write_image(out, overlay))
+    if any(v is not None for v in extra.values()) or args.dense:
+        _write_3d(image, faces, aligner.model, extra, doc if args.dense else None)
     if args.json:
         print(json.dumps(doc))
     else:
@@ -273,6 +280,39 @@ def align(args: argparse.Namespace) -> int:
         if out is not None:
             print(f"wrote {out}")
     return 0
+
+
+def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | None) -> None:
+    """The 3D outputs of ``align``: meshes, depth, PNCC and pose-axes images, dense points in ``doc``."""
+    from dffkit.alignment.reconstruct import depth_map, face_mesh, pncc_map, write_mesh
+    from dffkit.face.render import Renderer
+    from dffkit.images import write_image
+    from dffkit.viz import depth_image, draw_pose_axes
+
+    h, w = image.shape[:2]
+    depth = np.full((h, w), np.nan, np.float32)
+    pncc = np.zeros((h, w, 3), np.uint8)
+    axes = image
+    with Renderer() as renderer:
+        for k, a in enumerate(faces):
+            if paths["mesh"] is not None or doc is not None:
+                mesh = face_mesh(a, image, model, renderer)
+                if paths["mesh"] is not None:
+                    p = paths["mesh"]
+                    target = p if k == 0 else p.with_name(f"{p.stem}_{k}{p.suffix}")
+                    _write_output(target, lambda: write_mesh(target, mesh, h))
+                if doc is not None:
+                    vis = np.nonzero(mesh.visible)[0]
+                    doc["faces"][k]["dense"] = {"vertex": vis.tolist(), "xyz": mesh.vertices[vis].round(2).tolist()}
+            d = depth_map(a, model, renderer, (h, w))
+            nearer = np.isfinite(d) & ~(np.nan_to_num(depth, nan=-np.inf) > d)
+            depth[nearer] = d[nearer]
+            pn = pncc_map(a, model, renderer, (h, w))
+            pncc[nearer] = pn[nearer]
+            axes = draw_pose_axes(axes, a.camera, model.mean[model.landmarks68[30]])
+    for name, img in (("depth", depth_image(depth)), ("pncc", pncc), ("pose_axes", axes)):
+        if paths[name] is not None:
+            _write_output(paths[name], lambda p=paths[name], i=img: write_image(p, i))
 
 
 def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dffkit.descriptors.base import Descriptor
-from dffkit.dff.features import DffRunner, as_runner, sample_map
+from dffkit.dff.features import DffRunner, as_runner, channel_chunks, sample_map
 from dffkit.dff.net import UNet
 
 __all__ = ["DffDescriptor"]
@@ -30,8 +30,10 @@ class DffDescriptor(Descriptor):
         self.dim = self.runner.dim
 
     def prepare_batch(self, crops: np.ndarray, compact: bool = False) -> list[Any]:
+        """The descriptor maps of the crops: float16 maps when ``compact``, else their channel chunks."""
         maps = self.runner(crops)
-        return [m.astype(np.float16) if compact else m for m in maps]
+        return [m.astype(np.float16) if compact else channel_chunks(m) for m in maps]
 
     def sample(self, prepared: Any, points: np.ndarray) -> np.ndarray:
-        return sample_map(np.asarray(prepared, np.float32), points)
+        """DFF at the crop points, bilinear and renormalised."""
+        return sample_map(prepared if isinstance(prepared, list) else np.asarray(prepared, np.float32), points)

@@ -25,7 +25,7 @@ from dffkit.lazy import once
 if TYPE_CHECKING:
     from dffkit.dff.net import UNet
 
-__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map"]
+__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map", "channel_chunks"]
 
 
 @once
@@ -41,29 +41,31 @@ def as_runner(net: UNet | DffRunner | None) -> DffRunner:
     return default_runner() if net is None else DffRunner(net)
 
 
-def sample_map(descriptors: np.ndarray, points: np.ndarray) -> np.ndarray:
+def channel_chunks(descriptors: np.ndarray) -> list[np.ndarray]:
+    """A (H, W, D) map as contiguous (H, W, ≤4) pieces: what :func:`sample_map` reads (``cv2.remap`` takes at
+    most 4 channels), split once for a map sampled many times."""
+    return [np.ascontiguousarray(descriptors[..., k:k + 4], np.float32) for k in range(0, descriptors.shape[2], 4)]
+
+
+def sample_map(descriptors: np.ndarray | list[np.ndarray], points: np.ndarray) -> np.ndarray:
     """Bilinear samples of a descriptor map at crop points, renormalised; zero outside the map.
 
     Args:
-        descriptors: (H, W, D) float32 map.
+        descriptors: (H, W, D) float32 map, or its :func:`channel_chunks`.
         points: (N, 2) crop coordinates (x, y), pixel centres at integers.
 
     Returns:
         (N, D) float32 unit rows (zero rows outside the map).
     """
+    chunks = channel_chunks(descriptors) if isinstance(descriptors, np.ndarray) else descriptors
     c = np.asarray(points, np.float32).reshape(-1, 2)
-    d = descriptors.shape[2]
     n = len(c)
-    cols = 1024  # cv2.remap maps must stay under 32767 rows: lay the points out in rows of 1024
+    cols = max(1, min(n, 1024))  # cv2.remap maps must stay under 32767 rows: rows of at most 1024 points
     pad = np.full((-(-n // cols) * cols, 2), -10.0, np.float32)
     pad[:n] = c
     grid = pad.reshape(-1, cols, 2)
-    out = np.zeros((n, d), np.float32)
-    for k in range(0, d, 4):  # cv2.remap takes up to 4 channels at a time
-        chans = np.ascontiguousarray(descriptors[..., k:k + 4])
-        res = cv2.remap(chans, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                        borderValue=0)
-        out[:, k:k + chans.shape[-1]] = res.reshape(-1, chans.shape[-1])[:n]
+    out = np.concatenate([cv2.remap(ch, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=0).reshape(-1, ch.shape[-1])[:n] for ch in chunks], axis=1)
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
 
