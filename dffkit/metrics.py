@@ -44,7 +44,7 @@ class Correspondence(Protocol):
 
 __all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "bin_of", "bin_means",
            "failure_rate", "cumulative_error_curve", "bootstrap_ci", "correct_matches", "match_counts",
-           "summarise_matches"]
+           "summarise_matches", "jitter", "lag_frames"]
 
 #: |yaw| bins of AFLW2000-3D's protocol, degrees (the last includes 90).
 YAW_BINS: dict[str, tuple[float, float]] = {"[0, 30)": (0.0, 30.0), "[30, 60)": (30.0, 60.0), "[60, 90]": (60.0, 90.01)}
@@ -226,3 +226,41 @@ def summarise_matches(rows: Sequence[dict]) -> dict[str, float]:
             "recall": ratio(tot["correct"], tot["points"] - tot["no_truth"]),
             "reject_rate": ratio(tot["rejected"], tot["no_truth"]),
             "surface_cm": ratio(tot["surface_cm_sum"], tot["surface_n"])}
+
+
+def jitter(landmarks: np.ndarray, sizes: np.ndarray | None = None) -> float:
+    """RMS frame-to-frame motion of landmarks over frames where the face is still (0 for a perfect tracker).
+
+    J = sqrt(mean over t, i of ‖x_{t+1,i} − x_{t,i}‖²) / size, the size being the mean box size (√(w·h)).
+
+    Args:
+        landmarks: (T, N, 2) the estimated landmarks of a still stretch, pixels.
+        sizes: (T,) the faces' box sizes (None: from the landmarks).
+
+    Example:
+        >>> x = np.zeros((3, 2, 2)); x[1] += [3.0, 4.0]
+        >>> round(jitter(x, np.full(3, 10.0)), 3)
+        0.5
+    """
+    x = np.asarray(landmarks, np.float64)
+    s = np.array([box_size(f) for f in x]) if sizes is None else np.asarray(sizes, np.float64)
+    step = np.linalg.norm(np.diff(x, axis=0), axis=2)
+    return float(np.sqrt((step ** 2).mean()) / s.mean())
+
+
+def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 10) -> int:
+    """The delay, in frames, that best aligns an estimated trajectory with the truth: the lag l ≥ 0 that
+    minimises the mean error between estimate[t] and truth[t − l].
+
+    Args:
+        estimate, truth: (T, ...) trajectories (e.g. (T, 68, 2) landmarks of a moving stretch).
+        max_lag: the largest lag tried.
+
+    Example:
+        >>> t = np.sin(np.linspace(0, 6, 50))[:, None]
+        >>> lag_frames(np.r_[t[:1], t[:1], t[:-2]], t)
+        2
+    """
+    e, g = np.asarray(estimate, np.float64), np.asarray(truth, np.float64)
+    errs = [np.abs(e[lag:] - g[: len(g) - lag]).mean() for lag in range(min(max_lag, len(e) - 2) + 1)]
+    return int(np.argmin(errs))

@@ -76,17 +76,31 @@ class _Instance:
     noise: float  # shape-solve landmark noise, pixels
 
 
+def _detector_box(detector, image: np.ndarray, truth: np.ndarray) -> np.ndarray | None:
+    """The landmark box of the detection holding the true box's centre (the largest such), or None."""
+    found = detector.detect(image)
+    c = (truth[:2] + truth[2:]) / 2
+    for b, lb in zip(found.boxes, detector.landmark_boxes(found.boxes) if len(found) else []):
+        if b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]:
+            return lb
+    return None
+
+
 def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], descriptor: Descriptor, geo: ShapeBasis,
-               sigma: float, n_init: int, box_jitter: float, rng: np.random.Generator, progress: bool) -> list[_Instance]:
-    """``n_init`` jittered starts of every (image, landmarks (68, 2), camera or None) face."""
+               sigma: float, n_init: int, box_jitter: float, rng: np.random.Generator, progress: bool,
+               detector=None) -> list[_Instance]:
+    """``n_init`` starts of every (image, landmarks (68, 2), camera or None) face: jittered true landmark
+    boxes, and, with a ``detector``, the first start from the detector's own box where it finds the face
+    (so that the cascade learns the boxes it will be given)."""
     size = descriptor.size
     unit = geo.unit_landmarks()
     out = []
     for image, lm, camera in tqdm(faces, desc="preparing instances", disable=not progress):
         gt = np.asarray(lm, np.float64)
         img = to_rgb_uint8(image)
-        for _ in range(n_init):
-            box = _jittered(landmark_box(gt), rng, box_jitter)
+        found = _detector_box(detector, img, landmark_box(gt)) if detector is not None else None
+        for j in range(n_init):
+            box = found if (j == 0 and found is not None) else _jittered(landmark_box(gt), rng, box_jitter)
             crop, cbox = crop_box(box, size)
             k, shift = crop_affine(crop, size)
             start = init_camera(unit, cbox)
@@ -129,7 +143,8 @@ def _learn_stages(inst: list[_Instance], n_stages: int, step: Callable[[_Instanc
 
 def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=None, n_stages: int = 3,
                      n_init: int = 2, size: int | None = None, box_jitter: float = 0.05,
-                     lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, progress: bool = True) -> Regressors:
+                     lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, detector=None,
+                     progress: bool = True) -> Regressors:
     """Learn the 3D cascade's descent directions stage by stage (eqs. 9, 10).
 
     Args:
@@ -138,6 +153,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
         net: the DFF network (None: the shipped weights); its input size is the crop size.
         size: crop size for descriptors without a network (default: the network's).
         lambdas: ridge strengths tried (times N), picked on 10% held-out instances.
+        detector: a face detector whose calibrated boxes give each sample's first start (see :func:`_instances`).
 
     Returns:
         The :class:`Regressors` (save them with :meth:`Regressors.save`).
@@ -148,7 +164,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     geo = ShapeBasis.of(model)
     rng = np.random.default_rng(seed)
     inst = _instances(((s.image, s.landmarks68, s.camera) for s in samples), desc, geo, reg.sigma, n_init, box_jitter,
-                      rng, progress)
+                      rng, progress, detector)
     if desc.dim > 32:  # reduce each point's descriptor to 32 dimensions by PCA, as DFF has
         raw = np.concatenate([desc.sample(i.prepared, d[v]) for i in inst[:: max(1, len(inst) // 500)]
                               for d, v, _ in [project_points(geo, i.state)]])
@@ -167,12 +183,13 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     reg.stages, record = _learn_stages(inst, n_stages, step, lambda i, f, w: stage_update(geo, i.state, f, w, i.noise),
                                        error, lambdas, seed, progress)
     reg.meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init,
-                "box_jitter": box_jitter, "stages": record, "seed": seed}
+                "box_jitter": box_jitter, "stages": record, "seed": seed,
+                "detector_starts": None if detector is None else detector.name}
     return reg
 
 
 def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int = 2, box_jitter: float = 0.05,
-              lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, progress: bool = True) -> Regressors:
+              lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, detector=None, progress: bool = True) -> Regressors:
     """Learn a 2D SDM cascade on annotated photos (300-W style: every landmark visible, 2D only).
 
     The mean 68 landmarks start in the (jittered) landmark box; each stage regresses the remaining
@@ -185,7 +202,7 @@ def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int 
     reg = Regressors(descriptor="dff", size=desc.size, stages=[], mode="sdm")
     geo = ShapeBasis.of(model)
     inst = _instances(((im, lm, None) for im, lm in faces), desc, geo, reg.sigma, n_init, box_jitter,
-                      np.random.default_rng(seed), progress)
+                      np.random.default_rng(seed), progress, detector)
     ones = np.ones(68, bool)
 
     def step(i: _Instance) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +215,8 @@ def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int 
                                        lambda i: float(np.linalg.norm(i.target - i.x, axis=1).mean()),
                                        lambdas, seed, progress)
     reg.meta = {"descriptor": "dff", "mode": "sdm", "n_samples": len(inst) // n_init, "n_init": n_init,
-                "box_jitter": box_jitter, "stages": record, "seed": seed}
+                "box_jitter": box_jitter, "stages": record, "seed": seed,
+                "detector_starts": None if detector is None else detector.name}
     return reg
 
 

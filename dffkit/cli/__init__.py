@@ -138,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--data", help="dataset folder from 'dffkit synth' (dff, sift)")
     ta.add_argument("--photos", required=True, help="annotated photo folder (.pts): its train split")
     ta.add_argument("--n", type=_ranged(1, 10_000_000, int), default=8000, help="samples or photos used")
-    ta.add_argument("--n-init", type=_ranged(1, 100, int), default=2, help="perturbed boxes per sample")
+    ta.add_argument("--n-init", type=_ranged(1, 100, int), default=2, help="starts per sample")
+    ta.add_argument("--box-jitter", type=_ranged(0, 0.5), default=0.05, help="jitter of the true boxes, share of size")
+    ta.add_argument("--detector-starts", action="store_true",
+                    help="the first start of each sample from the default detector's box (as at test time)")
     ta.add_argument("--weights", help="DFF weights.pt (default: the shipped ones)")
     ta.add_argument("--out", required=True, help="output folder for the .npz and the card")
     ta.add_argument("--quiet", action="store_true")
@@ -197,6 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--resume", action="store_true", help="skip the files already in the --csv / --jsonl output")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.set_defaults(func=_command("align"))
+
+    k = sub.add_parser("track", help="track faces through a video",
+                       description="Track every face of a video (a file or a folder of frames): each frame, the "
+                                   "detector looks around each tracked face and the cascade aligns it; a track is "
+                                   "lost when the detector no longer sees a face there, and the whole frame is "
+                                   "searched again. Landmarks are smoothed by a One-Euro filter (--no-filter: raw).")
+    k.add_argument("video", help="a video file (MP4, AVI, MOV, MKV) or a folder of frames")
+    k.add_argument("-o", "--output", help="overlay video, .mp4 (landmarks and track ids)")
+    k.add_argument("--jsonl", help="one JSON line per frame and face (default: printed)")
+    k.add_argument("--csv", help="one CSV row per frame and face")
+    k.add_argument("--no-filter", action="store_true", help="no temporal filter")
+    k.add_argument("--min-cutoff", type=_ranged(0.001, 100), default=1.0, help="One-Euro cut-off when still, Hz")
+    k.add_argument("--beta", type=_ranged(0, 1000), default=5.0, help="One-Euro speed coefficient")
+    k.add_argument("--detect-every", type=_ranged(0, 100000, int), default=0,
+                   help="also search the whole frame every N frames (0: only when a track is lost)")
+    k.add_argument("--fps", type=_ranged(0.1, 1000), default=25.0, help="frame rate of a folder of frames")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
+    k.set_defaults(func=_command("track"))
 
     e = sub.add_parser("eval", help="score alignment methods on a benchmark protocol",
                        description="Evaluate alignment under a protocol: aflw2000-3d (68 points, box NME, yaw bins), "

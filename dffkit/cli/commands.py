@@ -15,7 +15,7 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "eval"]
+__all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "track", "eval"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -128,6 +128,12 @@ def train_align(args: argparse.Namespace) -> int:
         ds = SynthDataset(args.data)
         samples = [ds[i] for i in range(min(args.n, len(ds)))]
     model, net = load_default_model(), load_weights(args.weights)
+    if args.detector_starts:
+        from dffkit.detect import default_detector
+
+        detector = default_detector()
+    else:
+        detector = None
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -136,11 +142,12 @@ def train_align(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     if args.kind == "sdm":
         faces = [(read_image(p.image), read_landmarks(p.landmarks)) for p in photos[: args.n]]
-        reg = train_sdm(model, faces, net=net, n_init=args.n_init, progress=not args.quiet)
+        reg = train_sdm(model, faces, net=net, n_init=args.n_init, box_jitter=args.box_jitter, detector=detector,
+                        progress=not args.quiet)
         reg.meta.update(photos=relative_path(args.photos), split="train")
     else:
         reg = train_regressors(model, samples, descriptor=args.kind, net=net, n_init=args.n_init,
-                               progress=not args.quiet)
+                               box_jitter=args.box_jitter, detector=detector, progress=not args.quiet)
         reg.meta.update(data=relative_path(args.data))
     reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt", calibration_photos=relative_path(args.photos),
                     train_seconds=time.perf_counter() - t, machine=machine_info(), command=" ".join(sys.argv[1:]))
@@ -313,6 +320,31 @@ def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | No
     for name, img in (("depth", depth_image(depth)), ("pncc", pncc), ("pose_axes", axes)):
         if paths[name] is not None:
             _write_output(paths[name], lambda p=paths[name], i=img: write_image(p, i))
+
+
+def track(args: argparse.Namespace) -> int:
+    from dffkit.tracking.run import frame_rows, track_video
+    from dffkit.tracking.tracker import Tracker
+
+    if args.csv and args.jsonl:
+        raise DffkitError("pass --csv or --jsonl, not both")
+    overlay = _output_path(args.output, (".mp4",), "overlay video")
+    rows = _output_path(args.csv, (".csv",), "rows") if args.csv else _output_path(args.jsonl, (".jsonl",), "rows")
+    tracker = Tracker(detect_every=args.detect_every,
+                      filter=None if args.no_filter else {"min_cutoff": args.min_cutoff, "beta": args.beta})
+    n = faces = 0
+    ids = set()
+    for frame in track_video(args.video, tracker, overlay=overlay, rows=rows, fps=args.fps, progress=not args.quiet):
+        n += 1
+        faces += len(frame.faces)
+        ids.update(f.track_id for f in frame.faces)
+        if rows is None:
+            for r in frame_rows(frame):
+                print(json.dumps(r))
+    if rows is not None or overlay is not None:
+        print(f"{n} frames, {faces} tracked faces in {len(ids)} tracks" +
+              "".join(f"; wrote {p}" for p in (rows, overlay) if p is not None))
+    return 0
 
 
 def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name

@@ -173,9 +173,9 @@ def lift_photo(photo: np.ndarray, model: FaceModel, p_id: np.ndarray, p_exp: np.
 
 
 def profile_view(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id: np.ndarray, p_exp: np.ndarray,
-                 dyaw: float, dpitch: float = 0.0, droll: float = 0.0, size: int = 224, fill: float = 0.65,
-                 shift: tuple[float, float] = (0.0, 0.0), dense_idx: np.ndarray | None = None,
-                 stretch: float = 2.5) -> ProfiledView:
+                 dyaw: float, dpitch: float = 0.0, droll: float = 0.0, size: int | tuple[int, int] = 224,
+                 fill: float = 0.65, shift: tuple[float, float] = (0.0, 0.0), dense_idx: np.ndarray | None = None,
+                 stretch: float = 2.5, frame: tuple[float, np.ndarray] | None = None) -> ProfiledView:
     """Rotate a lifted photo and render it framed as a synthetic sample.
 
     Args:
@@ -183,11 +183,13 @@ def profile_view(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id
         model: the face model; p_id, p_exp: the fit's parameters.
         renderer: a renderer.
         dyaw, dpitch, droll: the rotation added to the photo's pose, radians (the new R is R_Δ · R).
-        size: output side, pixels.
-        fill: the face region's projected extent over the image side.
-        shift: the face centre's offset from the image centre, shares of the side.
+        size: output side, or (H, W), pixels.
+        fill: the face region's projected extent over the image's shorter side.
+        shift: the face centre's offset from the image centre, shares of the shorter side.
         dense_idx: (160,) dense landmark vertices (None: no dense points).
         stretch: background triangles whose area grows by more than this are inpainted.
+        frame: (k, b): map the photo by x' = k · x + b into the output instead of framing the face (a
+            fixed camera, for video).
 
     Returns:
         A :class:`ProfiledView`.
@@ -197,18 +199,21 @@ def profile_view(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id
     f = lifted.follow[:, None]
     rot = f * (lifted.points @ rd.T) + (1.0 - f) * lifted.points  # camera frame after the rotation, pixels
     pitch, yaw, roll = angles_from_rotation(rd @ cam.R)
-    # frame the rotated face region in the output image (as frame_camera does for renders)
-    region = model.vertices_of("face_narrow")
-    xy = np.c_[rot[region, 0] + cam.tx, cam.ty - rot[region, 1]]
-    lo, hi = xy.min(0), xy.max(0)
-    k = fill * size / float(max((hi - lo).max(), 1e-9))
-    b = np.array([(size - 1) / 2, (size - 1) / 2]) + np.asarray(shift) * size - k * (lo + hi) / 2
+    h, w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
+    if frame is None:  # frame the rotated face region in the output image (as frame_camera does for renders)
+        region = model.vertices_of("face_narrow")
+        xy = np.c_[rot[region, 0] + cam.tx, cam.ty - rot[region, 1]]
+        lo, hi = xy.min(0), xy.max(0)
+        k = fill * min(h, w) / float(max((hi - lo).max(), 1e-9))
+        b = np.array([(w - 1) / 2, (h - 1) / 2]) + np.asarray(shift) * min(h, w) - k * (lo + hi) / 2
+    else:
+        k, b = float(frame[0]), np.asarray(frame[1], np.float64)
     view_cam = Camera(s=k * cam.s, pitch=0.0, yaw=0.0, roll=0.0, tx=k * cam.tx + b[0], ty=k * cam.ty + b[1])
     # the background is drawn behind the face wherever they overlap (weak perspective: z moves no pixel)
     n_model = lifted.n_model
     depth_push = np.zeros(len(rot))
     depth_push[n_model:] = np.ptp(rot[:n_model, 2]) + np.ptp(rot[:, :2])
-    out = renderer.render((rot - depth_push[:, None] * [0, 0, 1]) / cam.s, lifted.triangles, view_cam, size=size,
+    out = renderer.render((rot - depth_push[:, None] * [0, 0, 1]) / cam.s, lifted.triangles, view_cam, size=(h, w),
                           colors=lifted.colors, light=UNLIT, texture=lifted.photo, uv=lifted.uv,
                           texture_weight=lifted.weight)
     n_face = len(lifted.face_triangles)

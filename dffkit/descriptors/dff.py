@@ -30,10 +30,13 @@ class DffDescriptor(Descriptor):
         self.dim = self.runner.dim
 
     def prepare_batch(self, crops: np.ndarray, compact: bool = False) -> list[Any]:
-        """The descriptor maps of the crops: float16 maps when ``compact``, else their channel chunks."""
+        """The descriptor maps of the crops, as channel chunks; when ``compact``, as int8 maps (components
+        × 127: a quarter of the memory, 0.004 of quantisation error on unit vectors)."""
         maps = self.runner(crops)
-        return [m.astype(np.float16) if compact else channel_chunks(m) for m in maps]
+        return [np.round(m * 127).astype(np.int8) if compact else channel_chunks(m) for m in maps]
 
     def sample(self, prepared: Any, points: np.ndarray) -> np.ndarray:
         """DFF at the crop points, bilinear and renormalised."""
-        return sample_map(prepared if isinstance(prepared, list) else np.asarray(prepared, np.float32), points)
+        if isinstance(prepared, list):
+            return sample_map(prepared, points)
+        return sample_map(np.asarray(prepared, np.float32) / 127.0, points)

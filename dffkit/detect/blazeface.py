@@ -138,13 +138,29 @@ class BlazeFace(FaceDetector):
         boxes -= [px, py, px, py]
         return boxes / k + [x0, y0, x0, y0], score
 
-    def detect(self, image: np.ndarray) -> Detections:
-        """The faces in an (H, W, 3) RGB uint8 image (see the module docstring)."""
+    def detect_region(self, image: np.ndarray, region: np.ndarray) -> Detections:
+        """The faces in a region (x0, y0, x1, y1) of the image: the region searched as it is and mirrored,
+        without tiles (a quick check of one place)."""
+        h, w = image.shape[:2]
+        x0, y0 = int(max(0, region[0])), int(max(0, region[1]))
+        x1, y1 = int(min(w, region[2])), int(min(h, region[3]))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return Detections.of(np.zeros((0, 4)), np.zeros(0))
+        return Detections.of(*weighted_nms(*self._both_ways(np.ascontiguousarray(image[y0:y1, x0:x1]),
+                                                            (x0, y0))))
+
+    def _both_ways(self, image: np.ndarray, offset: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the whole image as it is and one mirrored: (boxes in image pixels + offset, scores)."""
         h, w = image.shape[:2]
         boxes, scores = self._pass(image, 0, 0, w, h)
         flipped, f_scores = self._pass(np.ascontiguousarray(image[:, ::-1]), 0, 0, w, h)
         boxes = np.r_[boxes, np.c_[w - 1 - flipped[:, 2], flipped[:, 1], w - 1 - flipped[:, 0], flipped[:, 3]]]
-        scores = np.r_[scores, f_scores]
+        return boxes + [offset[0], offset[1], offset[0], offset[1]], np.r_[scores, f_scores]
+
+    def detect(self, image: np.ndarray) -> Detections:
+        """The faces in an (H, W, 3) RGB uint8 image (see the module docstring)."""
+        h, w = image.shape[:2]
+        boxes, scores = self._both_ways(image)
         for share in (0.6, 0.3):
             side = int(share * min(h, w))
             if self.min_tile <= 0 or side < self.min_tile:

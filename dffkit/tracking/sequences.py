@@ -1,0 +1,140 @@
+"""Video sequences with ground truth, made from held-out photos, to measure tracking on.
+
+* :func:`yaw_sweep`: semi-synthetic 3D. A photo profiled (:mod:`dffkit.data.profile`) along a smooth
+  trajectory: a still stretch (sensor noise only), then yaw out to +``max_yaw``, back through frontal to
+  −``max_yaw`` and back, with a slow drift of pitch, roll, position and scale; a fixed camera (the framing
+  does not follow the face). Truth: the model's 68 landmarks and visibility, the yaw.
+* :func:`similarity_drift`: real pixels, 2D. A photo moved by a smooth similarity transform (pan, zoom,
+  in-plane rotation) after a still stretch; truth: its hand-annotated 68 points moved the same way.
+
+Every frame gets Gaussian sensor noise and JPEG compression. :func:`write_sequence` writes an ordinary
+MP4 plus a JSON of the truth, so that ``dffkit track`` runs on them exactly as on a user's video.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dffkit.atomic import atomic_write
+from dffkit.data.profile import LiftedPhoto, profile_view
+from dffkit.face.model import FaceModel
+from dffkit.face.render import Renderer
+
+__all__ = ["Sequence", "yaw_sweep", "similarity_drift", "write_sequence", "read_truth"]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """Frames with their truth.
+
+    Attributes:
+        frames: (T, H, W, 3) uint8 RGB.
+        landmarks: (T, 68, 2) true landmarks, pixels.
+        visible: (T, 68) bool.
+        still: (T,) bool, frames of the still stretch (the face does not move; only noise changes).
+        yaw: (T,) degrees (NaN where unknown).
+        fps: frames per second.
+    """
+
+    frames: np.ndarray
+    landmarks: np.ndarray
+    visible: np.ndarray
+    still: np.ndarray
+    yaw: np.ndarray
+    fps: float
+
+
+def _camera_shake(image: np.ndarray, rng: np.random.Generator, noise: float, quality: int) -> np.ndarray:
+    img = np.clip(image.astype(np.float32) + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def yaw_sweep(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id: np.ndarray, p_exp: np.ndarray,
+              n_still: int = 30, n_sweep: int = 120, max_yaw: float = 80.0, size: tuple[int, int] = (480, 640),
+              fps: float = 30.0, noise: float = 2.0, quality: int = 90, seed: int = 0) -> Sequence:
+    """The semi-synthetic 3D sequence (see the module docstring): ``n_still`` still frames, then ``n_sweep``."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    src_yaw = np.degrees(lifted.camera.yaw)
+    # a fixed camera: the photo's face region framed at 45 % of the height, centred
+    first = profile_view(lifted, model, renderer, p_id, p_exp, 0.0, size=size, fill=0.45)
+    lm0 = first.arrays["landmarks68"].astype(np.float64)
+    src0 = lifted.landmarks if lifted.landmarks is not None else lm0
+    k = np.linalg.norm(lm0 - lm0.mean(0)) / np.linalg.norm(src0 - src0.mean(0))
+    b = lm0.mean(0) - k * src0.mean(0)
+    u = np.linspace(0.0, 1.0, n_sweep)
+    target = max_yaw * np.sin(2 * np.pi * u)  # out to +max, back, to -max, back
+    frames, lms, vis, yaws = [], [], [], []
+    for j in range(n_still + n_sweep):
+        t = 0.0 if j < n_still else u[j - n_still]
+        dyaw = np.radians(target[j - n_still] - src_yaw) if j >= n_still else 0.0
+        dpitch, droll = np.radians(6.0 * np.sin(2 * np.pi * t)), np.radians(4.0 * np.sin(4 * np.pi * t))
+        drift = np.array([0.04 * w * np.sin(2 * np.pi * t), 0.03 * h * np.sin(np.pi * t)])
+        scale = 1.0 + 0.08 * np.sin(np.pi * t)
+        centre = np.array([(w - 1) / 2, (h - 1) / 2])
+        kk, bb = k * scale, (b - centre) * scale + centre + drift
+        view = profile_view(lifted, model, renderer, p_id, p_exp, float(dyaw), float(dpitch), float(droll), size=size,
+                            frame=(kk, bb))
+        a = view.arrays
+        frames.append(_camera_shake(a["image"], rng, noise, quality))
+        lms.append(a["landmarks68"].astype(np.float64))
+        vis.append(a["visible68"])
+        yaws.append(np.degrees(a["camera"][2]))
+    still = np.r_[np.ones(n_still, bool), np.zeros(n_sweep, bool)]
+    return Sequence(np.stack(frames), np.stack(lms), np.stack(vis), still, np.array(yaws), fps)
+
+
+def similarity_drift(photo: np.ndarray, landmarks: np.ndarray, n_still: int = 30, n_move: int = 90,
+                     size: tuple[int, int] = (480, 640), fps: float = 30.0, noise: float = 2.0, quality: int = 90,
+                     seed: int = 0) -> Sequence:
+    """The real-pixel 2D sequence (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    lm = np.asarray(landmarks, np.float64)
+    c = (lm.min(0) + lm.max(0)) / 2
+    k0 = 0.35 * h / float(np.ptp(lm, axis=0).max())
+    frames, lms = [], []
+    for j in range(n_still + n_move):
+        t = 0.0 if j < n_still else (j - n_still) / max(n_move - 1, 1)
+        ang = np.radians(15.0 * np.sin(2 * np.pi * t))
+        k = k0 * (1.0 + 0.25 * np.sin(np.pi * t))
+        pan = np.array([0.15 * w * np.sin(2 * np.pi * t), 0.08 * h * np.sin(4 * np.pi * t)])
+        rot = k * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+        shift = np.array([(w - 1) / 2, (h - 1) / 2]) + pan - rot @ c
+        m = np.c_[rot, shift]
+        frames.append(_camera_shake(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR,
+                                                   borderMode=cv2.BORDER_REFLECT), rng, noise, quality))
+        lms.append(lm @ rot.T + shift)
+    n = n_still + n_move
+    return Sequence(np.stack(frames), np.stack(lms), np.ones((n, 68), bool), np.r_[np.ones(n_still, bool),
+                    np.zeros(n_move, bool)], np.full(n, np.nan), fps)
+
+
+def write_sequence(seq: Sequence, video: str | Path) -> tuple[Path, Path]:
+    """Write the frames as an MP4 and the truth beside it (``NAME.truth.json``). Returns both paths."""
+    from dffkit.tracking.video import VideoWriter
+
+    video = Path(video)
+    with VideoWriter(video, seq.fps) as out:
+        for f in seq.frames:
+            out.write(f)
+        out.commit()
+    truth = video.with_suffix(".truth.json")
+    doc = {"fps": seq.fps, "landmarks": seq.landmarks.round(3).tolist(), "visible": seq.visible.tolist(),
+           "still": seq.still.tolist(), "yaw": [None if not np.isfinite(y) else round(float(y), 3) for y in seq.yaw]}
+    atomic_write(truth, json.dumps(doc).encode())
+    return video, truth
+
+
+def read_truth(path: str | Path) -> dict[str, np.ndarray]:
+    """The truth written by :func:`write_sequence`, as arrays."""
+    doc = json.loads(Path(path).read_text())
+    return {"landmarks": np.array(doc["landmarks"]), "visible": np.array(doc["visible"], bool),
+            "still": np.array(doc["still"], bool), "yaw": np.array([np.nan if y is None else y for y in doc["yaw"]]),
+            "fps": float(doc["fps"])}

@@ -1,0 +1,133 @@
+"""Reading and writing video: a file (anything OpenCV's FFmpeg reads) or a folder of frames in, an MP4
+out, with one-line errors and nothing half-written (the output appears only when it is complete)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dffkit.errors import DffkitError
+from dffkit.images import IMAGE_SUFFIXES, read_image
+
+__all__ = ["VideoReader", "VideoWriter"]
+
+
+class VideoReader:
+    """The frames of a video file or of a folder of images (sorted by name), as RGB uint8.
+
+    Args:
+        path: a video file or a folder of frames.
+        fps: the frame rate of a folder of frames (a file states its own).
+
+    Attributes:
+        fps: frames per second; n_frames: the frames the file declares (or the folder holds).
+
+    Raises:
+        DffkitError: a missing, empty or unreadable file, or one with no readable frame.
+    """
+
+    def __init__(self, path: str | Path, fps: float = 25.0) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DffkitError(f"{self.path}: no such file or folder; check the path")
+        self._files: list[Path] | None = None
+        if self.path.is_dir():
+            self._files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._files:
+                raise DffkitError(f"{self.path} holds no image frames ({', '.join(IMAGE_SUFFIXES)})")
+            self.fps, self.n_frames = float(fps), len(self._files)
+            return
+        if self.path.stat().st_size == 0:
+            raise DffkitError(f"{self.path} is empty (0 bytes); pass a video file")
+        cap = self._open()
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float(fps)
+        self.n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        ok, _ = cap.read()
+        cap.release()
+        if not ok:
+            raise DffkitError(f"{self.path} holds no readable frame (truncated or corrupt?); re-encode or re-download it")
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise DffkitError(f"{self.path} is not a readable video (truncated or corrupt?); pass an MP4, AVI, MOV or "
+                              "MKV file, or a folder of frames")
+        return cap
+
+    def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        """(frame index, time in seconds, (H, W, 3) RGB uint8) for every frame.
+
+        Raises:
+            DffkitError: the file ends well before the frames it declares (truncated).
+        """
+        if self._files is not None:
+            for k, f in enumerate(self._files):
+                yield k, k / self.fps, read_image(f)
+            return
+        cap = self._open()
+        k = 0
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                yield k, k / self.fps, np.ascontiguousarray(bgr[..., ::-1])
+                k += 1
+        finally:
+            cap.release()
+        if self.n_frames > 0 and k < 0.9 * self.n_frames:
+            raise DffkitError(f"{self.path} is truncated: it ends after {k} of the {self.n_frames} frames it declares; "
+                              "re-encode or re-download it")
+
+
+class VideoWriter:
+    """An MP4 (``mp4v``) written to a temporary file and renamed into place by :meth:`commit`; a writer closed
+    without commit leaves nothing.
+
+    Args:
+        path: the output ``.mp4``; fps: frames per second.
+    """
+
+    def __init__(self, path: str | Path, fps: float) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise DffkitError(f"{self.path}: the video must end in .mp4")
+        if not self.path.parent.is_dir():
+            raise DffkitError(f"{self.path.parent}: output folder does not exist; create it first")
+        self.fps = float(fps)
+        self._tmp = self.path.with_name(f".{self.path.stem}.part.mp4")
+        self._writer: cv2.VideoWriter | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one (H, W, 3) RGB uint8 frame (every frame the size of the first)."""
+        if self._writer is None:
+            h, w = frame.shape[:2]
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise DffkitError(f"{self.path}: cannot write a video there; choose another output path")
+        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+
+    def commit(self) -> Path:
+        """Finish the file and move it into place."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            os.replace(self._tmp, self.path)
+        return self.path
+
+    def close(self) -> None:
+        """Drop an uncommitted file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
