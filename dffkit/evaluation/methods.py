@@ -19,7 +19,7 @@ from dffkit.alignment.regressors import Regressors
 from dffkit.errors import DffkitError
 from dffkit.face.model import FaceModel
 
-__all__ = ["METHODS", "METHOD_NAMES", "landmark_predictor"]
+__all__ = ["METHODS", "METHOD_NAMES", "landmark_predictor", "with_detector_box"]
 
 METHODS = ("dff", "sift", "sdm", "mean", "dlib", "dlib-detector")
 #: How tables name each method.
@@ -68,3 +68,24 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
         return dlib_lm.landmarks(image, use)
 
     return predict_dlib_detector
+
+
+def with_detector_box(predict: Predictor, detector=None) -> Predictor:
+    """A predictor given the detector's box instead of the true one: the calibrated landmark box of the
+    detection that holds the true box's centre (the largest such), else the true box (a detector miss,
+    counted in ``misses``)."""
+    from dffkit.detect import default_detector
+
+    det = detector or default_detector()
+
+    def run(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        found = det.detect(image)
+        c = (box[:2] + box[2:]) / 2
+        for b, lb in zip(found.boxes, det.landmark_boxes(found.boxes) if len(found) else []):
+            if b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]:
+                return predict(image, lb)
+        run.misses += 1
+        return predict(image, box)
+
+    run.misses = 0
+    return run

@@ -12,6 +12,7 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 from dffkit.images import IMAGE_SUFFIXES, read_image
+from dffkit.stdio import captured_stderr
 
 __all__ = ["VideoReader", "VideoWriter"]
 
@@ -43,20 +44,20 @@ class VideoReader:
             return
         if self.path.stat().st_size == 0:
             raise DffkitError(f"{self.path} is empty (0 bytes); pass a video file")
-        cap = self._open()
+        with captured_stderr() as said:
+            cap = cv2.VideoCapture(str(self.path))
+            opened = cap.isOpened()
+            ok = opened and cap.read()[0]
+        why = f" (the decoder says: {said[0].split('] ')[-1].strip()})" if said else ""
+        if not opened:
+            raise DffkitError(f"{self.path} is not a readable video{why}; pass an MP4, AVI, MOV or MKV file, or a "
+                              "folder of frames")
         self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float(fps)
         self.n_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        ok, _ = cap.read()
         cap.release()
         if not ok:
-            raise DffkitError(f"{self.path} holds no readable frame (truncated or corrupt?); re-encode or re-download it")
-
-    def _open(self) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(str(self.path))
-        if not cap.isOpened():
-            raise DffkitError(f"{self.path} is not a readable video (truncated or corrupt?); pass an MP4, AVI, MOV or "
-                              "MKV file, or a folder of frames")
-        return cap
+            raise DffkitError(f"{self.path} holds no readable frame (truncated or corrupt?){why}; re-encode or "
+                              "re-download it")
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         """(frame index, time in seconds, (H, W, 3) RGB uint8) for every frame.
@@ -68,11 +69,13 @@ class VideoReader:
             for k, f in enumerate(self._files):
                 yield k, k / self.fps, read_image(f)
             return
-        cap = self._open()
+        with captured_stderr():
+            cap = cv2.VideoCapture(str(self.path))
         k = 0
         try:
             while True:
-                ok, bgr = cap.read()
+                with captured_stderr():  # FFmpeg's complaints about damaged packets
+                    ok, bgr = cap.read()
                 if not ok:
                     break
                 yield k, k / self.fps, np.ascontiguousarray(bgr[..., ::-1])

@@ -1,0 +1,117 @@
+"""Tracking faces through video: stable ids, a filter that removes jitter, losses and re-detections, and
+bad video files refused with nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dffkit.data.photos import default_photos, list_photos, read_landmarks
+from dffkit.images import read_image
+from dffkit.tracking.filters import OneEuro
+from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
+from dffkit.tracking.tracker import Tracker
+from dffkit.tracking.video import VideoReader
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A held-out photo, still for 12 frames then moved by a smooth similarity for 18, as an MP4 + truth."""
+    ph = list_photos(default_photos(), split="test", require_landmarks=True)[1]
+    seq = similarity_drift(read_image(ph.image), read_landmarks(ph.landmarks), n_still=12, n_move=18, size=(240, 320),
+                           noise=3.0)
+    folder = tmp_path_factory.mktemp("clip")
+    video, truth = write_sequence(seq, folder / "clip.mp4")
+    return video, read_truth(truth), seq
+
+
+def test_the_sequence_file_holds_its_frames_and_truth(clip):
+    video, truth, seq = clip
+    reader = VideoReader(video)
+    frames = list(reader)
+    assert len(frames) == 30 and frames[0][2].shape == (240, 320, 3) and reader.fps == pytest.approx(30.0)
+    assert np.abs(frames[5][2].astype(int) - seq.frames[5].astype(int)).mean() < 6  # MP4 keeps the picture
+    assert truth["landmarks"].shape == (30, 68, 2) and truth["still"][:12].all() and not truth["still"][12:].any()
+
+
+def test_one_face_keeps_one_id_and_follows_the_truth(clip):
+    video, truth, _ = clip
+    frames = list(Tracker().run(VideoReader(video)))
+    ids = {f.track_id for fr in frames for f in fr.faces}
+    assert ids == {0} and all(len(fr.faces) == 1 for fr in frames)
+    assert not any(fr.detected for fr in frames[1:])  # found once, then followed
+    from dffkit.metrics import nme_box
+
+    nme = [nme_box(fr.faces[0].landmarks, truth["landmarks"][k]) for k, fr in enumerate(frames)]
+    assert np.median(nme) < 0.15
+
+
+def test_the_filter_reduces_jitter_on_the_still_stretch(clip):
+    from dffkit.metrics import jitter
+
+    video, truth, _ = clip
+    raw = [fr.faces[0].landmarks for fr in Tracker().run(VideoReader(video))][:12]
+    smooth = [fr.faces[0].landmarks for fr in Tracker(filter={"min_cutoff": 1.0, "beta": 5.0}).run(VideoReader(video))][:12]
+    assert jitter(np.array(smooth)) < 0.6 * jitter(np.array(raw))
+
+
+def test_a_cut_to_an_empty_frame_loses_the_track_and_a_return_redetects_it(clip):
+    video, _, seq = clip
+    empty = np.full_like(seq.frames[0], 90)
+    frames = [(k, k / 30, f) for k, f in enumerate([*seq.frames[:5], empty, empty, *seq.frames[5:10]])]
+    out = list(Tracker().run(frames))
+    assert [len(fr.faces) for fr in out[:5]] == [1] * 5 and [len(fr.faces) for fr in out[5:7]] == [0, 0]
+    assert out[5].lost == [0] and all(len(fr.faces) == 1 for fr in out[7:])
+    assert out[7].detected and out[7].faces[0].new and out[7].faces[0].track_id == 1
+
+
+def test_one_euro_holds_still_and_follows_steps():
+    f = OneEuro(rate=30, min_cutoff=1.0, beta=5.0)
+    still = [f(np.array([5.0 + n]), scale=1.0)[0] for n in np.random.default_rng(0).normal(0, 0.05, 60)]
+    assert np.std(np.diff(still[10:])) < 0.3 * 0.05 * np.sqrt(2)
+    f.reset()
+    step = [f(np.array([v]), scale=1.0)[0] for v in [0.0] * 5 + [1.0] * 30]
+    assert step[-1] == pytest.approx(1.0, abs=0.01)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "dffkit.cli", "track", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_track_cli_writes_rows_and_an_overlay(clip, tmp_path):
+    video, _, _ = clip
+    r = _cli(str(video), "--jsonl", str(tmp_path / "rows.jsonl"), "-o", str(tmp_path / "overlay.mp4"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert len(rows) == 30 and {row["track"] for row in rows} == {0}
+    assert set(rows[0]) == {"frame", "time", "track", "box", "landmarks68", "visible", "pose", "ms"}
+    assert len(list(VideoReader(tmp_path / "overlay.mp4"))) == 30
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a video", "empty"])
+def test_a_bad_video_gets_one_line_and_nothing_written(clip, tmp_path, damage):
+    video, _, _ = clip
+    bad = tmp_path / "bad.mp4"
+    data = video.read_bytes()
+    bad.write_bytes({"truncated": data[: len(data) // 3], "not a video": b"hello" * 100, "empty": b""}[damage])
+    out = tmp_path / "out"
+    out.mkdir()
+    r = _cli(str(bad), "--jsonl", str(out / "rows.jsonl"), "-o", str(out / "o.mp4"), "--quiet")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "error" in lines[0], r.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_a_group_photo_video_gives_several_stable_ids(tmp_path):
+    from conftest import shared
+
+    img = read_image(shared("group-photos", "two_people.jpg"))
+    frames = [(k, k / 25, img) for k in range(4)]
+    out = list(Tracker().run(frames))
+    ids = [sorted(f.track_id for f in fr.faces) for fr in out]
+    assert len(ids[0]) == 2 and all(i == ids[0] for i in ids)
