@@ -40,4 +40,15 @@ if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import dffkit' 2>/dev/null; then
     rm -f .venv/.dffkit-setup-*
     touch "$stamp"
 fi
+# 3. MathJax, from the npm registry, for the book's equations offline (copied into each build's _static).
+if [ ! -f .venv/share/mathjax/tex-svg-full.js ]; then
+    command -v npm >/dev/null || { echo "setup: npm is needed to fetch MathJax for the book (apt-get install npm)" >&2; exit 2; }
+    log "fetching MathJax 3.2.2 from the npm registry"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack mathjax@3.2.2 --silent >/dev/null)
+    tar -xzf "$tmp/mathjax-3.2.2.tgz" -C "$tmp"
+    mkdir -p .venv/share/mathjax
+    cp "$tmp/package/es5/tex-svg-full.js" "$tmp/package/LICENSE" .venv/share/mathjax/
+    rm -rf "$tmp"
+fi
 log "ready: $(.venv/bin/dffkit --version)"

@@ -44,14 +44,20 @@ def chapters(toc: Path) -> list[str]:
     return files
 
 
+MATHJAX = ROOT / ".venv" / "share" / "mathjax"
+
+
 def assemble(src: Path) -> None:
-    """Copy the book's sources (config, toc, pages) into ``src``."""
+    """Copy the book's sources (config, toc, pages) and MathJax (for equations offline) into ``src``."""
     if src.exists():
         shutil.rmtree(src)
     (src / "notebooks").mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "book", src / "book")
+    if not (MATHJAX / "tex-svg-full.js").is_file():
+        sys.exit(f"reproduce: error: {MATHJAX} holds no MathJax; run scripts/setup.sh first")
+    shutil.copytree(MATHJAX, src / "_static" / "mathjax")
 
 
 def run_notebook(name: str, params: dict, nb_dir: Path) -> float:

@@ -5,17 +5,25 @@ Alignment*, arXiv:1708.02721), labelled with the section it comes from; none is 
 :func:`setup_comparison` puts each beside the matching value of a dffkit run, read from the result
 files the book's chapters write (:func:`dffkit.evaluation.report.save_results`).
 
-The paper's accuracy tables (its Tables I-IV on AFLW2000-3D, AFLW and 300-W) are not transcribed:
-dffkit's tables are measured on other data, so the book cites them instead.
+The paper's accuracy tables (Tables I-IV: AFLW, AFLW2000-3D, AFLW2000 visible inner points, 300-W) and
+its timings (Sec. IV-C) are transcribed in ``paper_tables.json`` beside this module (a copy of the
+project's ``shared/paper/dff-tables.json``; a test checks every value against it). :func:`paper_table`
+returns one of them as rows labelled as the paper's, and :func:`beside` puts dffkit's nearest
+measurement under them with a column that says what differs, so that no reader takes one for the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
-__all__ = ["PAPER", "Reported", "REPORTED_SETUP", "REPORTED_TIMINGS_MS", "setup_comparison"]
+from dffkit.lazy import once
+
+__all__ = ["PAPER", "Reported", "REPORTED_SETUP", "REPORTED_TIMINGS_MS", "PAPER_TABLES", "paper_tables", "paper_table",
+           "beside", "setup_comparison"]
 
 PAPER = "Jiang et al., Deep Face Feature for Face Alignment (arXiv:1708.02721)"
 
@@ -103,7 +111,39 @@ REPORTED_SETUP: tuple[Reported, ...] = (
     Reported("alignment stages", "3", "III-C", _stages),
 )
 
-REPORTED_TIMINGS_MS: dict[str, float] = {"DFF per image (GTX 1070)": 5.0, "one alignment iteration (GTX 1070)": 8.8}
+#: The paper's tables by number, and their keys in ``paper_tables.json``.
+PAPER_TABLES = {"I": "table_I_aflw_21pt", "II": "table_II_aflw2000_3d_68pt", "III": "table_III_aflw2000_visible_inner",
+                "IV": "table_IV_300w"}
+
+
+@once
+def paper_tables() -> dict[str, Any]:
+    """The paper's Tables I-IV and timings, as transcribed (``paper_tables.json``)."""
+    return json.loads(resources.files("dffkit.evaluation").joinpath("paper_tables.json").read_text())
+
+
+def paper_table(number: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """The paper's Table ``number`` ('I' to 'IV'): (caption, columns, rows ``{"method", columns...,
+    "source": "the paper"}``)."""
+    t = paper_tables()[PAPER_TABLES[number]]
+    rows = [{"method": f"{name} (paper)", **dict(zip(t["columns"], values)), "source": f"the paper, Table {number}"}
+            for name, values in t["rows"].items()]
+    return t["caption"], list(t["columns"]), rows
+
+
+def beside(number: str, ours: Sequence[Mapping[str, Any]], differs: str) -> list[dict[str, Any]]:
+    """The paper's Table ``number`` with dffkit's rows under it (their values under the same columns), each of
+    ours with ``differs``: what is not the same (data, protocol, scale)."""
+    _, _, rows = paper_table(number)
+    return [*({**r, "what differs": ""} for r in rows),
+            *({**r, "source": r.get("source", "dffkit (this build)"), "what differs": differs} for r in ours)]
+
+
+def _timing() -> dict[str, Any]:
+    return paper_tables()["section_IV_C_timing"]
+
+
+REPORTED_TIMINGS_MS: dict[str, float] = {"DFF per 224² image (GTX 1070)": 5.0, "one alignment iteration (GTX 1070)": 8.8}
 
 
 def setup_comparison(results: Results) -> list[dict[str, str]]:
