@@ -16,7 +16,7 @@ import json
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit import load_default_model
 from dffkit.data.photos import list_photos, read_landmarks

@@ -139,7 +139,7 @@ ms = render_speed(renderer, model, size, bench_frames, seed=seed)
 print(f"{ms:.1f} ms per {size}x{size} frame ({1e3 / ms:.0f} frames/s), new mesh every frame")
 
 # %%
-save_results(f"{results_dir}/01_face_model.json",
+saved = save_results(f"{results_dir}/01_face_model.json",
              results={"model": counts, "render_ms": ms, "render_fps": 1e3 / ms},
              config={"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name})
 renderer.close()

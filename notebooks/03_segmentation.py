@@ -115,7 +115,7 @@ plt.ylabel("patches")
 plt.show()
 
 # %%
-save_results(f"{results_dir}/03_segmentation.json", results={"table": table_seg, "load_or_build_s": load_s},
+saved = save_results(f"{results_dir}/03_segmentation.json", results={"table": table_seg, "load_or_build_s": load_s},
              config={"n_segmentations": n_segmentations, "n_patches": n_patches, "seed": seed, "size": size,
                      "model": model.name})
 renderer.close()

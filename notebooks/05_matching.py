@@ -40,6 +40,7 @@ size = 224  # image side, pixels
 radius = 5.0  # correctness radius, pixels
 dense_stride = 2  # dense DFF: every dense_stride-th source face pixel
 transfer_per_bin = 10  # real photo pairs per yaw-difference bin for landmark transfer
+max_photos = None  # held-out photos used (None: the whole test split)
 seed = 0
 results_dir = "results"
 
@@ -66,7 +67,7 @@ from dffkit.viz import correspondence_colors, draw_matches, image_grid
 model = load_default_model()
 net = DffRunner(load_weights(weights))
 photo_dir = Path(photos) if photos else default_photos()
-test_photos = list_photos(photo_dir, split="test", require_landmarks=True)
+test_photos = list_photos(photo_dir, split="test", require_landmarks=True)[:max_photos]
 sources = fit_sources(model, test_photos, progress=False)
 pairs = generate_pairs(sources, n_pairs, seed=seed, size=size, model=model, progress=False)
 print(f"{len(test_photos)} held-out photos (test split), {len(pairs)} view pairs at {size}x{size}")
@@ -155,16 +156,15 @@ display(table([{"method": m, "ms per pair (this machine)": t} for m, t in res.ms
 # difference of the fitted yaw; 300-W photos are mostly near-frontal, so the large bin may be sparse.
 
 # %%
-transfer_set = list_photos(photo_dir, split="test", require_landmarks=True) + \
-    list_photos(photo_dir, split="val", require_landmarks=True)
+transfer_set = test_photos + list_photos(photo_dir, split="val", require_landmarks=True)[:max_photos]
 _, transfer_table = photo_transfer(transfer_set, net, transfer_per_bin, seed=seed, model=model)
 display(table(transfer_table, digits=1))
 
 # %%
-save_results(f"{results_dir}/05_matching.json",
+saved = save_results(f"{results_dir}/05_matching.json",
              results={"table": match_table, "spread": spread, "ms": res.ms, "transfer": transfer_table,
                       "pairs": res.pairs},
              config={"weights": weights or shipped_weights_path(), "photos": photo_dir, "n_pairs": n_pairs,
                      "size": size, "radius": radius, "dense_stride": dense_stride, "sift_ratio": SIFT_RATIO,
                      "sparse_angle": DFF_SPARSE_ANGLE, "dense_angle": DFF_DENSE_ANGLE,
-                     "transfer_per_bin": transfer_per_bin, "seed": seed})
+                     "transfer_per_bin": transfer_per_bin, "max_photos": max_photos, "seed": seed})

@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 # 1. Debian packages: OSMesa for headless OpenGL rendering; libusb, Vulkan and Mesa's Vulkan drivers for
-#    open3d (mesh files); Chromium for the book's browser test.
+#    open3d (mesh files); Chromium for the book's browser test; npm to fetch MathJax (step 3).
 need_apt=()
 for pkg in libosmesa6 libgl1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+if [ ! -f .venv/share/mathjax/tex-svg-full.js ] && ! command -v npm >/dev/null; then need_apt+=(npm); fi
 if ((${#need_apt[@]})); then
     sudo_cmd=()
     if [ "$(id -u)" -ne 0 ]; then
@@ -42,7 +43,6 @@ if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import dffkit' 2>/dev/null; then
 fi
 # 3. MathJax, from the npm registry, for the book's equations offline (copied into each build's _static).
 if [ ! -f .venv/share/mathjax/tex-svg-full.js ]; then
-    command -v npm >/dev/null || { echo "setup: npm is needed to fetch MathJax for the book (apt-get install npm)" >&2; exit 2; }
     log "fetching MathJax 3.2.2 from the npm registry"
     tmp=$(mktemp -d)
     (cd "$tmp" && npm pack mathjax@3.2.2 --silent >/dev/null)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +43,14 @@ def renderer():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory) -> Path:
+    """The book built at smoke scale by tools/reproduce.py (once per session): OUT/src and OUT/_build/html."""
+    out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke", "--out", str(out)],
+                       capture_output=True, text=True, timeout=1500, env=env)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out

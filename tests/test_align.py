@@ -30,7 +30,7 @@ from dffkit.metrics import nme_box, nme_interpupil
 @pytest.fixture(scope="module")
 def samples(model):
     """Held-out large-pose renderings (test-split photos, both views of 6 pairs)."""
-    src = fit_sources(model, list_photos(default_photos(), split="test"), progress=False)
+    src = fit_sources(model, list_photos(default_photos(), split="test")[:8], progress=False)
     pairs = generate_pairs(src, 6, seed=11, size=160, model=model, progress=False)
     return [v for pair in pairs for v in pair]
 
@@ -136,7 +136,7 @@ def test_sdm_mode_moves_2d_landmarks_only(model):
     assert reg.mode == "sdm" and len(reg.stages) == 4
     aligner = Aligner(model, reg)
     errs, starts = [], []
-    for ph in list_photos(default_photos(), split="test", require_landmarks=True):
+    for ph in list_photos(default_photos(), split="test", require_landmarks=True)[:8]:
         gt = read_landmarks(ph.landmarks)
         a = aligner.align(read_image(ph.image), landmark_box(gt))
         assert a.visible.all() and not a.p_id.any()

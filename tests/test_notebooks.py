@@ -4,27 +4,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import reproduce  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def smoke_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke", "--out", str(out)],
-                       capture_output=True, text=True, timeout=1500, env=env)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return out
 
 
 def test_every_chapter_in_the_toc_exists():
@@ -98,20 +88,42 @@ def test_matching_chapter_results(smoke_build):
 
 
 def test_alignment_chapter_results(smoke_build):
-    res = _result(smoke_build, "06_alignment")["results"]
-    methods = [row["method"] for row in res["synthetic"]]
-    assert methods == ["Ours (DFF)", "Ours (SIFT)", "dlib (Kazemi & Sullivan)", "mean shape"]
-    dff, mean = res["synthetic"][0], res["synthetic"][3]
-    assert dff["faces"] == 8 and dff["mean"] < mean["mean"]  # the cascade improves on its start
-    assert {row["protocol"] for row in res["real_300w"]} == {"300w", "300w-inner"}
+    res = _result(smoke_build, "06_alignment")
+    out = res["results"]
+    methods = [row["method"] for row in out["synthetic"]]
+    assert methods == ["Ours (DFF)", "Ours (SIFT)", "SDM mode (DFF, 2D)", "dlib (Kazemi & Sullivan)", "mean shape"]
+    for rows in (out["synthetic"], out["profiled"]):
+        dff, mean = rows[0], rows[-1]
+        assert dff["faces"] == 8 and dff["mean"] < mean["mean"]  # the cascade improves on its start
+    assert {row["protocol"] for row in out["real_300w"]} == {"300w", "300w-inner"}
+    assert res["config"]["n_real_faces"] == 8  # smoke scale: max_real reached the notebook
+    real = {row["method"]: row for row in out["real_300w"] if row["protocol"] == "300w"}
+    assert "Ours (DFF), detector box" in real and "dlib (Kazemi & Sullivan), its detector box" in real
+    lo, hi = real["Ours (DFF)"]["inter-ocular 95% CI (%)"]
+    assert lo <= real["Ours (DFF)"]["NME inter-ocular (%)"] <= hi
+    assert {row["shape"] for row in out["shape_mm"]} == {"Ours (DFF)", "mean face (the floor)"}
+    x, share = out["ced_inter_ocular"]["dff"]
+    assert np.all(np.diff(share) >= 0) and 0.0 <= share[0] <= share[-1] <= 1.0
+
+
+def test_tracking_chapter_results(smoke_build):
+    res = _result(smoke_build, "07_tracking")["results"]
+    rows = {(r["sequence"], r["method"]): r for r in res["methods"]}
+    assert {s for s, _ in rows} == {"yaw sweep", "similarity drift"}
+    drift_raw, drift_filtered = rows["similarity drift", "tracking"], rows["similarity drift", "tracking + One-Euro filter"]
+    assert drift_raw["tracks"] == 1 and drift_raw["frames without a face"] == 0
+    assert drift_filtered["jitter still (% of box)"] < drift_raw["jitter still (% of box)"]  # the filter smooths
+    assert res["filter_sweep"][0]["filter"] == "none"
 
 
 def test_results_chapter_reads_every_result_file(smoke_build):
-    html = (smoke_build / "_build" / "html" / "notebooks" / "07_results.html").read_text()
-    for name in ("05_matching.json", "06_alignment.json", "04_training.json"):
+    html = (smoke_build / "_build" / "html" / "notebooks" / "08_results.html").read_text()
+    for name in ("05_matching.json", "06_alignment.json", "04_training.json", "07_tracking.json"):
         assert name in html
-    res = _result(smoke_build, "07_results")["results"]
-    assert res["missing"] == [] and {"05_matching", "06_alignment"} <= set(res["read"])
+    res = _result(smoke_build, "08_results")["results"]
+    assert res["missing"] == [] and {"05_matching", "06_alignment", "07_tracking"} <= set(res["read"])
+    assert len(res["disagreements"]) >= 4  # the findings that contradict the paper are stated
+    assert "Paper Table IV" in html and "(paper)" in html and "Where this reproduction disagrees" in html
 
 
 def test_segmentation_chapter_results(smoke_build):

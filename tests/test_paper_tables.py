@@ -27,5 +27,25 @@ def test_ours_stand_beside_the_papers_labelled_with_what_differs():
     paper_rows = [r for r in rows if r["source"].startswith("the paper")]
     ours = [r for r in rows if not r["source"].startswith("the paper")]
     assert len(paper_rows) == 9 and all(r["method"].endswith("(paper)") and r["what differs"] == "" for r in paper_rows)
-    assert ours == [{"method": "dffkit: DFF cascade", "full": 9.9, "source": "dffkit (this build)",
-                     "what differs": "data: held-out 300-W AFW/HELEN-train crops"}]
+    assert ours == [{"method": "dffkit: DFF cascade", "common": "", "challenging": "", "full": 9.9,
+                     "source": "dffkit (this build)", "what differs": "data: held-out 300-W AFW/HELEN-train crops"}]
+    assert list(rows[0]) == list(ours[0])  # one column order for all rows: the values before source and what differs
+
+
+def test_each_paper_table_gets_our_nearest_rows_or_says_why_not():
+    from dffkit.evaluation.paper import tables_beside_ours
+
+    row = {"method": "Ours (DFF)", "data": "profiled photos", "[0, 30)": 3.0, "[30, 60)": 4.0, "[60, 90]": 8.0,
+           "mean": 5.0, "all faces": 4.5, "faces": 10}
+    docs = {"06_alignment": {"results": {"profiled": [row], "profiled_inner": [row], "real_300w": [
+        {"protocol": "300w", "method": "Ours (DFF)", "NME inter-pupil (%)": 7.5}]},
+        "config": {"n_profiled": 10, "n_real_faces": 136}}}
+    tables = {n: (rows, note) for n, _, rows, note in tables_beside_ours(docs)}
+    assert set(tables) == {"I", "II", "III", "IV"}
+    assert tables["I"][0][-1]["source"] == "not measured" and "dffkit eval aflw" in tables["I"][1]
+    ours2 = tables["II"][0][-1]
+    assert ours2["[60,90]"] == 8.0 and abs(ours2["std"] - 2.6458) < 1e-3  # std of the bin means, ddof 1
+    assert tables["III"][0][-1]["all images"] == 4.5
+    assert tables["IV"][0][-1]["held-out 300-W split (dffkit)"] == 7.5 and "136" in tables["IV"][1]
+    empty = {n: rows for n, _, rows, _ in tables_beside_ours({})}
+    assert all(r[-1]["source"].startswith("not") for r in empty.values())

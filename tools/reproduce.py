@@ -47,11 +47,17 @@ def chapters(toc: Path) -> list[str]:
 MATHJAX = ROOT / ".venv" / "share" / "mathjax"
 
 
-def assemble(src: Path) -> None:
-    """Copy the book's sources (config, toc, pages) and MathJax (for equations offline) into ``src``."""
+def assemble(src: Path, keep_notebooks: bool = False) -> None:
+    """Copy the book's sources (config, toc, pages) and MathJax (for equations offline) into ``src``.
+
+    With ``keep_notebooks``, the executed notebooks and results already in ``src/notebooks`` stay (a run of
+    a few chapters with ``--only`` then builds the book with the others' earlier outputs)."""
     if src.exists():
-        shutil.rmtree(src)
-    (src / "notebooks").mkdir(parents=True)
+        for child in src.iterdir():
+            if keep_notebooks and child.name == "notebooks":
+                continue
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (src / "notebooks").mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "book", src / "book")
@@ -94,13 +100,13 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=sorted(scales), default="default")
     ap.add_argument("--out", type=Path, help="output folder (default build/SCALE)")
-    ap.add_argument("--only", nargs="*", help="run only these chapters (others are copied unexecuted)")
+    ap.add_argument("--only", nargs="*", help="run only these chapters (the others keep their executed copies in OUT)")
     ap.add_argument("--no-book", action="store_true", help="execute the notebooks but do not build the book")
     args = ap.parse_args(argv)
 
     out = (args.out or ROOT / "build" / args.scale).resolve()
     src = out / "src"
-    assemble(src)
+    assemble(src, keep_notebooks=bool(args.only))
     total = time.perf_counter()
     for name in chapters(ROOT / "_toc.yml"):
         if args.only and name not in args.only:

@@ -1,6 +1,7 @@
 """Vendor a small, fixed sample of 300-W photos into dffkit/assets/photos (so the main job needs no ../shared).
 
-Takes the first N photos (sorted by name) of each split from ../shared/data/300w, downscales each to at
+Takes the first N photos (sorted by name) of the train and val splits, and the whole test split, from
+../shared/data/300w; downscales each to at
 most MAX_SIDE pixels and rescales its .pts accordingly.
 
 Usage:
@@ -18,17 +19,18 @@ import numpy as np
 from dffkit.data.photos import list_photos, read_pts
 from dffkit.images import read_image, write_image
 
-PER_SPLIT = {"train": 32, "val": 8, "test": 8}
+PER_SPLIT = {"train": 32, "val": 8, "test": None}  # None: the whole split (the book's real held-out test)
 MAX_SIDE = 256
 
 README = """# A sample of 300-W faces (vendored)
 
 {n} face crops with their hand-made iBUG 68-point annotations, taken by `tools/vendor_photos.py` from
 the 300-W AFW and HELEN-train sets (Sagonas et al., 2013) as prepared in `../shared/data/300w`:
-the first photos of each dffkit split (train {train}, val {val}, test {test}; see
-`dffkit.data.photos.photo_split`), downscaled to at most {side} px with the `.pts` rescaled.
+the first photos of the train and val splits and the whole test split (train {train}, val {val}, test {test};
+see `dffkit.data.photos.photo_split`), downscaled to at most {side} px with the `.pts` rescaled.
 
-They let the book's main job synthesise data without the full set. Licence: 300-W images are for
+They let the book's main job synthesise data, and score alignment on the whole held-out test split,
+without the full set. Licence: 300-W images are for
 research use only; keep them out of anything redistributed for other purposes.
 """
 
@@ -44,8 +46,11 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    counts = {}
     for split, k in PER_SPLIT.items():
-        for ph in list_photos(args.src, split=split, require_landmarks=True)[:k]:
+        chosen = list_photos(args.src, split=split, require_landmarks=True)[:k]
+        counts[split] = len(chosen)
+        for ph in chosen:
             img = read_image(ph.image)
             pts = read_pts(ph.landmarks)
             scale = min(1.0, MAX_SIDE / max(img.shape[:2]))
@@ -55,7 +60,7 @@ def main() -> None:
                 pts = (pts + 0.5) * scale - 0.5  # pixel centres at integers
             write_image(args.out / f"{ph.image.stem}.jpg", img)
             write_pts(args.out / f"{ph.image.stem}.pts", pts)
-    (args.out / "README.md").write_text(README.format(n=sum(PER_SPLIT.values()), side=MAX_SIDE, **PER_SPLIT))
+    (args.out / "README.md").write_text(README.format(n=sum(counts.values()), side=MAX_SIDE, **counts))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.alignment.cascade import crop_box, point_features
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update

@@ -67,7 +67,7 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
     Returns:
         The exit status: 0, or 1 when some file could not be read (they are listed on stderr).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     files = image_files(paths)
     if not files:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.atomic import atomic_write, folder_lock, npz_bytes, remove_partial_files
 from dffkit.data.dataset import FORMAT_VERSION, read_manifest, shard_name, shard_ok, write_manifest, write_shard

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.data.photos import FacePhoto, read_landmarks
 from dffkit.errors import DffkitError

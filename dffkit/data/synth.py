@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.data.dataset import Sample
 from dffkit.data.sources import PhotoCache

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.atomic import atomic_write, npz_bytes
 from dffkit.errors import DffkitError

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.atomic import atomic_write, folder_lock
 from dffkit.data.dataset import REPAIR, SynthDataset

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.boxes import landmark_box
-from dffkit.metrics import YAW_BINS, bin_means, nme_box
+from dffkit.metrics import YAW_BINS, bin_means, cumulative_error_curve, nme_box
 
-__all__ = ["AlignmentResult", "evaluate_alignment", "real_photo_table"]
+__all__ = ["AlignmentResult", "evaluate_alignment", "real_photo_table", "error_curves"]
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,16 @@ class AlignmentResult:
         errors: {method: (N,) per-sample NME}.
         yaw: (N,) per-sample |yaw|, degrees.
         ms: {method: mean milliseconds per face}.
+        inner_table: as ``table``, scored on the visible inner points only (the 51 non-contour points
+            visible in the sample, normalised by their own box: the paper's Table III protocol), with
+            the mean over all faces under ``'all faces'``.
     """
 
     table: dict[str, dict[str, float]]
     errors: dict[str, np.ndarray]
     yaw: np.ndarray
     ms: dict[str, float]
+    inner_table: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def evaluate_alignment(samples: Sequence, predictors: dict, progress: bool = True) -> AlignmentResult:
@@ -43,18 +47,21 @@ def evaluate_alignment(samples: Sequence, predictors: dict, progress: bool = Tru
         predictors: {name: predict(image, landmark_box) -> (68, 2)} (:func:`dffkit.evaluation.methods.landmark_predictor`).
     """
     yaws = np.array([abs(np.degrees(s.camera.yaw)) for s in samples])
-    errors, ms = {}, {}
+    errors, inner, ms = {}, {}, {}
+    inner_points = np.arange(68) >= 17
     for name, predict in predictors.items():
-        e, t = [], []
+        e, ei, t = [], [], []
         for s in tqdm(samples, desc=name, disable=not progress):
             gt = np.asarray(s.landmarks68, np.float64)
             t0 = time.perf_counter()
             pred = predict(s.image, landmark_box(gt))
             t.append(time.perf_counter() - t0)
             e.append(nme_box(pred, gt))
-        errors[name], ms[name] = np.array(e), 1e3 * float(np.mean(t))
+            ei.append(nme_box(pred, gt, inner_points & np.asarray(s.visible68, bool)))
+        errors[name], inner[name], ms[name] = np.array(e), np.array(ei), 1e3 * float(np.mean(t))
     return AlignmentResult(table={n: bin_means(e, yaws, YAW_BINS) for n, e in errors.items()}, errors=errors,
-                           yaw=yaws, ms=ms)
+                           yaw=yaws, ms=ms, inner_table={n: {**bin_means(e, yaws, YAW_BINS), "all faces": float(np.mean(e))}
+                                        for n, e in inner.items()})
 
 
 def real_photo_table(faces: Sequence, predictors: dict, names: dict[str, str] | None = None,
@@ -84,3 +91,19 @@ def real_photo_table(faces: Sequence, predictors: dict, names: dict[str, str] | 
                                                      100 * s["inter-ocular 95% CI high"]),
                          "failures > 8% inter-ocular (%)": 100 * s["failure rate (inter-ocular > 8%)"]})
     return rows, results
+
+
+def error_curves(results: dict, protocol: str = "300w", key: str = "inter-ocular", max_error: float = 0.1,
+                 steps: int = 101) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Cumulative error curves from :func:`real_photo_table`'s results.
+
+    Args:
+        results: {(protocol, method): ProtocolResult}.
+        protocol: which protocol's scores.
+        key: the per-face error in each score's ``extra`` (e.g. 'inter-ocular'), a fraction.
+
+    Returns:
+        {method: ((steps,) error thresholds, (steps,) share of faces at or under each)}.
+    """
+    return {m: cumulative_error_curve(np.array([s.extra[key] for s in r.scores]), max_error, steps)
+            for (p, m), r in results.items() if p == protocol}

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.boxes import box_size, crop_grid, landmark_box, square_crop, to_crop, warp_crop
 from dffkit.descriptors import make_descriptor

@@ -5,7 +5,9 @@
 * ``dlib``: Kazemi & Sullivan's regression trees (the paper's [45]) given the landmark box mapped to
   dlib's detector-box convention by the calibration shipped with the detectors;
 * ``dlib-detector``: the same predictor given dlib's own detection (the box it was trained on) when
-  the detector finds the face, the mapped box otherwise.
+  the detector finds the face, the mapped box otherwise;
+* ``dlib-landmark-box``: the same predictor given the landmark box itself, a convention it was not
+  trained on (shown only to make the cost of a wrong box convention visible).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from dffkit.face.model import FaceModel
 
 __all__ = ["METHODS", "METHOD_NAMES", "landmark_predictor", "with_detector_box"]
 
-METHODS = ("dff", "sift", "sdm", "mean", "dlib", "dlib-detector")
+METHODS = ("dff", "sift", "sdm", "mean", "dlib", "dlib-detector", "dlib-landmark-box")
 #: How tables name each method.
 METHOD_NAMES = {"dff": "Ours (DFF)", "sift": "Ours (SIFT)", "sdm": "SDM mode (DFF, 2D)", "mean": "mean shape",
-                "dlib": "dlib (Kazemi & Sullivan)", "dlib-detector": "dlib (Kazemi & Sullivan), its detector box"}
+                "dlib": "dlib (Kazemi & Sullivan)", "dlib-detector": "dlib (Kazemi & Sullivan), its detector box",
+                "dlib-landmark-box": "dlib (Kazemi & Sullivan), given the landmark box"}
 
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -59,6 +62,8 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
     dlib_lm = DlibLandmarker()
     if method == "dlib":
         return lambda image, box: dlib_lm.landmarks(image, dlib_lm.face_box(box))
+    if method == "dlib-landmark-box":
+        return lambda image, box: dlib_lm.landmarks(image, np.asarray(box, np.float64))
 
     def predict_dlib_detector(image: np.ndarray, box: np.ndarray) -> np.ndarray:
         mapped = dlib_lm.face_box(box)

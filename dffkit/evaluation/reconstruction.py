@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.boxes import box_size, landmark_box
 from dffkit.face.camera import Camera, transform

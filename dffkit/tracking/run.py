@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dffkit.atomic import atomic_write
 from dffkit.tracking.tracker import TrackedFrame, Tracker
