@@ -1,7 +1,11 @@
-"""Matching precision per view-difference bin and the DFF angular spread, on held-out synthetic pairs.
+"""DFF networks compared: landmark transfer between held-out real photos (NME %, per yaw-difference bin),
+matching precision per view-difference bin on held-out synthetic pairs, and the angular spread.
 
 Usage:
-    .venv/bin/python benchmarks/eval_matching.py --photos ../shared/data/300w [--pairs 60] [--radius 5]
+    .venv/bin/python benchmarks/eval_matching.py --photos ../shared/data/300w [--weights A.pt --weights B.pt]
+        [--pairs 60] [--per-bin 30] [--radius 5]
+
+Without --weights, the shipped network. The real photos are the test and val splits (never trained on).
 """
 
 from __future__ import annotations
@@ -13,24 +17,34 @@ from dffkit import load_default_model
 from dffkit.data.photos import list_photos
 from dffkit.data.sources import fit_sources
 from dffkit.data.synth import generate_pairs
-from dffkit.dff.weights import load_weights
-from dffkit.evaluation.matching import angular_spread, evaluate_matching
+from dffkit.dff.runner import DffRunner
+from dffkit.dff.weights import load_weights, shipped_weights_path
+from dffkit.evaluation.matching import angular_spread, evaluate_matching, photo_transfer
 from dffkit.evaluation.report import machine_info
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", required=True)
+    ap.add_argument("--weights", action="append", help="weights to compare (repeatable; default: the shipped)")
     ap.add_argument("--pairs", type=int, default=60)
+    ap.add_argument("--per-bin", type=int, default=30, help="real photo pairs per yaw-difference bin")
     ap.add_argument("--radius", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    model, net = load_default_model(), load_weights()
-    src = fit_sources(model, list_photos(args.photos, split="test", require_landmarks=True), progress=False)
+    model = load_default_model()
+    held_out = list_photos(args.photos, split="test", require_landmarks=True)
+    src = fit_sources(model, held_out, progress=False)
     pairs = generate_pairs(src, args.pairs, seed=args.seed, size=224, model=model, progress=False)
-    res = evaluate_matching(model, pairs, net, radius=args.radius, progress=False)
-    print(json.dumps({"table": res.table, "ms": res.ms, "spread": angular_spread(model, pairs, net),
-                      "config": vars(args), "machine": machine_info()}, indent=1))
+    real = held_out + list_photos(args.photos, split="val", require_landmarks=True)
+    out = {"config": vars(args), "machine": machine_info(), "networks": {}}
+    for w in args.weights or [str(shipped_weights_path())]:
+        net = DffRunner(load_weights(w))
+        _, transfer = photo_transfer(real, net, args.per_bin, seed=args.seed, model=model)
+        res = evaluate_matching(model, pairs, net, radius=args.radius, progress=False)
+        out["networks"][w] = {"transfer": transfer, "matching": res.table, "ms": res.ms,
+                              "spread": angular_spread(model, pairs, net)}
+    print(json.dumps(out, indent=1, default=float))
 
 
 if __name__ == "__main__":

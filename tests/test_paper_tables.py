@@ -49,3 +49,24 @@ def test_each_paper_table_gets_our_nearest_rows_or_says_why_not():
     assert tables["IV"][0][-1]["held-out 300-W split (dffkit)"] == 7.5 and "136" in tables["IV"][1]
     empty = {n: rows for n, _, rows, _ in tables_beside_ours({})}
     assert all(r[-1]["source"].startswith("not") for r in empty.values())
+
+
+def test_disagreements_carry_this_builds_numbers_and_skip_what_did_not_run():
+    from dffkit.evaluation.disagreements import disagreements
+
+    docs = {"04_training": {"results": {"ci_runs": {"scale 1": {"last sampled accuracy": 0.08},
+                                                    "scale 16": {"last sampled accuracy": 0.031}}},
+                            "config": {"ci_steps": 200}},
+            "05_matching": {"results": {
+                "table": [{"method": "SIFT", "reject rate": 0.93, "recall": 0.1},
+                          {"method": "DFF sparse", "reject rate": 0.21, "recall": 0.5},
+                          {"method": "DFF dense", "reject rate": 0.8, "recall": 0.2}],
+                "spread": {"same_median_deg": 34.6, "different_median_deg": 86.6}}, "config": {"dense_angle": 12.0}}}
+    found = disagreements(docs)
+    assert len(found) == 3
+    assert "8.0 %" in found[0] and "3.1 %" in found[0] and "**not**" in found[0]
+    assert "0.93" in found[1] and "0.21" in found[1]
+    assert "34.6°" in found[2] and "12°" in found[2]
+    docs["04_training"]["results"]["ci_runs"]["scale 16"]["last sampled accuracy"] = 0.2
+    assert "agrees" in disagreements(docs)[0]
+    assert disagreements({}) == []
