@@ -22,6 +22,9 @@ def test_the_checker_flags_what_a_reader_would_see():
         assert what in found
     clean = {"outText": "mean 3.2", "mathNodes": 2, "typeset": 2, "body": "S = S + A p", "imgs": [{"src": "a", "w": 9}]}
     assert check_book.problems(clean) == []
+    smart = dict(clean, outText="| method | NME |\n|\u2014|\u2014|\n| DFF | 3.2 |")  # dashes made typographic
+    assert "Markdown table" in " ".join(check_book.problems(smart))
+    assert check_book.problems(dict(clean, outText="the |yaw| bin | 3 |")) == []
 
 
 def test_every_page_reads_clean_in_chromium(smoke_build):

@@ -15,6 +15,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -54,11 +55,16 @@ def pages(html: Path) -> list[Path]:
                   and "_sources" not in p.parts)
 
 
+# A pipe table's rule row as it reads once rendered as a paragraph: |---|, | :--- |, or with the dashes
+# turned into en/em dashes by smart quotes (|—|—|).
+_PIPE_RULE = re.compile(r"\|\s*:?[-\u2013\u2014]+:?\s*\|")
+
+
 def problems(report: dict) -> list[str]:
     """What is wrong with one page, from its :data:`_INSPECT` report."""
     out: list[str] = []
     text = report["outText"]
-    if "|---" in text or "| --- |" in text:
+    if _PIPE_RULE.search(text):
         out.append("a Markdown table is shown as text in a cell output")
     for word in ("Warning", "Traceback", "PosixPath("):
         if word in text:

@@ -269,10 +269,12 @@ def load_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches: 
     if cache and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                if int(z["version"]) == ALGORITHM_VERSION and z["labels"].shape == (n_segmentations, model.n_triangles):
+                version = z["version"]
+                if (version.size == 1 and int(version.reshape(())) == ALGORITHM_VERSION
+                        and z["labels"].shape == (n_segmentations, model.n_triangles)):
                     return Segmentations(labels=z["labels"], n_patches=n_patches, seed=seed,
                                          iterations=z["iterations"])
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable or stale: rebuild below
     if cache:  # before the minutes of work, not after them
         try:
