@@ -9,6 +9,11 @@ Stages come from a profile of the same calls (cProfile's cumulative time of the 
 job; the profiler's own overhead makes them a little larger than the plain timing). The detector runs on
 each photo placed in a 640×480 frame. The folder run is ``dffkit align DIR --csv`` over the same photos,
 with detection, start-up included.
+
+MediaPipe FaceMesh (468 points) is timed on the same faces when ``mediapipe`` can be imported. It is not a
+dffkit dependency (mediapipe 0.10.21 needs protobuf < 5); to include it, install it beside the venv:
+``pip install --no-deps --target /opt/mp mediapipe==0.10.21 'protobuf<5'`` and run with ``PYTHONPATH=/opt/mp``.
+FaceMesh runs in static-image mode on a square crop of twice the box, so its own face detection is included.
 """
 
 from __future__ import annotations
@@ -35,6 +40,26 @@ def _timed(fn, items, repeat: int = 1) -> np.ndarray:
             fn(*it)
             out.append(1e3 * (time.perf_counter() - t0))
     return np.array(out)
+
+
+def _facemesh(items, align_ms: np.ndarray) -> dict[str, object]:
+    """MediaPipe FaceMesh's time per face on square crops of twice each box, when mediapipe imports."""
+    try:
+        import mediapipe as mp
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
+    except Exception as exc:  # not installed, or its protobuf clashes: recorded, not fatal
+        return {"MediaPipe FaceMesh": f"not run ({type(exc).__name__}: {str(exc)[:80]})"}
+    crops = []
+    for img, box in items:
+        x0, y0, x1, y1 = box
+        cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
+        a, b = int(max(0, cy - r)), int(max(0, cx - r))
+        crops.append((np.ascontiguousarray(img[a:int(cy + r), b:int(cx + r)]),))
+    found = sum(mesh.process(c).multi_face_landmarks is not None for (c,) in crops)
+    ms = _timed(lambda c: mesh.process(c), crops)
+    return {f"MediaPipe FaceMesh {mp.__version__}, ms per face (incl. its detection)": _stats(ms),
+            "MediaPipe FaceMesh faces found": f"{found} / {len(crops)}",
+            "ratio dffkit.align / MediaPipe FaceMesh (median)": float(np.median(align_ms) / np.median(ms))}
 
 
 def _stats(ms: np.ndarray) -> dict[str, float]:
@@ -106,6 +131,8 @@ def main() -> None:
     dlib_ms = _timed(lambda img, b: dlib.landmarks(img, b), boxes, repeat=2)
     out["dlib 68-point predictor, ms per face"] = _stats(dlib_ms)
     out["ratio dffkit.align / dlib (median)"] = float(np.median(align_ms) / np.median(dlib_ms))
+
+    out.update(_facemesh(items, align_ms))
 
     det = default_detector()
     frames = []
