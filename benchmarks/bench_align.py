@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 
@@ -140,7 +141,7 @@ def main() -> None:
         canvas = np.zeros((480, 640, 3), np.uint8)
         h, w = img.shape[:2]
         k = min(1.0, 400 / max(h, w))
-        small = img if k == 1.0 else __import__("cv2").resize(img, (round(w * k), round(h * k)))
+        small = img if k == 1.0 else cv2.resize(img, (round(w * k), round(h * k)))
         canvas[40:40 + small.shape[0], 120:120 + small.shape[1]] = small
         frames.append((canvas,))
     det.detect(frames[0][0])

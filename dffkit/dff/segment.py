@@ -274,7 +274,7 @@ def load_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches: 
                         and z["labels"].shape == (n_segmentations, model.n_triangles)):
                     return Segmentations(labels=z["labels"], n_patches=n_patches, seed=seed,
                                          iterations=z["iterations"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError):
             pass  # unreadable or stale: rebuild below
     if cache:  # before the minutes of work, not after them
         try:
