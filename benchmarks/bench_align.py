@@ -102,13 +102,13 @@ def main() -> None:
     import dffkit
     from dffkit.alignment.cascade import default_aligner
     from dffkit.boxes import landmark_box
-    from dffkit.data.photos import default_photos, list_photos, read_landmarks
+    from dffkit.data.photos import default_images, list_images, read_landmarks
     from dffkit.detect import DlibLandmarker, default_detector
     from dffkit.evaluation.report import machine_info
     from dffkit.images import read_image
 
     threadpool_limits(args.threads)
-    photos = list_photos(default_photos(), split="test", require_landmarks=True)[: args.faces]
+    photos = list_images(default_images(), split="test", require_landmarks=True)[: args.faces]
     items = [(read_image(p.image), landmark_box(read_landmarks(p.landmarks))) for p in photos]
     out: dict = {"machine": machine_info(), "faces": len(items), "threads": args.threads}
 

@@ -23,7 +23,7 @@ from dffkit.alignment.cascade import Aligner
 from dffkit.alignment.regressors import Regressors
 from dffkit.data.dataset import SynthDataset
 from dffkit.data.generate import generate_dataset
-from dffkit.data.photos import list_photos
+from dffkit.data.photos import list_images
 from dffkit.dff.weights import load_weights
 from dffkit.evaluation.alignment import evaluate_alignment
 from dffkit.evaluation.methods import landmark_predictor, with_detector_box
@@ -61,7 +61,7 @@ def main() -> None:
     preds = {m: landmark_predictor(m, model, net=net, regressors=regs(m) if m in ("dff", "sift", "sdm") else
                                    (regs("dff") if m == "mean" else None)) for m in methods}
     out = {"config": vars(args), "machine": machine_info(), "real_300w": {}, "mat_faces": {}}
-    faces = load_300w(None, photos=list_photos(args.photos, split="test", require_landmarks=True))
+    faces = load_300w(None, photos=list_images(args.photos, split="test", require_landmarks=True))
     for m in methods:
         for box in ("true box", "detector box"):
             if box == "detector box" and m in ("dlib-detector",):

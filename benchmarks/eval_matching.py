@@ -14,7 +14,7 @@ import argparse
 import json
 
 from dffkit import load_default_model
-from dffkit.data.photos import list_photos
+from dffkit.data.photos import list_images
 from dffkit.data.sources import fit_sources
 from dffkit.data.synth import generate_pairs
 from dffkit.dff.runner import DffRunner
@@ -33,10 +33,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     model = load_default_model()
-    held_out = list_photos(args.photos, split="test", require_landmarks=True)
+    held_out = list_images(args.photos, split="test", require_landmarks=True)
     src = fit_sources(model, held_out, progress=False)
     pairs = generate_pairs(src, args.pairs, seed=args.seed, size=224, model=model, progress=False)
-    real = held_out + list_photos(args.photos, split="val", require_landmarks=True)
+    real = held_out + list_images(args.photos, split="val", require_landmarks=True)
     out = {"config": vars(args), "machine": machine_info(), "networks": {}}
     for w in args.weights or [str(shipped_weights_path())]:
         net = DffRunner(load_weights(w))

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dffkit import load_default_model
-from dffkit.data.photos import list_photos, read_landmarks
+from dffkit.data.photos import list_images, read_landmarks
 from dffkit.evaluation.report import machine_info
 from dffkit.face.fit import fit_landmarks
 from dffkit.face.landmarks import contour_candidates
@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     model = load_default_model()
     cand = contour_candidates(model)
-    photos = [p for p in list_photos(args.folder, require_landmarks=True)[:: args.every]]
+    photos = [p for p in list_images(args.folder, require_landmarks=True)[:: args.every]]
     rows = []
     t0 = time.perf_counter()
     for ph in tqdm(photos, desc="fitting", disable=None):

@@ -18,8 +18,8 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["landmark_box", "box_size", "square_box", "check_box", "square_crop", "crop_affine", "to_crop", "to_image",
-           "warp_crop", "crop_grid", "CROP_MARGIN"]
+__all__ = ["landmark_box", "box_size", "square_box", "check_box", "iou", "square_crop", "crop_affine", "to_crop",
+           "to_image", "warp_crop", "crop_around", "crop_grid", "mask_grid", "CROP_MARGIN"]
 
 CROP_MARGIN = 0.25  # a crop extends the face box by this share of its longer side on every side
 
@@ -111,6 +111,33 @@ def check_box(box, image_shape: tuple[int, ...], name: str = "face box", min_sid
     return b
 
 
+def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray | float:
+    """Intersection over union of a box with one box or with each of several.
+
+    Args:
+        box: (4,) x0, y0, x1, y1.
+        boxes: (4,) or (N, 4).
+
+    Returns:
+        A float for one box, else (N,) float64.
+
+    Example:
+        >>> iou(np.array([0, 0, 2, 2.]), np.array([1, 0, 3, 2.]))
+        0.3333333333333333
+        >>> iou(np.array([0, 0, 2, 2.]), np.array([[0, 0, 2, 2.], [5, 5, 6, 6.]])).tolist()
+        [1.0, 0.0]
+    """
+    a = np.asarray(box, np.float64).reshape(4)
+    b = np.asarray(boxes, np.float64)
+    bb = b.reshape(-1, 4)
+    w = np.clip(np.minimum(a[2], bb[:, 2]) - np.maximum(a[0], bb[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[3], bb[:, 3]) - np.maximum(a[1], bb[:, 1]), 0, None)
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1]) - inter
+    out = inter / np.maximum(union, 1e-12)
+    return float(out[0]) if b.ndim == 1 else out
+
+
 def square_crop(box: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
     """The square crop (x0, y0, side) around a box, its longer side enlarged by ``margin`` on every side.
 
@@ -186,8 +213,63 @@ def warp_crop(image: np.ndarray, crop: np.ndarray, size: int) -> np.ndarray:
                           borderValue=0)
 
 
+def crop_around(image: np.ndarray, landmark_box: np.ndarray, size: int = 200) -> np.ndarray:
+    """The face's crop, as inference sees it (:func:`square_crop` of the landmark box, :data:`CROP_MARGIN`),
+    at ``size`` pixels: what the book's figures show of a face.
+
+    Args:
+        image: (H, W, C) array.
+        landmark_box: (4,) the face's landmark box, pixels.
+        size: output side, pixels.
+
+    Returns:
+        (size, size, C) array of the image's dtype.
+
+    Example:
+        >>> crop_around(np.zeros((100, 100, 3), np.uint8), np.array([20, 20, 60, 60.]), size=32).shape
+        (32, 32, 3)
+    """
+    return warp_crop(image, square_crop(landmark_box), size)
+
+
 def crop_grid(crop: np.ndarray, size: int, stride: int = 1) -> np.ndarray:
-    """Image points of every ``stride``-th crop pixel centre, row by row. Returns (N, 2) float64."""
+    """Image points of every ``stride``-th crop pixel centre, row by row. Returns (N, 2) float64.
+
+    Example:
+        >>> crop_grid(np.array([0.0, 0.0, 4.0]), 2).tolist()
+        [[0.5, 0.5], [2.5, 0.5], [0.5, 2.5], [2.5, 2.5]]
+    """
     c = np.arange(0, size, stride, dtype=np.float64)
     xs, ys = np.meshgrid(c, c)
     return to_image(np.stack([xs.ravel(), ys.ravel()], 1), crop, size)
+
+
+def mask_grid(crop: np.ndarray, size: int, mask: np.ndarray) -> np.ndarray:
+    """The image points worth describing inside an (H, W) mask, for a crop described at ``size`` pixels:
+    every True pixel when a crop pixel spans under 2 image pixels, else the centre of every crop pixel
+    whose image pixel is True (a finer grid would only interpolate between the same descriptors).
+
+    Args:
+        crop: (3,) x0, y0, side of the square crop, image pixels.
+        size: the crop's side in crop pixels.
+        mask: (H, W) bool over the image.
+
+    Returns:
+        (N, 2) float64 image points (x, y).
+
+    Example:
+        >>> mask = np.ones((8, 8), bool)
+        >>> len(mask_grid(np.array([0.0, 0.0, 8.0]), 8, mask)), len(mask_grid(np.array([0.0, 0.0, 8.0]), 2, mask))
+        (64, 4)
+    """
+    mask = np.asarray(mask, bool)
+    if crop[2] / size < 2.0:
+        rows, cols = np.nonzero(mask)
+        return np.stack([cols, rows], 1).astype(np.float64)
+    pts = crop_grid(crop, size)
+    ij = np.round(pts).astype(np.int64)
+    h, w = mask.shape
+    inside = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
+    keep = np.zeros(len(pts), bool)
+    keep[inside] = mask[ij[inside, 1], ij[inside, 0]]
+    return pts[keep]

@@ -25,6 +25,7 @@ import numpy as np
 
 from dffkit.boxes import box_size
 from dffkit.errors import DffkitError
+from dffkit.records import Record, record
 
 
 class Matches(Protocol):
@@ -42,94 +43,132 @@ class Correspondence(Protocol):
     visible: np.ndarray  # (N,) bool
     surface: np.ndarray  # (N, 3) cm
 
-__all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "bin_of", "bin_means",
-           "failure_rate", "cumulative_error_curve", "bootstrap_ci", "correct_matches", "match_counts",
-           "summarise_matches", "jitter", "lag_frames"]
+__all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "BinMeans", "bin_of", "bin_means",
+           "failure_rate", "cumulative_error_curve", "bootstrap_ci", "correct_matches", "MatchCounts", "MatchSummary",
+           "match_counts", "summarise_matches", "jitter", "lag_frames"]
 
-#: |yaw| bins of AFLW2000-3D's protocol, degrees (the last includes 90).
-YAW_BINS: dict[str, tuple[float, float]] = {"[0, 30)": (0.0, 30.0), "[30, 60)": (30.0, 60.0), "[60, 90]": (60.0, 90.01)}
-#: Bins of the view-angle difference between two images, degrees: small, medium, large.
-VIEW_BINS: dict[str, tuple[float, float]] = {"small (<30°)": (0.0, 30.0), "medium (30-60°)": (30.0, 60.0),
-                                             "large (>60°)": (60.0, 180.01)}
+#: |yaw| bins of AFLW2000-3D's protocol, degrees: [0, 30), [30, 60), [60, 90] (the last includes 90).
+YAW_BINS: tuple[tuple[float, float], ...] = ((0.0, 30.0), (30.0, 60.0), (60.0, 90.01))
+#: Bins of the view-angle difference between two images, degrees: small (< 30°), medium, large (> 60°).
+VIEW_BINS: tuple[tuple[float, float], ...] = ((0.0, 30.0), (30.0, 60.0), (60.0, 180.01))
 
 
-def _errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    p, g = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+@record
+class BinMeans(Record):
+    """Mean errors per bin of an angle, and the mean of the bin means (AFLW2000-3D's summary).
+
+    Attributes:
+        edges_deg: ((low, high), ...) the bins, degrees (low inclusive, high exclusive).
+        means: the mean error of each bin (NaN when empty).
+        counts: the faces in each bin.
+        mean: the mean of the non-empty bins' means.
+        faces: all faces.
+    """
+
+    edges_deg: tuple[tuple[float, float], ...]
+    means: tuple[float, ...]
+    counts: tuple[int, ...]
+    mean: float
+    faces: int
+
+    def scaled(self, factor: float) -> BinMeans:
+        """The same bins with every mean times ``factor`` (e.g. 10 for cm -> mm)."""
+        return BinMeans(self.edges_deg, tuple(factor * m for m in self.means), self.counts, factor * self.mean,
+                        self.faces)
+
+def _errors(landmarks: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    p, g = np.asarray(landmarks, np.float64), np.asarray(truth, np.float64)
     if p.shape != g.shape or p.ndim != 2 or p.shape[1] != 2:
-        raise DffkitError(f"prediction and ground truth must both be (N, 2), got {p.shape} and {g.shape}")
+        raise DffkitError(f"landmarks and truth must both be (N, 2), got {p.shape} and {g.shape}")
     return np.linalg.norm(p - g, axis=1)
 
 
-def nme_box(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray | None = None) -> float:
-    """Mean point error over the (visible) points, divided by √(w·h) of those points' ground-truth box.
+def nme_box(landmarks: np.ndarray, truth: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """Mean point error over the (visible) points, divided by √(w·h) of those points' true box.
 
     Args:
-        pred, gt: (N, 2) points, pixels.
+        landmarks: (N, 2) predicted points, pixels.
+        truth: (N, 2) true points, pixels.
         visible: (N,) bool points to score; None for all.
 
     Example:
-        >>> gt = np.array([[0.0, 0.0], [10.0, 10.0]])
-        >>> nme_box(gt + [1.0, 0.0], gt)
+        >>> truth = np.array([[0.0, 0.0], [10.0, 10.0]])
+        >>> nme_box(truth + [1.0, 0.0], truth)
         0.1
     """
-    v = np.ones(len(gt), bool) if visible is None else np.asarray(visible, bool)
-    return float(_errors(np.asarray(pred)[v], np.asarray(gt)[v]).mean() / box_size(np.asarray(gt, np.float64)[v]))
+    v = np.ones(len(truth), bool) if visible is None else np.asarray(visible, bool)
+    return float(_errors(np.asarray(landmarks)[v], np.asarray(truth)[v]).mean()
+                 / box_size(np.asarray(truth, np.float64)[v]))
 
 
-def nme_interpupil(pred: np.ndarray, gt: np.ndarray, points: np.ndarray | None = None) -> float:
-    """Mean error over ``points`` (default all 68) divided by the distance of the eye centres of ``gt``
-    (68-point scheme: the means of points 36-41 and 42-47)."""
-    g = np.asarray(gt, np.float64)
+def nme_interpupil(landmarks: np.ndarray, truth: np.ndarray, points: np.ndarray | None = None) -> float:
+    """Mean error over ``points`` (default all 68) divided by the distance of the true eye centres (68-point
+    scheme: the means of points 36-41 and 42-47).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> _, truth = sample_face()
+        >>> d = np.linalg.norm(truth[36:42].mean(0) - truth[42:48].mean(0))
+        >>> round(nme_interpupil(truth + [0.0, 0.1 * d], truth), 6)
+        0.1
+    """
+    g = np.asarray(truth, np.float64)
     d = np.linalg.norm(g[36:42].mean(0) - g[42:48].mean(0))
     idx = np.arange(len(g)) if points is None else np.asarray(points)
-    return float(_errors(np.asarray(pred)[idx], g[idx]).mean() / max(d, 1e-9))
+    return float(_errors(np.asarray(landmarks)[idx], g[idx]).mean() / max(d, 1e-9))
 
 
-def nme_interocular(pred: np.ndarray, gt: np.ndarray, points: np.ndarray | None = None) -> float:
-    """Mean error over ``points`` (default all 68) divided by the distance of the outer eye corners
-    (points 36 and 45) of ``gt``."""
-    g = np.asarray(gt, np.float64)
+def nme_interocular(landmarks: np.ndarray, truth: np.ndarray, points: np.ndarray | None = None) -> float:
+    """Mean error over ``points`` (default all 68) divided by the distance of the true outer eye corners
+    (points 36 and 45).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> _, truth = sample_face()
+        >>> d = np.linalg.norm(truth[36] - truth[45])
+        >>> round(nme_interocular(truth + [0.05 * d, 0.0], truth), 6)
+        0.05
+    """
+    g = np.asarray(truth, np.float64)
     idx = np.arange(len(g)) if points is None else np.asarray(points)
-    return float(_errors(np.asarray(pred)[idx], g[idx]).mean() / max(np.linalg.norm(g[36] - g[45]), 1e-9))
+    return float(_errors(np.asarray(landmarks)[idx], g[idx]).mean() / max(np.linalg.norm(g[36] - g[45]), 1e-9))
 
 
-def bin_of(angle: float, bins: dict[str, tuple[float, float]] = VIEW_BINS) -> str:
-    """The name of the bin holding ``angle`` (degrees; lower edge inclusive, upper exclusive).
+def bin_of(angle: float, bins: tuple[tuple[float, float], ...] = VIEW_BINS) -> int:
+    """The index of the bin holding ``angle`` (degrees; lower edge inclusive, upper exclusive).
 
     Example:
         >>> bin_of(45.0)
-        'medium (30-60°)'
+        1
     """
-    for name, (lo, hi) in bins.items():
+    for k, (lo, hi) in enumerate(bins):
         if lo <= angle < hi:
-            return name
+            return k
     raise DffkitError(f"angle {angle} lies in no bin of {list(bins)}")
 
 
-def bin_means(errors: np.ndarray, angles: np.ndarray, bins: dict[str, tuple[float, float]] = YAW_BINS) -> dict[str, float]:
+def bin_means(errors: np.ndarray, angles: np.ndarray, bins: tuple[tuple[float, float], ...] = YAW_BINS) -> BinMeans:
     """Mean error per bin of |angle| and the mean of the bin means (AFLW2000-3D's summary).
 
     Args:
         errors: (N,) per-face errors.
         angles: (N,) angles, degrees (their absolute value is binned).
-        bins: name -> (low, high).
-
-    Returns:
-        {bin: mean (NaN when empty), 'mean': mean of the non-empty bin means, 'faces': N}.
+        bins: (low, high) pairs.
 
     Example:
-        >>> bin_means(np.array([1.0, 3.0, 5.0]), np.array([10.0, -20.0, 70.0]))
-        {'[0, 30)': 2.0, '[30, 60)': nan, '[60, 90]': 5.0, 'mean': 3.5, 'faces': 3}
+        >>> b = bin_means(np.array([1.0, 3.0, 5.0]), np.array([10.0, -20.0, 70.0]))
+        >>> b.means, b.counts, b.mean, b.faces
+        ((2.0, nan, 5.0), (2, 0, 1), 3.5, 3)
     """
     e, a = np.asarray(errors, np.float64), np.abs(np.asarray(angles, np.float64))
-    out: dict[str, float] = {}
-    for name, (lo, hi) in bins.items():
+    means, counts = [], []
+    for lo, hi in bins:
         sel = (a >= lo) & (a < hi)
-        out[name] = float(e[sel].mean()) if sel.any() else float("nan")
-    means = [v for v in out.values() if v == v]
-    out["mean"] = float(np.mean(means)) if means else float("nan")
-    out["faces"] = int(len(e))
-    return out
+        means.append(float(e[sel].mean()) if sel.any() else float("nan"))
+        counts.append(int(sel.sum()))
+    finite = [v for v in means if v == v]
+    return BinMeans(tuple((float(lo), float(hi)) for lo, hi in bins), tuple(means), tuple(counts),
+                    float(np.mean(finite)) if finite else float("nan"), int(len(e)))
 
 
 def failure_rate(errors: np.ndarray, threshold: float = 0.08) -> float:
@@ -177,8 +216,46 @@ def correct_matches(matches: Matches, truth: Correspondence, radius: float = 5.0
     return truth.visible & (np.nan_to_num(err, nan=np.inf) <= radius)
 
 
+@record
+class MatchCounts(Record):
+    """The counts of one image pair's matches (:func:`match_counts`).
+
+    Attributes:
+        points: source points on the face; valid: valid matches among them; correct: valid and within the
+            radius of a visible true match; no_truth: source points on the face with no visible true match;
+            rejected: of those, left unmatched; surface_cm_sum, surface_n: the summed 3D distance (cm) over
+            the valid matches with both points on the face, and their number.
+    """
+
+    points: int
+    valid: int
+    correct: int
+    no_truth: int
+    rejected: int
+    surface_cm_sum: float = 0.0
+    surface_n: int = 0
+
+
+@record
+class MatchSummary(Record):
+    """Matches pooled over pairs (:func:`summarise_matches`); NaN where a denominator is zero.
+
+    Attributes:
+        pairs: image pairs; valid_per_pair: mean valid matches per pair; precision: correct / valid;
+        recall: correct / source points with a visible true match; reject_rate: rejected / source points
+        with none; surface_cm: mean 3D distance of the valid matches, cm.
+    """
+
+    pairs: int
+    valid_per_pair: float
+    precision: float
+    recall: float
+    reject_rate: float
+    surface_cm: float
+
+
 def match_counts(matches: Matches, truth: Correspondence, predicted_surface: np.ndarray | None = None,
-                 radius: float = 5.0) -> dict[str, float]:
+                 radius: float = 5.0) -> MatchCounts:
     """Counts for one image pair.
 
     Args:
@@ -188,44 +265,47 @@ def match_counts(matches: Matches, truth: Correspondence, predicted_surface: np.
             target point, NaN off the face; None skips the 3D distance.
         radius: a valid match is correct when within ``radius`` pixels of a visible true match.
 
-    Returns:
-        ``points`` (source points on the face), ``valid``, ``correct``, ``no_truth`` (source points on the
-        face with no visible true match), ``rejected`` (of those, left unmatched), ``surface_cm_sum`` and
-        ``surface_n`` (3D distance over valid matches with both points on the face).
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> m = NS(target=np.array([[0.0, 0.0], [9.0, 9.0]]), valid=np.array([True, True]))
+        >>> t = NS(target=np.zeros((2, 2)), on_face=np.ones(2, bool), visible=np.ones(2, bool), surface=np.zeros((2, 3)))
+        >>> c = match_counts(m, t)
+        >>> c.valid, c.correct
+        (2, 1)
     """
     on = truth.on_face
     valid = matches.valid & on
     correct = valid & correct_matches(matches, truth, radius)
     no_truth = on & ~truth.visible
-    out = {"points": int(on.sum()), "valid": int(valid.sum()), "correct": int(correct.sum()),
-           "no_truth": int(no_truth.sum()), "rejected": int((no_truth & ~matches.valid).sum()),
-           "surface_cm_sum": 0.0, "surface_n": 0}
+    cm, n = 0.0, 0
     if predicted_surface is not None:
         d = np.linalg.norm(predicted_surface - truth.surface, axis=1)
         ok = valid & np.isfinite(d)
-        out["surface_cm_sum"], out["surface_n"] = float(d[ok].sum()), int(ok.sum())
-    return out
+        cm, n = float(d[ok].sum()), int(ok.sum())
+    return MatchCounts(points=int(on.sum()), valid=int(valid.sum()), correct=int(correct.sum()),
+                       no_truth=int(no_truth.sum()), rejected=int((no_truth & ~matches.valid).sum()),
+                       surface_cm_sum=cm, surface_n=n)
 
 
-def summarise_matches(rows: Sequence[dict]) -> dict[str, float]:
-    """Pool :func:`match_counts` rows of several pairs.
+def summarise_matches(rows: Sequence[MatchCounts]) -> MatchSummary:
+    """Pool the :func:`match_counts` of several pairs.
 
-    Returns:
-        ``pairs``; ``valid_per_pair`` (mean valid matches); ``precision`` (correct / valid);
-        ``recall`` (correct / source points with a visible truth); ``reject_rate`` (rejected / no_truth);
-        ``surface_cm`` (mean 3D distance of valid matches); NaN where a denominator is zero.
+    Example:
+        >>> s = summarise_matches([MatchCounts(10, 4, 2, 2, 1), MatchCounts(10, 6, 3, 2, 2)])
+        >>> s.pairs, s.valid_per_pair, s.precision, s.reject_rate
+        (2, 5.0, 0.5, 0.75)
     """
-    tot = {k: float(sum(r[k] for r in rows)) for k in ("points", "valid", "correct", "no_truth", "rejected",
-                                                        "surface_cm_sum", "surface_n")}
+    def total(k: str) -> float:
+        return float(sum(getattr(r, k) for r in rows))
 
     def ratio(a: float, b: float) -> float:
         return a / b if b > 0 else float("nan")
 
-    return {"pairs": len(rows), "valid_per_pair": ratio(tot["valid"], len(rows)),
-            "precision": ratio(tot["correct"], tot["valid"]),
-            "recall": ratio(tot["correct"], tot["points"] - tot["no_truth"]),
-            "reject_rate": ratio(tot["rejected"], tot["no_truth"]),
-            "surface_cm": ratio(tot["surface_cm_sum"], tot["surface_n"])}
+    return MatchSummary(pairs=len(rows), valid_per_pair=ratio(total("valid"), len(rows)),
+                        precision=ratio(total("correct"), total("valid")),
+                        recall=ratio(total("correct"), total("points") - total("no_truth")),
+                        reject_rate=ratio(total("rejected"), total("no_truth")),
+                        surface_cm=ratio(total("surface_cm_sum"), total("surface_n")))
 
 
 def jitter(landmarks: np.ndarray, sizes: np.ndarray | None = None) -> float:

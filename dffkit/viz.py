@@ -5,8 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["crop_around", "draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "render_face", "framed_view",
-           "label_panel", "draw_pose_axes", "depth_image", "VISIBLE_RGB",
+from dffkit.errors import DffkitError
+
+__all__ = ["draw_landmarks", "draw_matches", "correspondence_colors", "image_grid", "render_face", "framed_view",
+           "label_panel", "draw_pose_axes", "depth_image", "new_figure", "grid_figure", "VISIBLE_RGB",
            "HIDDEN_RGB", "TRUTH_RGB"]
 
 VISIBLE_RGB = (40, 220, 40)
@@ -104,21 +106,10 @@ def correspondence_colors(mask_a: np.ndarray, shape_b: tuple[int, int], source: 
     return src_img, dst_img
 
 
-def crop_around(image: np.ndarray, box: np.ndarray, margin: float = 0.2, size: int = 200) -> np.ndarray:
-    """A square (size, size) view of ``image`` around ``box`` (x0, y0, x1, y1), enlarged by ``margin`` per side
-    (zero-padded outside the image)."""
-    x0, y0, x1, y1 = np.asarray(box, np.float64)
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    k = size / side
-    m = np.array([[k, 0, size / 2 - cx * k], [0, k, size / 2 - cy * k]], np.float32)
-    return cv2.warpAffine(np.ascontiguousarray(image), m, (size, size), flags=cv2.INTER_AREA)
-
-
 def image_grid(images: list[np.ndarray], cols: int, pad: int = 2, fill: int = 255) -> np.ndarray:
     """Tile equally sized (H, W, 3) uint8 images into rows of ``cols``, separated by ``pad`` pixels."""
     if not images:
-        raise ValueError("image_grid needs at least one image")
+        raise DffkitError("image_grid needs at least one image")
     h, w = images[0].shape[:2]
     rows = -(-len(images) // cols)
     out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad, 3), fill, np.uint8)
@@ -150,7 +141,7 @@ def framed_view(renderer, model, size: int | tuple[int, int] = 224, p_id: np.nda
     from dffkit.face.camera import frame_camera
 
     shape = model.shape(p_id, p_exp)
-    region = model.vertices_of(part) if part in model.parts else np.arange(model.n_vertices)
+    region = model.region(part)
     cam = frame_camera(shape[region], size, pitch=pitch, yaw=yaw, roll=roll, fill=fill)
     return renderer.render(shape, model.triangles, cam, size=size, colors=colors), cam, shape
 
@@ -252,3 +243,47 @@ def depth_image(depth: np.ndarray) -> np.ndarray:
         lo, hi = d[m].min(), d[m].max()
         out[m] = (40 + 215 * (d[m] - lo) / max(hi - lo, 1e-9)).astype(np.uint8)
     return np.repeat(out[..., None], 3, axis=2)
+
+
+def new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1):
+    """A matplotlib figure of ``width`` × ``height`` inches with a grid of axes, outside pyplot (a notebook
+    shows it once, as the value of its cell).
+
+    Returns:
+        (figure, axes): one Axes, or an array of them for a grid.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows, ncols)
+    return fig, axes
+
+
+def grid_figure(images: list[np.ndarray], cols: int, width: float = 14.0, title: str | None = None,
+                titles: list[str] | None = None):
+    """The images tiled in rows of ``cols`` as one figure ``width`` inches wide (axes off), with an optional
+    title over it or one title per image.
+
+    Example:
+        >>> fig = grid_figure([np.zeros((8, 8, 3), np.uint8)] * 3, cols=3, width=6)
+        >>> [round(float(v), 2) for v in fig.get_size_inches()]
+        [6.0, 2.0]
+    """
+    if not images:
+        raise DffkitError("grid_figure needs at least one image")
+    rows = -(-len(images) // cols)
+    h, w = images[0].shape[:2]
+    if titles is None:
+        fig, ax = new_figure(width, width * rows * h / (cols * w) + (0.3 if title else 0.0))
+        ax.imshow(image_grid(images, cols=cols))
+        ax.axis("off")
+        if title:
+            ax.set_title(title)
+        return fig
+    fig, axes = new_figure(width, width * rows * h / (cols * w) + 0.3 * rows, ncols=cols, nrows=rows)
+    for k, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k])
+            ax.set_title(titles[k], fontsize=9)
+    return fig

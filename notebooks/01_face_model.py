@@ -45,40 +45,27 @@ bench_frames = 50  # frames timed for the renderer
 results_dir = "results"
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import display
 
 from dffkit import load_default_model
-from dffkit.evaluation.report import save_results, table
-from dffkit.evaluation.summaries import render_speed
+from dffkit.chapters import face_model as chapter
+from dffkit.evaluation.report import tables
+from dffkit.evaluation.results import save_chapter
 from dffkit.face.render import Renderer
-from dffkit.viz import image_grid, render_face
 
 model = load_default_model()
 renderer = Renderer()
-rng = np.random.default_rng(seed)
+results = chapter.measure(model, renderer, size, bench_frames, seed=seed)
 
 # %% [markdown]
 # ## The embedded model
 
 # %%
 # NBVAL_CHECK_OUTPUT
-counts = {
-    "vertices": model.n_vertices,
-    "triangles": model.n_triangles,
-    "identity modes m1": model.n_identity,
-    "expression modes m2": model.n_expression,
-    "landmarks": len(model.landmarks68),
-}
-display(table(counts))
+display(tables.model_table(results.model))
 
 # %% mystnb={"figure": {"caption": "The mean face $\\bar S$ from the front, at 45° and in profile.", "name": "fig-mean-face"}}
-views = [render_face(renderer, model, size, yaw=np.radians(a)) for a in (0, 45, 90)]
-plt.figure(figsize=(9, 3))
-plt.imshow(image_grid(views, cols=3))
-plt.axis("off")
-plt.show()
+chapter.views_figure(model, renderer, size)
 
 # %% [markdown]
 # ## Identities and expressions
@@ -87,27 +74,10 @@ plt.show()
 # weights in $[0, 1]$.
 
 # %% mystnb={"figure": {"caption": "Random identities, $p_{id} \\sim \\mathcal N(0, I)$, neutral expression.", "name": "fig-identities"}}
-faces = [render_face(renderer, model, size, p_id=model.sample_identity(rng), yaw=0.3) for _ in range(n_identities)]
-plt.figure(figsize=(2 * min(n_identities, 6), 2.2 * -(-n_identities // 6)))
-plt.imshow(image_grid(faces, cols=min(n_identities, 6)))
-plt.axis("off")
-plt.show()
+chapter.identities_figure(model, renderer, size, n_identities, seed=seed)
 
 # %% mystnb={"figure": {"caption": "Expression blendshapes of the mean face, each at weight 1.", "name": "fig-expressions"}}
-shown = ["jawOpen", "mouthSmile_L", "eyeBlink_L", "browInnerUp_L", "mouthPucker", "cheekPuff_L"]
-exps = []
-for name in shown:
-    p_exp = np.zeros(model.n_expression, np.float32)
-    p_exp[model.expression_names.index(name)] = 1.0
-    if name.endswith("_L"):
-        p_exp[model.expression_names.index(name[:-2] + "_R")] = 1.0
-    exps.append(render_face(renderer, model, size, p_exp=p_exp, yaw=0.2))
-fig, axes = plt.subplots(1, len(shown), figsize=(2 * len(shown), 2.4))
-for ax, im, name in zip(axes, exps, shown):
-    ax.imshow(im)
-    ax.set_title(name.replace("_L", ""), fontsize=9)
-    ax.axis("off")
-plt.show()
+chapter.expressions_figure(model, renderer, size)
 
 # %% [markdown]
 # ## Large poses and landmark visibility
@@ -117,14 +87,7 @@ plt.show()
 # handle.
 
 # %% mystnb={"figure": {"caption": "Yaw from −90° to 90° with the 68 landmarks: green visible, red hidden by the z-buffer.", "name": "fig-yaw-sweep"}}
-yaws = np.linspace(-90, 90, n_yaws)
-sweep = [render_face(renderer, model, size, yaw=np.radians(a), landmarks=True) for a in yaws]
-fig, axes = plt.subplots(1, n_yaws, figsize=(2 * n_yaws, 2.4))
-for ax, im, a in zip(np.atleast_1d(axes), sweep, yaws):
-    ax.imshow(im)
-    ax.set_title(f"yaw {a:+.0f}°", fontsize=9)
-    ax.axis("off")
-plt.show()
+chapter.yaw_sweep_figure(model, renderer, size, n_yaws)
 
 # %% [markdown]
 # ## Renderer speed
@@ -135,11 +98,8 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-ms = render_speed(renderer, model, size, bench_frames, seed=seed)
-print(f"{ms:.1f} ms per {size}x{size} frame ({1e3 / ms:.0f} frames/s), new mesh every frame")
+print(f"{results.render_ms:.1f} ms per {size}x{size} frame ({1e3 / results.render_ms:.0f} frames/s), new mesh every frame")
 
 # %%
-saved = save_results(f"{results_dir}/01_face_model.json",
-             results={"model": counts, "render_ms": ms, "render_fps": 1e3 / ms},
-             config={"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name})
+saved = save_chapter(results_dir, results, {"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name})
 renderer.close()

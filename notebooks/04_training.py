@@ -54,26 +54,13 @@ seed = 0
 results_dir = "results"
 
 # %%
-from pathlib import Path
-
-import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import display
 
-from dffkit.boxes import landmark_box
-from dffkit.data.dataset import SynthDataset
-from dffkit.data.generate import generate_dataset
-from dffkit.dff.features import features
-from dffkit.dff.net import get_config
-from dffkit.dff.weights import load_weights, shipped_weights_path
-from dffkit.evaluation.report import save_results, table
-from dffkit.evaluation.summaries import logit_scale_runs, network_summary, read_training_log
-from dffkit.viz import descriptor_rgb, image_grid
+from dffkit.chapters import training as chapter
+from dffkit.evaluation.report import tables
+from dffkit.evaluation.results import save_chapter
 
-path = shipped_weights_path() if weights is None else Path(weights)
-net = load_weights(path)
-model_table = network_summary(path)
-log = read_training_log(path.with_name(path.stem + "_log.csv"))
+results = chapter.measure(weights, ci_samples, ci_steps, scales, seed=seed)
 
 # %% [markdown]
 # ## The shipped model
@@ -82,18 +69,11 @@ log = read_training_log(path.with_name(path.stem + "_log.csv"))
 # `dffkit/assets/DFF_CPU_MODEL_CARD.md` records the data recipe and machine.
 
 # %% mystnb={"figure": {"caption": "Training loss and sampled patch accuracy of the shipped network, from its training log.", "name": "fig-train-curves"}}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-axes[0].plot(log["step"], log["loss"], lw=0.8)
-axes[1].plot(log["step"], log["accuracy"], lw=0.8)
-axes[0].set(xlabel="step", ylabel="loss (sum over heads)")
-axes[1].set(xlabel="step", ylabel="patch accuracy (sampled heads)")
-axes[1].axhline(model_table["chance"], color="gray", ls="--", lw=0.8, label="chance")
-axes[1].legend()
-plt.show()
+chapter.curves_figure(weights, results.shipped.chance)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-display(table(model_table, digits=4))
+display(tables.network_table(results.shipped))
 
 # %% [markdown]
 # ## Descriptors across views and identities
@@ -103,13 +83,7 @@ display(table(model_table, digits=4))
 # Fig. 3 asks for).
 
 # %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all.", "name": "fig-dff-pca"}}
-val = SynthDataset(generate_dataset("synth-val", n=8, size=model_table["input size"], seed=seed + 11, split="val",
-                                    workers=0, progress=False))
-feats = [features(s.image, box=landmark_box(s.landmarks68), net=net) for s in list(val)[:6]]
-plt.figure(figsize=(14, 5))
-plt.imshow(image_grid([f.image for f in feats] + descriptor_rgb([f.descriptors for f in feats]), cols=len(feats)))
-plt.axis("off")
-plt.show()
+chapter.descriptors_figure(weights, results.shipped.input_size, seed=seed)
 
 # %% [markdown]
 # ## A short training run, and the effect of the scale
@@ -120,22 +94,12 @@ plt.show()
 # (the table under the figure), not by the height of their curves.
 
 # %% mystnb={"figure": {"caption": "Short CI-scale training runs of the tiny config at two logit scales: loss per head over the steps.", "name": "fig-ci-train"}}
-generate_dataset("synth-ci", n=ci_samples, size=64, seed=seed + 5, workers=0, shard_size=16, progress=False)
-ci_results, curves = logit_scale_runs("synth-ci", ".", scales, ci_steps, seed=seed)
-plt.figure(figsize=(6, 3))
-for name, c in curves.items():
-    plt.plot(c["step"], c["loss per head"], label=name)
-plt.axhline(np.log(get_config("tiny").n_patches), color="gray", ls="--", lw=0.8, label="log(patches)")
-plt.xlabel("step")
-plt.ylabel("loss per head")
-plt.legend()
-plt.show()
+chapter.logit_figure(results.logit_runs)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-display(table([{"run": k, **v} for k, v in ci_results.items()]))
+display(tables.logit_table(results.logit_runs))
 
 # %%
-saved = save_results(f"{results_dir}/04_training.json", results={"shipped": model_table, "ci_runs": ci_results},
-             config={"weights": path, "ci_steps": ci_steps, "ci_samples": ci_samples, "scales": scales,
-                     "seed": seed})
+saved = save_chapter(results_dir, results, {"weights": chapter.weights_path(weights), "ci_steps": ci_steps,
+                                             "ci_samples": ci_samples, "scales": scales, "seed": seed})

@@ -34,8 +34,8 @@
 # re-detections and frames per second (decoding included).
 
 # %% tags=["parameters"]
-photos = None  # folder of photos with landmarks; None: the sample vendored with dffkit
-photo_index = 1  # which held-out test photo the sequences are made from
+images = None  # folder of images with landmarks; None: the sample vendored with dffkit
+image_index = 1  # which held-out test image the sequences are made from
 n_still = 30  # frames of the still stretch
 n_move = 120  # frames of the moving stretch
 height = 480  # frame height, pixels (width 4/3 of it)
@@ -45,44 +45,25 @@ seed = 0
 results_dir = "results"
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import display
 
 from dffkit import load_default_model
 from dffkit.alignment.cascade import default_aligner
-from dffkit.data.photos import default_photos, list_photos
-from dffkit.evaluation.report import save_results, table
-from dffkit.evaluation.tracking import compare_methods, filter_sweep, held_out_sequences
-from dffkit.face.render import Renderer
-from dffkit.tracking.run import draw_frame
-from dffkit.tracking.tracker import Tracker
-from dffkit.tracking.video import VideoReader
-from dffkit.viz import TRUTH_RGB, draw_landmarks, image_grid, label_panel
+from dffkit.chapters import tracking as chapter
+from dffkit.evaluation.report import tables
+from dffkit.evaluation.results import save_chapter
 
 model = load_default_model()
-photo = list_photos(photos or default_photos(), split="test", require_landmarks=True)[photo_index]
-with Renderer() as renderer:
-    sequences = held_out_sequences(photo, model, renderer, "sequences", n_still=n_still, n_move=n_move,
-                                   size=(height, height * 4 // 3), seed=seed)
 aligner = default_aligner()
-print(f"sequences from held-out photo {photo.image.name}: " +
-      ", ".join(f"{k} ({len(t['landmarks'])} frames)" for k, (_, t) in sequences.items()))
+image_name, sequences = chapter.sequences(model, images, image_index, n_still, n_move, height, seed=seed)
+results = chapter.measure(sequences, aligner, smoothing, sweep_settings)
+print(f"sequences from held-out image {image_name}: {n_still + n_move} frames each")
 
 # %% [markdown]
 # ## A strip of tracked frames
 
 # %% mystnb={"figure": {"caption": "Every sixth frame of the moving stretch of the yaw sweep, tracked with the filter: landmarks (green visible, red hidden) and the track id; the ground truth of the same frames in blue underneath.", "name": "fig-track-strip"}}
-video, truth = sequences["yaw sweep"]
-frames = list(VideoReader(video))
-tracked = list(Tracker(aligner=aligner, filter=smoothing, fps=truth["fps"]).run(VideoReader(video)))
-picks = np.linspace(n_still, len(frames) - 1, 6).astype(int)
-top = [label_panel(draw_frame(frames[k][2], tracked[k]), f"frame {k}, yaw {truth['yaw'][k]:.0f}°") for k in picks]
-bottom = [draw_landmarks(frames[k][2], truth["landmarks"][k], color=TRUTH_RGB) for k in picks]
-plt.figure(figsize=(16, 5))
-plt.imshow(image_grid(top + bottom, cols=len(picks)))
-plt.axis("off")
-plt.show()
+chapter.strip_figure(sequences, aligner, smoothing, n_still)
 
 # %% [markdown]
 # ## Tracking against per-frame alignment
@@ -95,32 +76,15 @@ plt.show()
 # often the face was found again.
 
 # %%
-rows, scores = [], {}
-for name, (video, truth) in sequences.items():
-    r, s = compare_methods(video, truth, aligner, smoothing)
-    rows += [{"sequence": name, **row} for row in r]
-    scores[name] = s
-display(table([{k: v for k, v in row.items() if k in ("sequence", "method") or k.startswith("NME")} for row in rows],
-              digits=2))
-display(table([{k: v for k, v in row.items() if not k.startswith("NME") and k != "fps"} for row in rows], digits=2))
+display(tables.tracking_accuracy_table(results.methods))
+display(tables.tracking_stability_table(results.methods))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-display(table([{"sequence": row["sequence"], "method": row["method"], "frames per second (this machine)": row["fps"]}
-               for row in rows], digits=1))
+display(tables.tracking_fps_table(results.methods))
 
 # %% mystnb={"figure": {"caption": "NME per frame on the yaw sweep (the still stretch first), for tracking with and without the filter and for per-frame alignment; grey: the true |yaw| (right axis).", "name": "fig-track-nme"}}
-video, truth = sequences["yaw sweep"]
-fig, ax = plt.subplots(figsize=(10, 3.5))
-for name, s in scores["yaw sweep"].items():
-    ax.plot(100 * s.nme, label=name, lw=1)
-ax.set_xlabel("frame")
-ax.set_ylabel("NME (%)")
-ax.legend(fontsize=7, loc="upper left")
-ax2 = ax.twinx()
-ax2.plot(np.abs(truth["yaw"]), color="gray", lw=0.8, ls="--")
-ax2.set_ylabel("|yaw| (°)")
-plt.show()
+chapter.nme_figure(results, sequences)
 
 # %% [markdown]
 # ## Jitter against lag
@@ -130,21 +94,12 @@ plt.show()
 # pixels):
 
 # %% mystnb={"figure": {"caption": "Jitter on the still stretch against lag on the moving stretch, for no filter and several One-Euro settings (similarity drift).", "name": "fig-jitter-lag"}}
-video, truth = sequences["similarity drift"]
-sweep = filter_sweep(video, truth, sweep_settings, aligner=aligner)
-plt.figure(figsize=(5, 3.5))
-for row in sweep:
-    plt.scatter(row["lag (frames)"], row["jitter still (% of box)"])
-    plt.annotate(row["filter"], (row["lag (frames)"], row["jitter still (% of box)"]), fontsize=7)
-plt.xlabel("lag (frames)")
-plt.ylabel("jitter, still (% of box)")
-plt.grid(alpha=0.3)
-plt.show()
+chapter.jitter_lag_figure(results)
 
 # %%
-display(table(sweep, digits=3))
+display(tables.filter_table(results.filter_sweep))
 
 # %%
-saved = save_results(f"{results_dir}/07_tracking.json", results={"methods": rows, "filter_sweep": sweep},
-                     config={"photo": photo.image.name, "n_still": n_still, "n_move": n_move, "height": height,
-                             "smoothing": smoothing, "sweep_settings": sweep_settings, "seed": seed})
+saved = save_chapter(results_dir, results, {"image": image_name, "n_still": n_still, "n_move": n_move,
+                                             "height": height, "smoothing": smoothing,
+                                             "sweep_settings": sweep_settings, "seed": seed})

@@ -31,14 +31,14 @@
 results_dir = "results"
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from dffkit.evaluation.disagreements import disagreements
-from dffkit.evaluation.paper import PAPER, REPORTED_TIMINGS_MS, setup_comparison, tables_beside_ours
-from dffkit.evaluation.report import ResultFiles, save_results, table
+from dffkit.chapters import results as chapter
+from dffkit.evaluation.results import save_chapter
 
-res = ResultFiles(results_dir)
-print("result files:", ", ".join(res.docs))
+book = chapter.load(results_dir)
+page = chapter.measure(book)
+print("result files:", ", ".join(page.read))
 
 # %% [markdown]
 # ## Alignment on real held-out photos (the 300-W test split)
@@ -48,19 +48,19 @@ print("result files:", ", ".join(res.docs))
 # are not a fair comparison.
 
 # %%
-display(res.table("06_alignment", res.get("06_alignment", "real_300w"), digits=2))
+display(chapter.results_table(book, "real"))
 
 # %% [markdown]
 # ## Large poses: profiled held-out photos, then synthetic renders (68 points, box NME %, |yaw| bins)
 
 # %%
-display(res.table("06_alignment", res.get("06_alignment", "profiled"), digits=2))
+display(chapter.results_table(book, "profiled"))
 
 # %%
-display(res.table("06_alignment", res.get("06_alignment", "profiled_inner"), digits=2))
+display(chapter.results_table(book, "profiled-inner"))
 
 # %%
-display(res.table("06_alignment", res.get("06_alignment", "synthetic"), digits=2))
+display(chapter.results_table(book, "rendered"))
 
 # %% [markdown]
 # ## The paper's Tables I-IV beside ours
@@ -69,9 +69,7 @@ display(res.table("06_alignment", res.get("06_alignment", "synthetic"), digits=2
 # with what differs. Read the two as neighbours, never as the same experiment.
 
 # %%
-for number, caption, rows, note in tables_beside_ours(res.docs):
-    display(Markdown(f"**Paper Table {number}.** {caption}."))
-    display(table(rows, digits=2, notes=[note]))
+display(*chapter.paper_tables_beside_ours(book))
 
 # %% [markdown]
 # ## The setup: the paper's beside ours
@@ -81,7 +79,7 @@ for number, caption, rows, note in tables_beside_ours(res.docs):
 # place of BFM and FaceWarehouse, and a data and network scale a 2-core CPU can train.
 
 # %%
-display(table(setup_comparison(res.docs), notes=[f"The paper: {PAPER}."]))
+display(chapter.setup_table(book))
 
 # %% [markdown]
 # ## Where this reproduction disagrees
@@ -90,49 +88,48 @@ display(table(setup_comparison(res.docs), notes=[f"The paper: {PAPER}."]))
 # result files and the likely reason.
 
 # %%
-for paragraph in disagreements(res.docs):
-    display(Markdown(paragraph))
+display(*chapter.disagreement_paragraphs(page))
 
 # %% [markdown]
 # ## 3D shape error (mm, per |yaw| bin)
 
 # %%
-display(res.table("06_alignment", res.get("06_alignment", "shape_mm"), digits=2))
+display(chapter.results_table(book, "shapes"))
 
 # %% [markdown]
 # ## Tracking: ground-truth sequences from a held-out photo (NME %, jitter % of the box, lag in frames)
 
 # %%
-display(res.table("07_tracking", [{k: v for k, v in r.items() if k != "fps"}
-                                  for r in res.get("07_tracking", "methods", default=[])] or None, digits=2))
+display(chapter.results_table(book, "tracking-accuracy"))
+display(chapter.results_table(book, "tracking-stability"))
 
 # %% [markdown]
 # ## Feature matching, SIFT against DFF, per view-difference bin (paper Figs. 8, 9, measured)
 
 # %%
-display(res.table("05_matching", res.get("05_matching", "table")))
+display(chapter.results_table(book, "matching"))
 
 # %%
-display(res.table("05_matching", res.get("05_matching", "transfer"), digits=1))
+display(chapter.results_table(book, "transfer"))
 
 # %% [markdown]
 # ## The DFF network
 
 # %%
-display(res.table("04_training", res.get("04_training", "shipped"), digits=4))
+display(chapter.results_table(book, "network"))
 
 # %% [markdown]
 # ## Data, segmentations and the face model
 
 # %%
-display(res.table("02_synthesis", {**res.get("02_synthesis", "fit", default={}),
-                                   **res.get("02_synthesis", "synthesis", default={})}))
+display(chapter.results_table(book, "fit"))
+display(chapter.results_table(book, "datasets"))
 
 # %%
-display(res.table("02_synthesis", res.get("02_synthesis", "profile_fill"), digits=1))
+display(chapter.results_table(book, "fill"))
 
 # %%
-display(res.table("03_segmentation", res.get("03_segmentation", "table")))
+display(chapter.results_table(book, "segmentation"))
 
 # %% [markdown]
 # ## Timings
@@ -142,19 +139,7 @@ display(res.table("03_segmentation", res.get("03_segmentation", "table")))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-rows = [{"what": f"the paper: {k}", "ms": v, "source": "the paper (dffkit.evaluation.paper)"}
-        for k, v in REPORTED_TIMINGS_MS.items()]
-rows += [{"what": f"dffkit: {k}, whole alignment per face", "ms": v, "source": "06_alignment.json"}
-         for k, v in res.get("06_alignment", "ms", default={}).items()]
-rows += [{"what": f"dffkit: {k} matching per pair", "ms": v, "source": "05_matching.json"}
-         for k, v in res.get("05_matching", "ms", default={}).items()]
-rows += [{"what": "dffkit: one rendering", "ms": res.get("01_face_model", "render_ms"), "source": "01_face_model.json"}]
-rows += [{"what": f"dffkit: {r['method']} ({r['sequence']}), per frame", "ms": 1e3 / r["fps"], "source": "07_tracking.json"}
-         for r in res.get("07_tracking", "methods", default=[])]
-display(table(rows, digits=1))
+display(chapter.timing_table(book))
 
 # %%
-saved = save_results(f"{results_dir}/08_results.json",
-                     results={"read": sorted(res.docs), "missing": sorted(set(res.missing)),
-                              "disagreements": disagreements(res.docs)},
-                     config={"results_dir": results_dir})
+saved = save_chapter(results_dir, page, {"results_dir": results_dir})

@@ -18,19 +18,20 @@ from dffkit.alignment.geometry import zbuffer_visibility
 from dffkit.alignment.learn import train_regressors
 from dffkit.alignment.regressors import Regressors
 from dffkit.boxes import landmark_box
-from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.photos import default_images, list_images
 from dffkit.data.sources import fit_sources
 from dffkit.data.synth import generate_pairs
 from dffkit.evaluation.alignment import evaluate_alignment
 from dffkit.evaluation.methods import landmark_predictor
-from dffkit.evaluation.protocols import evaluate, load_300w, load_aflw, load_aflw2000
+from dffkit.evaluation.harness import evaluate
+from dffkit.evaluation.protocols import load_300w, load_aflw, load_aflw2000
 from dffkit.metrics import nme_box, nme_interpupil
 
 
 @pytest.fixture(scope="module")
 def samples(model):
     """Held-out large-pose renderings (test-split photos, both views of 6 pairs)."""
-    src = fit_sources(model, list_photos(default_photos(), split="test")[:8], progress=False)
+    src = fit_sources(model, list_images(default_images(), split="test")[:8], progress=False)
     pairs = generate_pairs(src, 6, seed=11, size=160, model=model, progress=False)
     return [v for pair in pairs for v in pair]
 
@@ -47,9 +48,9 @@ def test_zbuffer_hides_the_points_behind_a_nearer_plane():
 def test_shipped_dff_cascade_beats_its_mean_shape_start(model, samples):
     predictors = {m: landmark_predictor(m, model) for m in ("dff", "mean")}
     res = evaluate_alignment(samples, predictors, progress=False)
-    dff, mean = res.errors["dff"], res.errors["mean"]
+    dff, mean = res.get("dff").errors, res.get("mean").errors
     assert dff.mean() < 0.75 * mean.mean()
-    assert res.table["dff"]["faces"] == len(samples)
+    assert res.get("dff").bins.faces == len(samples)
 
 
 def test_alignment_result_is_consistent(model, samples):
@@ -57,7 +58,9 @@ def test_alignment_result_is_consistent(model, samples):
     a = dffkit.align(s.image, landmark_box(s.landmarks68))
     assert a.landmarks.shape == (68, 2) and a.visible.shape == (68,) and a.stages.shape[1:] == (68, 2)
     np.testing.assert_allclose(a.landmarks, dffkit.project(a.shape(model)[model.landmarks68], a.camera), atol=1e-6)
-    assert set(a.pose) == {"yaw", "pitch", "roll"} and all(abs(v) <= 90 for v in a.pose.values())
+    p = a.pose
+    assert all(abs(v) <= 90 for v in (p.yaw_deg, p.pitch_deg, p.roll_deg))
+    assert p.yaw_deg == pytest.approx(np.degrees(a.camera.yaw))
 
 
 def test_regressors_train_save_and_load(tmp_path, model, samples):
@@ -85,11 +88,11 @@ def test_protocol_metrics_and_a_perfect_predictor():
     if not pts:
         pytest.skip("../shared/data/faces is absent")
     faces = load_aflw2000(shared("faces"))
-    assert len(faces) == len(pts) and all(np.isfinite(f.yaw) for f in faces)
+    assert len(faces) == len(pts) and all(np.isfinite(f.yaw_deg) for f in faces)
     lookup = {f.image.name: f.points for f in faces}
     names = iter([f.image.name for f in faces])
     oracle = evaluate("aflw2000-3d", faces, lambda image, box: lookup[next(names)], progress=False)
-    assert oracle.summary["mean"] == pytest.approx(0.0) and oracle.summary["faces"] == len(faces)
+    assert oracle.bins.mean == pytest.approx(0.0) and oracle.bins.faces == len(faces)
 
 
 def test_aflw_and_300w_loaders(tmp_path):
@@ -100,7 +103,7 @@ def test_aflw_and_300w_loaders(tmp_path):
 
     cv2.imwrite(str(tmp_path / "a.jpg"), np.zeros((120, 120, 3), np.uint8))
     (f,) = load_aflw(tmp_path)
-    assert f.visible.sum() == 20 and not f.visible[5] and f.yaw == pytest.approx(np.degrees(0.7))
+    assert f.visible.sum() == 20 and not f.visible[5] and f.yaw_deg == pytest.approx(np.degrees(0.7))
     with pytest.raises(DffkitError, match="no such folder"):
         load_300w(tmp_path / "missing")
     if shared("faces").is_dir():
@@ -119,7 +122,8 @@ def test_align_cli_json_with_and_without_a_box(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     face = doc["faces"][0]
-    assert len(face["landmarks68"]) == 68 and len(face["visible"]) == 68 and set(face["pose"]) == {"yaw", "pitch", "roll"}
+    assert len(face["landmarks68"]) == 68 and len(face["visible68"]) == 68
+    assert set(face["pose"]) == {"yaw_deg", "pitch_deg", "roll_deg"}
     assert (tmp_path / "o.png").is_file()
     r = _cli("align", str(img), "--box", "60,60,200,220", "--json")
     assert r.returncode == 0 and len(json.loads(r.stdout)["faces"]) == 1
@@ -136,7 +140,7 @@ def test_sdm_mode_moves_2d_landmarks_only(model):
     assert reg.mode == "sdm" and len(reg.stages) == 4
     aligner = Aligner(model, reg)
     errs, starts = [], []
-    for ph in list_photos(default_photos(), split="test", require_landmarks=True)[:8]:
+    for ph in list_images(default_images(), split="test", require_landmarks=True)[:8]:
         gt = read_landmarks(ph.landmarks)
         a = aligner.align(read_image(ph.image), landmark_box(gt))
         assert a.visible.all() and not a.p_id.any()

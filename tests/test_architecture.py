@@ -13,15 +13,15 @@ PKG = Path(__file__).resolve().parents[1] / "dffkit"
 
 #: Sections from the bottom up; a module may import from its own section and the ones below.
 LAYERS = [
-    {"dffkit.errors", "dffkit.atomic", "dffkit.images", "dffkit.boxes", "dffkit.metrics", "dffkit.detect",
-     "dffkit.lazy", "dffkit.stdio"},
+    {"dffkit.errors", "dffkit.records", "dffkit.registry", "dffkit.parallel", "dffkit.atomic", "dffkit.images",
+     "dffkit.boxes", "dffkit.metrics", "dffkit.detect", "dffkit.lazy", "dffkit.stdio"},
     {"dffkit.face"},
     {"dffkit.viz", "dffkit.data"},
     {"dffkit.dff"},
     {"dffkit.descriptors"},
     {"dffkit.matching", "dffkit.alignment"},
     {"dffkit.evaluation", "dffkit.tracking"},
-    {"dffkit.cli", "dffkit"},
+    {"dffkit.chapters", "dffkit.cli", "dffkit"},
 ]
 
 

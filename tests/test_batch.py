@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +28,9 @@ def test_align_reuses_its_default_aligner_and_detector(monkeypatch):
     dffkit.align(image)  # builds the defaults once
     built = []
     monkeypatch.setattr(cascade.Aligner, "__init__", lambda self, *a, **k: built.append(1))
-    t0 = time.perf_counter()
     for _ in range(3):
         a = dffkit.align(image)
-    assert built == [] and a.landmarks.shape == (68, 2)
-    assert (time.perf_counter() - t0) / 3 < 1.0  # no model load per call
+    assert built == [] and a.landmarks.shape == (68, 2)  # no model load per call
     assert cascade.default_aligner() is cascade.default_aligner()
 
 

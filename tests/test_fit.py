@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from conftest import shared
 
 from dffkit import Camera, DffkitError, project
-from dffkit.data.photos import photo_split, read_landmarks, read_pts
+from dffkit.data.photos import image_split, read_landmarks, read_pts
 from dffkit.face.camera import angles_from_rotation, estimate_camera, rotation_matrix
 from dffkit.face.fit import fit_landmarks
 from dffkit.face.landmarks import contour_candidates, dense_landmarks, march_contour
@@ -123,7 +123,7 @@ def test_pts_reader_is_zero_based(tmp_path):
 
 
 def test_split_keeps_faces_of_one_photo_together_and_is_fixed():
-    assert photo_split("3532475790_1.jpg") == photo_split("3532475790_4.pts")
-    splits = [photo_split(f"{k}_1.jpg") for k in range(3000)]
+    assert image_split("3532475790_1.jpg") == image_split("3532475790_4.pts")
+    splits = [image_split(f"{k}_1.jpg") for k in range(3000)]
     share = {s: splits.count(s) / 3000 for s in ("train", "val", "test")}
     assert 0.77 < share["train"] < 0.83 and 0.08 < share["val"] < 0.12 and 0.08 < share["test"] < 0.12

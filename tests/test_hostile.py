@@ -77,7 +77,7 @@ MALICIOUS = {  # name -> (builder of the command line from (tmp, evil .pt, evil 
                                             str(pt)], "refused"),
     "align --regressors": (lambda d, pt, npz: ["align", str(PHOTO), "-o", str(d / "o.png"), "--regressors", str(npz)],
                            "not a readable dffkit regressor file"),
-    "train-align --weights": (lambda d, pt, npz: ["train-align", "--kind", "sdm", "--photos", str(ROOT / "dffkit" /
+    "train-align --weights": (lambda d, pt, npz: ["train-align", "--kind", "sdm", "--images", str(ROOT / "dffkit" /
                                                   "assets" / "photos"), "--weights", str(pt), "--out", str(d / "run")],
                               "refused"),
 }
@@ -171,7 +171,7 @@ def test_synth_with_only_unusable_photos_leaves_no_folder(tmp_path):
     photos.mkdir()
     (photos / "a_1.jpg").write_text("not an image")
     shutil.copy(PHOTO.with_suffix(".pts"), photos / "a_1.pts")
-    r = _cli(_synth(tmp_path / "ds", "--photos", str(photos), "--split", "all"))
+    r = _cli(_synth(tmp_path / "ds", "--images", str(photos), "--split", "all"))
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("dffkit synth: error:")
     assert not (tmp_path / "ds").exists()
 

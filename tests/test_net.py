@@ -190,7 +190,7 @@ def test_features_crop_and_sample_map_image_points(trained, tiny_data):
     net = load_weights(trained[1])
     s = SynthDataset(tiny_data / "val")[0]
     box = np.r_[s.landmarks68.min(0), s.landmarks68.max(0)]
-    ff = features(s.image, box=box, net=net)
+    ff = features(s.image, box, net=net)
     assert ff.descriptors.shape == (64, 64, 32)
     np.testing.assert_allclose(np.linalg.norm(ff.descriptors, axis=-1), 1.0, atol=1e-4)
     x0, y0, side = square_crop(box)
@@ -203,11 +203,11 @@ def test_features_crop_and_sample_map_image_points(trained, tiny_data):
 def test_features_accept_gray_and_reject_bad_boxes(trained):
     net = load_weights(trained[1])
     gray = np.full((80, 80), 120, np.uint8)
-    assert features(gray, box=np.array([10, 10, 60, 60]), net=net).descriptors.shape == (64, 64, 32)
+    assert features(gray, np.array([10, 10, 60, 60]), net=net).descriptors.shape == (64, 64, 32)
     with pytest.raises(DffkitError, match="box"):
-        features(gray, box=np.array([10, 10, 5, 60]), net=net)
+        features(gray, np.array([10, 10, 5, 60]), net=net)
     with pytest.raises(DffkitError, match="box"):
-        features(gray, box=np.array([np.nan, 10, 50, 60]), net=net)
+        features(gray, np.array([np.nan, 10, 50, 60]), net=net)
 
 
 def test_cli_features_writes_npy(trained, tiny_data, tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dffkit.data.dataset import Sample, SynthDataset
-from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.photos import default_images, list_images
 from dffkit.data.profile import lift_photo, profile_view
 from dffkit.data.sources import fit_sources
 from dffkit.face.camera import Camera, project, rotation_matrix
@@ -20,20 +20,20 @@ from dffkit.images import read_image
 
 @pytest.fixture(scope="module")
 def fitted(model):
-    photos = list_photos(default_photos(), split="test", require_landmarks=True)[:2]
+    photos = list_images(default_images(), split="test", require_landmarks=True)[:2]
     return photos, fit_sources(model, photos, progress=False)
 
 
 @pytest.fixture(scope="module")
 def lifted(model, renderer, fitted):
     photos, src = fitted
-    return lift_photo(read_image(src["paths"][0]), model, src["p_id"][0], src["p_exp"][0],
-                      Camera.from_vector(src["camera"][0]), src["colors"][0], renderer, landmarks=src["landmarks"][0])
+    return lift_photo(read_image(src.paths[0]), model, src.p_id[0], src.p_exp[0], src.camera_of(0), src.colors[0],
+                      renderer, landmarks=src.landmarks[0])
 
 
 def _view(lifted, model, renderer, fitted, dyaw=0.0, **kw):
     _, src = fitted
-    return profile_view(lifted, model, renderer, src["p_id"][0], src["p_exp"][0], np.radians(dyaw), size=160,
+    return profile_view(lifted, model, renderer, src.p_id[0], src.p_exp[0], np.radians(dyaw), size=160,
                         dense_idx=dense_landmarks(model, 160), **kw)
 
 
@@ -97,7 +97,7 @@ def test_synth_profile_mode_writes_a_profiled_dataset(tmp_path):
     assert r.returncode == 0, r.stderr
     ds = SynthDataset(tmp_path / "ds")
     assert ds.complete and len(ds) == 10 and ds.config["synth"]["mode"] == "profile"
-    rotations = np.array([s.rotation for s in ds])
+    rotations = np.array([s.rotation_deg for s in ds])
     annotated = np.array([s.annotated for s in ds])
     assert np.isfinite(rotations).all() and (annotated == (rotations == 0)).all() and (~annotated).any()
 
@@ -107,9 +107,9 @@ def test_the_filled_share_grows_with_the_rotation(model, renderer, fitted):
 
     _, src = fitted
     rows = fill_table(model, renderer, src, [0.0, 45.0, 90.0], size=128)
-    inpainted = [r["image inpainted (%)"] for r in rows]
-    symmetric = [r["face from the symmetric texture (%)"] for r in rows]
-    assert rows[0]["views"] == 2 and inpainted[0] < 1.0
+    inpainted = [r.inpainted for r in rows]
+    symmetric = [r.symmetric for r in rows]
+    assert rows[0].views == 2 and inpainted[0] < 0.01
     assert inpainted[0] < inpainted[1] < inpainted[2] and symmetric[0] < symmetric[2]
     views = profiled_views(model, renderer, src, 0, [0.0, 30.0], size=128)
     assert views[0].arrays["annotated"] and not views[1].arrays["annotated"]

@@ -21,9 +21,9 @@ COMMANDS = {  # command line with IMG standing for the input image and OUT for t
 
 
 def _photo(tmp_path):
-    from dffkit.data.photos import default_photos
+    from dffkit.data.photos import default_images
 
-    return next(p for p in sorted(default_photos().rglob("*.jpg")))
+    return next(p for p in sorted(default_images().rglob("*.jpg")))
 
 
 def _inputs(tmp_path) -> dict:
@@ -94,7 +94,7 @@ def test_api_no_face_and_bad_boxes_are_named(model):
     with pytest.raises(DffkitError, match="no face"):
         dffkit.features(blank)
     with pytest.raises(DffkitError):
-        dffkit.features(blank, box=np.array([np.nan, 0, 10, 10]))
+        dffkit.features(blank, np.array([np.nan, 0, 10, 10]))
 
 
 def test_huge_image_without_a_face_is_refused_quickly(tmp_path):
@@ -181,7 +181,7 @@ def test_cli_accepts_a_box_with_negative_corners(tmp_path):
     """A face cut by the frame has a box starting left of or above the image: ``--box -20,-10,...``."""
     r = _cli(["align", str(_photo(tmp_path)), "--box", "-20,-10,150,170", "--json"])
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["faces"][0]["box"][:2] == [-20.0, -10.0]
+    assert json.loads(r.stdout)["faces"][0]["landmark_box"][:2] == [-20.0, -10.0]
 
 
 def test_train_leaves_no_folder_behind_on_bad_data(tmp_path):

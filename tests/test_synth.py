@@ -14,7 +14,7 @@ import pytest
 from dffkit import DffkitError, project
 from dffkit.data.dataset import SynthDataset
 from dffkit.data.generate import generate_dataset
-from dffkit.data.photos import default_photos, photo_split
+from dffkit.data.photos import default_images, image_split
 from dffkit.data.synth import SynthConfig
 from dffkit.face.landmarks import dense_landmarks
 
@@ -113,14 +113,14 @@ def test_resume_redoes_only_missing_shards(dataset, tmp_path):
 
 def test_sources_come_from_the_requested_split_only(dataset, tmp_path):
     src = dataset.sources()
-    assert set(src["splits"].tolist()) == {"train"}
-    assert all(photo_split(n) == "train" for n in src["names"])
+    assert set(src.splits.tolist()) == {"train"}
+    assert all(image_split(n) == "train" for n in src.names)
     val = SynthDataset(generate_dataset(tmp_path / "val", n=2, size=64, split="val", workers=0, progress=False))
-    assert set(val.sources()["names"].tolist()).isdisjoint(src["names"].tolist())
+    assert set(val.sources().names.tolist()).isdisjoint(src.names.tolist())
 
 
 def test_fit_quality_of_the_vendored_sources(dataset):
-    nme = dataset.sources()["nme"]
+    nme = dataset.sources().nme
     assert np.median(nme) < 0.03
 
 
@@ -132,7 +132,7 @@ def test_another_config_in_the_same_folder_is_refused(dataset):
 def _photo_folder(tmp_path, good=1, unreadable=0, blank=0):
     folder = tmp_path / "photos"
     folder.mkdir()
-    train = [p for p in sorted(default_photos().glob("*.jpg")) if photo_split(p.name) == "train"]
+    train = [p for p in sorted(default_images().glob("*.jpg")) if image_split(p.name) == "train"]
     for p in train[:good]:
         shutil.copy(p, folder)
         shutil.copy(p.with_suffix(".pts"), folder)
@@ -146,7 +146,7 @@ def _photo_folder(tmp_path, good=1, unreadable=0, blank=0):
 
 def test_bad_photos_are_skipped_with_a_warning(tmp_path, capsys):
     folder = _photo_folder(tmp_path, good=1, unreadable=3)
-    out = generate_dataset(tmp_path / "ds", photos=folder, split="all", n=2, size=64, workers=0, progress=False)
+    out = generate_dataset(tmp_path / "ds", images=folder, split="all", n=2, size=64, workers=0, progress=False)
     assert len(SynthDataset(out)) == 2
     err = capsys.readouterr().err
     assert "skipping broken0_1.jpg" in err and "not a readable image" in err
@@ -166,7 +166,7 @@ def test_unusable_photo_folders_get_one_line_and_leave_no_dataset(tmp_path, case
         folder = _photo_folder(tmp_path, good=0, unreadable=2)
     else:
         folder = _photo_folder(tmp_path, good=0, blank=1)
-    r = _cli("--photos", str(folder), "--split", "all", "--out", str(tmp_path / "ds"), "--n", "2", "--workers", "0",
+    r = _cli("--images", str(folder), "--split", "all", "--out", str(tmp_path / "ds"), "--n", "2", "--workers", "0",
              "--quiet")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].startswith("dffkit synth: error:")
@@ -175,7 +175,7 @@ def test_unusable_photo_folders_get_one_line_and_leave_no_dataset(tmp_path, case
 
 
 @pytest.mark.parametrize("args", [["--n", "0"], ["--size", "8"], ["--workers", "-1"], ["--split", "bogus"],
-                                  ["--photos", "/no/such/folder"]])
+                                  ["--images", "/no/such/folder"]])
 def test_out_of_range_arguments_exit_2(tmp_path, args):
     r = _cli("--out", str(tmp_path / "ds"), "--quiet", *args)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

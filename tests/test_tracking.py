@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from dffkit.data.photos import default_photos, list_photos, read_landmarks
+from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.images import read_image
-from dffkit.tracking.filters import OneEuro
+from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
 from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
@@ -21,7 +21,7 @@ from dffkit.tracking.video import VideoReader
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """A held-out photo, still for 12 frames then moved by a smooth similarity for 18, as an MP4 + truth."""
-    ph = list_photos(default_photos(), split="test", require_landmarks=True)[1]
+    ph = list_images(default_images(), split="test", require_landmarks=True)[1]
     seq = similarity_drift(read_image(ph.image), read_landmarks(ph.landmarks), n_still=12, n_move=18, size=(240, 320),
                            noise=3.0)
     folder = tmp_path_factory.mktemp("clip")
@@ -35,7 +35,7 @@ def test_the_sequence_file_holds_its_frames_and_truth(clip):
     frames = list(reader)
     assert len(frames) == 30 and frames[0][2].shape == (240, 320, 3) and reader.fps == pytest.approx(30.0)
     assert np.abs(frames[5][2].astype(int) - seq.frames[5].astype(int)).mean() < 6  # MP4 keeps the picture
-    assert truth["landmarks"].shape == (30, 68, 2) and truth["still"][:12].all() and not truth["still"][12:].any()
+    assert truth.landmarks.shape == (30, 68, 2) and truth.still[:12].all() and not truth.still[12:].any()
 
 
 def test_one_face_keeps_one_id_and_follows_the_truth(clip):
@@ -46,7 +46,7 @@ def test_one_face_keeps_one_id_and_follows_the_truth(clip):
     assert not any(fr.detected for fr in frames[1:])  # found once, then followed
     from dffkit.metrics import nme_box
 
-    nme = [nme_box(fr.faces[0].landmarks, truth["landmarks"][k]) for k, fr in enumerate(frames)]
+    nme = [nme_box(fr.faces[0].landmarks, truth.landmarks[k]) for k, fr in enumerate(frames)]
     assert np.median(nme) < 0.15
 
 
@@ -55,7 +55,7 @@ def test_the_filter_reduces_jitter_on_the_still_stretch(clip):
 
     video, truth, _ = clip
     raw = [fr.faces[0].landmarks for fr in Tracker().run(VideoReader(video))][:12]
-    smooth = [fr.faces[0].landmarks for fr in Tracker(filter={"min_cutoff": 1.0, "beta": 5.0}).run(VideoReader(video))][:12]
+    smooth = [fr.faces[0].landmarks for fr in Tracker(filter=Smoothing(1.0, 5.0)).run(VideoReader(video))][:12]
     assert jitter(np.array(smooth)) < 0.6 * jitter(np.array(raw))
 
 
@@ -89,7 +89,8 @@ def test_track_cli_writes_rows_and_an_overlay(clip, tmp_path):
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
     assert len(rows) == 30 and {row["track"] for row in rows} == {0}
-    assert set(rows[0]) == {"frame", "time", "track", "box", "landmarks68", "visible", "pose", "ms"}
+    assert set(rows[0]) == {"frame", "time", "track", "landmark_box", "face_box", "score", "pose", "rotation",
+                            "landmarks68", "visible68", "ms"}
     assert len(list(VideoReader(tmp_path / "overlay.mp4"))) == 30
 
 

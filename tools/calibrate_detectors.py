@@ -15,10 +15,11 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dffkit.alignment.learn import calibrate_detector_boxes
 from dffkit.atomic import atomic_write
-from dffkit.data.photos import list_photos
+from dffkit.data.photos import list_images, read_landmarks
 from dffkit.detect import DETECTORS, make_detector
+from dffkit.detect.calibrate import calibrate_detector
+from dffkit.images import read_image
 from dffkit.evaluation.report import machine_info, relative_path
 
 ASSETS = Path(__file__).resolve().parents[1] / "dffkit" / "assets"
@@ -29,10 +30,11 @@ def main() -> None:
     ap.add_argument("--photos", required=True)
     ap.add_argument("--n", type=int, default=300)
     args = ap.parse_args()
-    photos = list_photos(args.photos, split="train", require_landmarks=True)[: args.n]
+    photos = list_images(args.photos, split="train", require_landmarks=True)[: args.n]
     doc = {}
     for name in DETECTORS:
-        a, b, c, n = calibrate_detector_boxes(photos, make_detector(name))
+        faces = ((read_image(p.image), read_landmarks(p.landmarks)) for p in photos)
+        (a, b, c), n = calibrate_detector(make_detector(name), faces)
         doc[name] = {"box": [round(float(v), 4) for v in (a, b, c)], "photos": int(n),
                      "data": f"{relative_path(args.photos)}, train split, first {len(photos)} annotated photos",
                      "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dffkit.data.photos import list_photos, read_pts
+from dffkit.data.photos import list_images, read_pts
 from dffkit.images import read_image, write_image
 
 PER_SPLIT = {"train": 32, "val": 8, "test": None}  # None: the whole split (the book's real held-out test)
@@ -27,7 +27,7 @@ README = """# A sample of 300-W faces (vendored)
 {n} face crops with their hand-made iBUG 68-point annotations, taken by `tools/vendor_photos.py` from
 the 300-W AFW and HELEN-train sets (Sagonas et al., 2013) as prepared in `../shared/data/300w`:
 the first photos of the train and val splits and the whole test split (train {train}, val {val}, test {test};
-see `dffkit.data.photos.photo_split`), downscaled to at most {side} px with the `.pts` rescaled.
+see `dffkit.data.photos.image_split`), downscaled to at most {side} px with the `.pts` rescaled.
 
 They let the book's main job synthesise data, and score alignment on the whole held-out test split,
 without the full set. Licence: 300-W images are for
@@ -48,7 +48,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for split, k in PER_SPLIT.items():
-        chosen = list_photos(args.src, split=split, require_landmarks=True)[:k]
+        chosen = list_images(args.src, split=split, require_landmarks=True)[:k]
         counts[split] = len(chosen)
         for ph in chosen:
             img = read_image(ph.image)

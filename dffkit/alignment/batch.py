@@ -1,8 +1,9 @@
-"""Aligning folders of photos: one model load per process, several processes, results in file order.
+"""Aligning folders of images: one model load per process, several processes, results in file order.
 
-:func:`align_files` yields one :class:`FileResult` per image file: every face the detector finds (or the
-given landmark box), or the one-line reason the file was skipped. Worker processes each build their
-aligner and detector once.
+:func:`align_files` yields one :class:`FileResult` per image file: the record of every face the detector
+finds (or of the given landmark box; :func:`dffkit.alignment.records.alignment_record`), or the one-line
+reason the file was skipped. Worker processes each build their aligner and detector once; what they
+build is checked in this process first, so that a bad regressor file is one error before any worker starts.
 """
 
 from __future__ import annotations
@@ -11,40 +12,40 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from dffkit.errors import DffkitError
+from dffkit.errors import DffkitError, NoFaceError
 from dffkit.images import IMAGE_SUFFIXES
 
-__all__ = ["FileResult", "FaceRow", "image_files", "align_files"]
-
-
-@dataclass(frozen=True)
-class FaceRow:
-    """One aligned face of a file, in plain numbers (what a CSV or JSON row holds)."""
-
-    landmark_box: list[float]
-    face_box: list[float] | None
-    score: float
-    landmarks68: list[list[float]]
-    visible: list[bool]
-    pose: dict[str, float]
+__all__ = ["FileResult", "image_files", "align_files", "aligner_for"]
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """What aligning one file gave: its faces, or the error that skipped it, and the time it took."""
+    """What aligning one file gave: its faces' records, or the error that skipped it, and the time it took.
+
+    Example:
+        >>> FileResult("missing.jpg", error="no such file").faces
+        []
+    """
 
     path: str
-    faces: list[FaceRow] = field(default_factory=list)
+    faces: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     ms: float = 0.0
 
 
 def image_files(paths: Iterable[str | Path]) -> list[Path]:
     """The image files named, with the images inside named folders (recursively, sorted); a path that
-    does not exist is kept, so that it is reported as an error rather than skipped silently."""
+    does not exist is kept, so that it is reported as an error rather than skipped silently.
+
+    Example:
+        >>> from dffkit.data.photos import default_images
+        >>> len(image_files([default_images()])) >= 136
+        True
+    """
     out = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -54,38 +55,54 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def aligner_for(regressors: str | None = None, descriptor: str | None = None):
+    """The aligner a run uses: the process's default one, or one with the given regressors (whose kind must
+    be ``descriptor`` when both are given).
+
+    Raises:
+        DffkitError: an unreadable regressor file, or one of another kind.
+
+    Example:
+        >>> aligner_for(descriptor="sdm").reg.kind
+        'sdm'
+    """
+    from dffkit.alignment.cascade import Aligner, default_aligner
+    from dffkit.alignment.regressors import Regressors
+
+    if regressors is None and descriptor in (None, "dff"):
+        return default_aligner()
+    return Aligner(regressors=Regressors.load(regressors, descriptor=descriptor))
+
+
 class _Job:
     """One process's aligner and detector, built once."""
 
-    def __init__(self, regressors: str | None, descriptor: str | None, box: Sequence[float] | None) -> None:
-        from dffkit.alignment.cascade import Aligner, default_aligner
-        from dffkit.alignment.regressors import Regressors
+    def __init__(self, regressors: str | None, descriptor: str | None, landmark_box: Sequence[float] | None,
+                 detector: str | None = None) -> None:
+        self.aligner = aligner_for(regressors, descriptor)
+        self.box = None if landmark_box is None else np.asarray(landmark_box, np.float64)[None]
+        if detector is None:
+            self.detector = None
+        else:
+            from dffkit.detect import make_detector
 
-        self.aligner = default_aligner() if regressors is None and descriptor in (None, "dff") else \
-            Aligner(regressors=Regressors.load(regressors, descriptor=descriptor))
-        self.box = None if box is None else np.asarray(box, np.float64)[None]
+            self.detector = make_detector(detector)
 
     def __call__(self, path: str) -> FileResult:
         from dffkit.alignment.cascade import align_all
+        from dffkit.alignment.records import alignment_record
         from dffkit.images import read_image
 
         t0 = time.perf_counter()
         try:
             image = read_image(path)
             try:
-                faces = align_all(image, self.box, self.aligner)
-            except DffkitError as exc:
-                if "no face found" not in str(exc):
-                    raise
+                faces = align_all(image, self.box, self.aligner, self.detector)
+            except NoFaceError:
                 faces = []
         except DffkitError as exc:
             return FileResult(path, error=str(exc), ms=1e3 * (time.perf_counter() - t0))
-        rows = [FaceRow(landmark_box=[round(float(v), 2) for v in a.landmark_box],
-                        face_box=None if a.face_box is None else [round(float(v), 2) for v in a.face_box],
-                        score=float(a.score), landmarks68=a.landmarks.round(2).tolist(),
-                        visible=[bool(v) for v in a.visible], pose={k: round(v, 2) for k, v in a.pose.items()})
-                for a in faces]
-        return FileResult(path, rows, ms=1e3 * (time.perf_counter() - t0))
+        return FileResult(path, [alignment_record(a) for a in faces], ms=1e3 * (time.perf_counter() - t0))
 
 
 _JOB: _Job | None = None
@@ -93,9 +110,6 @@ _JOB: _Job | None = None
 
 def _init(*args) -> None:
     global _JOB
-    from dffkit.data.sources import limit_threads
-
-    limit_threads()
     _JOB = _Job(*args)
 
 
@@ -105,25 +119,40 @@ def _run(path: str) -> FileResult:
 
 
 def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str | None = None,
-                descriptor: str | None = None, box: Sequence[float] | None = None) -> Iterator[FileResult]:
+                descriptor: str | None = None, landmark_box: Sequence[float] | None = None,
+                detector: str | None = None) -> Iterator[FileResult]:
     """Align every face of every file, in file order.
 
     Args:
         paths: image files (see :func:`image_files`).
         workers: processes; 1 runs in this one.
         regressors: a regressor file (None: the shipped ones of ``descriptor``).
-        descriptor: 'dff', 'sift' or 'sdm'.
-        box: one landmark box for every file (None: detect the faces).
+        descriptor: a regressor kind ('dff', 'sift', 'sdm' or a registered descriptor's name).
+        landmark_box: one landmark box for every file (None: detect the faces).
+        detector: a name of :data:`dffkit.detect.DETECTORS` (None: the default detector).
 
     Yields:
         One :class:`FileResult` per file.
+
+    Raises:
+        DffkitError: the regressors or the detector cannot be built (checked before any file or worker).
+
+    Example:
+        >>> from dffkit.data.photos import default_images, list_images
+        >>> files = [f.image for f in list_images(default_images(), split="test")[:2]]
+        >>> [len(r.faces) for r in align_files(files)]
+        [1, 1]
     """
     files = [str(p) for p in paths]
+    job = _Job(regressors, descriptor, landmark_box, detector)  # here, now: a bad file fails once, before any work
+    return _results(job, files, workers, (regressors, descriptor, landmark_box, detector))
+
+
+def _results(job: _Job, files: list[str], workers: int, args: tuple) -> Iterator[FileResult]:
     if workers <= 1:
-        job = _Job(regressors, descriptor, box)
         yield from map(job, files)
         return
-    from dffkit.data.sources import worker_pool
+    from dffkit.parallel import worker_pool
 
-    with worker_pool(workers, _init, (regressors, descriptor, box)) as pool:
+    with worker_pool(workers, _init, args) as pool:
         yield from pool.imap(_run, files, chunksize=2)

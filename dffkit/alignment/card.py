@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from dffkit.alignment.regressors import KINDS, Regressors
 from dffkit.atomic import atomic_write
@@ -19,7 +18,12 @@ _WHAT = {"dff": "the paper's 3D cascade on DFF", "sift": "\"Ours (SIFT)\": the s
 
 
 def card_text(regressors: dict[str, Regressors]) -> str:
-    """The card's Markdown for regressor files by kind."""
+    """The card's Markdown for regressor files by kind.
+
+    Example:
+        >>> card_text({"sdm": Regressors.load(descriptor="sdm")}).splitlines()[0]
+        '# Model card: alignment regressors'
+    """
     lines = ["# Model card: alignment regressors", "",
              "The generic descent directions of the cascade (paper Sec. III-C, eqs. 9, 10), learned stage by stage "
              "with `dffkit train-align` (`dffkit.alignment.learn`). Weights are stored in float16. Everything below "
@@ -34,8 +38,8 @@ def card_text(regressors: dict[str, Regressors]) -> str:
                   f"- DFF weights: `{m.get('weights', 'dff_cpu.pt')}`; crop {r.size} px; {len(r.stages)} stages;",
                   f"- trained in {m.get('train_seconds', float('nan')) / 60:.1f} min on {machine.get('cpu', '?')}"
                   f"{' with GPU ' + machine['gpu'] if machine.get('gpu') else ''};",
-                  f"- detector-box calibration (centre shift x, y and size, shares of the box size): "
-                  f"{np.round(r.box_from_detector[:3], 4).tolist()};"]
+                  f"- descriptor `{r.descriptor}`"
+                  + (f" with options `{r.descriptor_options}`" if r.descriptor_options else "") + ";"]
         if m.get("command"):
             lines.append(f"- command: `dffkit {m['command']}`;")
         lines += ["", "| stage | ridge λ | mean landmark error before (crop px) | after |", "|---|---|---|---|"]
@@ -49,7 +53,16 @@ def card_text(regressors: dict[str, Regressors]) -> str:
 
 
 def write_card(folder: str | Path) -> Path:
-    """Write ``ALIGN_MODEL_CARD.md`` for every ``align_{dff,sift,sdm}.npz`` in ``folder``. Returns its path."""
+    """Write ``ALIGN_MODEL_CARD.md`` for every ``align_{dff,sift,sdm}.npz`` in ``folder``. Returns its path.
+
+    Example:
+        >>> import shutil, tempfile
+        >>> from dffkit.alignment.regressors import shipped_regressors_path
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = shutil.copy(shipped_regressors_path("sdm"), d)
+        ...     write_card(d).read_text().count("## `align_")
+        1
+    """
     folder = Path(folder)
     regs = {k: Regressors.load(folder / f"align_{k}.npz") for k in KINDS if (folder / f"align_{k}.npz").is_file()}
     return atomic_write(folder / CARD_NAME, card_text(regs).encode())

@@ -18,27 +18,51 @@ paper's "Ours (SIFT)" variant; with 'sdm' regressors a 2D cascade that moves the
 Boxes: a **landmark box** is the box of a face's 68 landmarks (what the regressors were trained with); a
 **face box** is a detector's, mapped to a landmark box by the detector's calibration
 (:meth:`dffkit.detect.base.FaceDetector.landmark_boxes`).
-Coordinates: (x, y) pixels, y down; the camera's angles are radians, ``pose`` is in degrees.
+Coordinates: (x, y) pixels, y down; the camera's angles are radians; :class:`Pose` gives them in
+degrees, with the unit in its field names, for printing and serialising.
+
+Images are checked and converted to RGB uint8 once, at the entry points (:func:`align`, :func:`align_all`,
+:meth:`Aligner.align`, :meth:`Aligner.align_many`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.regressors import Regressors
-from dffkit.boxes import box_size, check_box, crop_affine, landmark_box, square_crop, to_crop, to_image, warp_crop
+from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
-from dffkit.errors import DffkitError
+from dffkit.errors import DffkitError, NoFaceError
 from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel, load_default_model
 from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
+from dffkit.records import Record, record
 
-__all__ = ["Alignment", "Aligner", "align", "align_all", "default_aligner", "point_features", "crop_box"]
+__all__ = ["Alignment", "Aligner", "Pose", "align", "align_all", "default_aligner", "point_features", "crop_box"]
+
+
+@record
+class Pose(Record):
+    """A head pose in degrees (the camera's angles, :mod:`dffkit.face.camera`, which are radians).
+
+    Example:
+        >>> Pose.of(Camera(s=1.0, yaw=np.pi / 4))
+        Pose(yaw_deg=45.0, pitch_deg=0.0, roll_deg=0.0)
+    """
+
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+
+    @classmethod
+    def of(cls, camera: Camera) -> Pose:
+        """The pose of a camera."""
+        return cls(float(np.degrees(camera.yaw)), float(np.degrees(camera.pitch)), float(np.degrees(camera.roll)))
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,14 @@ class Alignment:
         score: the detector's score of the face (NaN when the box was given).
         residual: the update the last stage would still make, mean landmark motion over the box size (0 when
             the cascade has converged; large when it has not, or when the box holds no face).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.boxes import landmark_box
+        >>> image, truth = sample_face()
+        >>> a = align(image, landmark_box(truth))
+        >>> a.landmarks.shape, a.stages.shape, a.dense.shape, a.face_box is None
+        ((68, 2), (4, 68, 2), (160, 2), True)
     """
 
     landmarks: np.ndarray
@@ -73,18 +105,32 @@ class Alignment:
     residual: float = float("nan")
 
     @property
-    def pose(self) -> dict[str, float]:
-        """Head pose in degrees: yaw, pitch, roll (the camera's angles, :mod:`dffkit.face.camera`)."""
-        return {"yaw": float(np.degrees(self.camera.yaw)), "pitch": float(np.degrees(self.camera.pitch)),
-                "roll": float(np.degrees(self.camera.roll))}
+    def pose(self) -> Pose:
+        """The head pose in degrees (the camera's angles)."""
+        return Pose.of(self.camera)
 
     def shape(self, model: FaceModel) -> np.ndarray:
-        """(V, 3) the fitted 3D shape, model space, cm."""
+        """(V, 3) the fitted 3D shape, model space, cm.
+
+        Example:
+            >>> from dffkit.data.photos import sample_face
+            >>> from dffkit.boxes import landmark_box
+            >>> image, truth = sample_face()
+            >>> a = align(image, landmark_box(truth))
+            >>> a.shape(load_default_model()).shape
+            (17202, 3)
+        """
         return model.shape(self.p_id, self.p_exp)
 
 
 def crop_box(landmark_box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The square crop (x0, y0, side) around a landmark box, and the box in crop pixels (4,)."""
+    """The square crop (x0, y0, side) around a landmark box, and the box in crop pixels (4,).
+
+    Example:
+        >>> crop, box = crop_box(np.array([0.0, 0.0, 100.0, 100.0]), 150)
+        >>> crop.tolist(), box.round(1).tolist()
+        ([-25.0, -25.0, 150.0], [25.0, 25.0, 125.0, 125.0])
+    """
     crop = square_crop(landmark_box)
     return crop, to_crop(np.asarray(landmark_box, np.float64).reshape(2, 2), crop, size).reshape(-1)
 
@@ -92,7 +138,15 @@ def crop_box(landmark_box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
 def point_features(descriptor: Descriptor, regressors: Regressors, prepared: Any, points: np.ndarray,
                    visible: np.ndarray) -> np.ndarray:
     """The stage features F: the descriptor at the (N, 2) crop points, reduced per point, zero where
-    invisible, flattened to (N·d,)."""
+    invisible, flattened to (N·d,).
+
+    Example:
+        >>> reg = Regressors.load(descriptor="sift")
+        >>> sift = make_descriptor("sift", size=reg.size, **reg.descriptor_options)
+        >>> prepared = sift.prepare(np.zeros((reg.size, reg.size, 3), np.uint8))
+        >>> point_features(sift, reg, prepared, np.full((160, 2), 64.0), np.ones(160, bool)).shape
+        (5120,)
+    """
     d = regressors.reduce(descriptor.sample(prepared, points))
     d[~np.asarray(visible, bool)] = 0.0
     return d.reshape(-1)
@@ -107,9 +161,13 @@ class Aligner:
         net: the DFF network or runner (None: the shipped weights; unused by SIFT regressors).
 
     Example:
-        >>> aligner = Aligner()                                      # doctest: +SKIP
-        >>> a = aligner.align(image, (40, 60, 200, 240))             # doctest: +SKIP
-        >>> a.landmarks.shape, a.pose["yaw"]                         # doctest: +SKIP
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.boxes import landmark_box
+        >>> image, truth = sample_face()
+        >>> aligner = Aligner(regressors=Regressors.load(descriptor="sift"))
+        >>> a = aligner.align(image, landmark_box(truth))
+        >>> a.landmarks.shape, a.visible.shape, type(a.pose).__name__
+        ((68, 2), (68,), 'Pose')
     """
 
     def __init__(self, model: FaceModel | None = None, regressors: Regressors | None = None, net=None) -> None:
@@ -117,81 +175,58 @@ class Aligner:
         self.reg = regressors or Regressors.load()
         self.geo = ShapeBasis.of(self.model)
         self.descriptor = make_descriptor(self.reg.descriptor, size=self.reg.size, net=net,
-                                          **({"keypoint_size": self.reg.sift_size} if self.reg.descriptor == "sift"
-                                             else {}))
+                                          **self.reg.descriptor_options)
         if self.descriptor.size != self.reg.size:
             raise DffkitError(f"the regressors were trained on {self.reg.size}px crops but the {self.reg.descriptor} "
                               f"descriptor takes {self.descriptor.size}px; use the matching weights")
         self._unit = self.geo.unit_landmarks()
 
-    def align(self, image: np.ndarray, box: np.ndarray, n_stages: int | None = None) -> Alignment:
-        """Align the face in its landmark box ``box`` (x0, y0, x1, y1), pixels.
+    def align(self, image: np.ndarray, landmark_box: np.ndarray, n_stages: int | None = None) -> Alignment:
+        """Align the face in its landmark box (x0, y0, x1, y1), pixels.
 
         Args:
             image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
-            box: the face's landmark box; for a detector's box use its ``landmark_boxes``.
+            landmark_box: the face's landmark box; for a detector's face box use its ``landmark_boxes``.
             n_stages: stages to run (default: all the regressors have).
         """
-        return self.align_many(image, np.asarray(box, np.float64)[None], n_stages)[0]
+        return self.align_many(image, _one_box(landmark_box), n_stages)[0]
 
-    def align_many(self, image: np.ndarray, boxes: np.ndarray, n_stages: int | None = None,
+    def align_many(self, image: np.ndarray, landmark_boxes: np.ndarray, n_stages: int | None = None,
                    face_boxes: np.ndarray | None = None, scores: np.ndarray | None = None) -> list[Alignment]:
         """Align several faces of one image (the descriptor runs once on all their crops).
 
         Args:
-            image: (H, W, 3) RGB.
-            boxes: (K, 4) landmark boxes.
+            image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
+            landmark_boxes: (K, 4) landmark boxes.
             n_stages: stages to run (default: all).
             face_boxes: (K, 4) the detector boxes they came from, and scores: (K,) the detector's scores,
                 recorded in the results.
         """
-        img = to_rgb_uint8(image)
-        arr = np.asarray(boxes, np.float64)
+        return self.align_checked(to_rgb_uint8(image), landmark_boxes, n_stages, face_boxes, scores)
+
+    def align_checked(self, image: np.ndarray, landmark_boxes: np.ndarray, n_stages: int | None = None,
+                      face_boxes: np.ndarray | None = None, scores: np.ndarray | None = None) -> list[Alignment]:
+        """:meth:`align_many` on an image already converted to (H, W, 3) RGB uint8 (by
+        :func:`dffkit.images.to_rgb_uint8`), for callers that convert it once for several uses."""
+        arr = np.asarray(landmark_boxes, np.float64)
         if arr.ndim != 2 or arr.shape[1] != 4:
-            raise DffkitError(f"boxes must be (K, 4) x0, y0, x1, y1, got shape {arr.shape}")
-        out = self._run(img, [check_box(b, img.shape) for b in arr], [None] * len(arr), n_stages)
-        if face_boxes is not None:
-            out = [replace(a, face_box=np.asarray(face_boxes[k], np.float64),
-                           score=float(scores[k]) if scores is not None else float("nan")) for k, a in enumerate(out)]
-        return out
+            raise DffkitError(f"landmark boxes must be (K, 4) x0, y0, x1, y1, got shape {arr.shape}")
+        boxes = [check_box(b, image.shape, name="landmark box") for b in arr]
+        fb = [None] * len(arr) if face_boxes is None else [np.asarray(b, np.float64) for b in face_boxes]
+        sc = [float("nan")] * len(arr) if scores is None else [float(s) for s in scores]
+        return self._run(image, boxes, fb, sc, n_stages)
 
-    def track(self, image: np.ndarray, previous: list[Alignment], from_state: bool = False,
-              n_stages: int | None = None) -> list[Alignment]:
-        """Align faces of a video frame from their previous frame's alignments.
-
-        Args:
-            image: (H, W, 3) RGB frame.
-            previous: the faces' alignments in the previous frame.
-            from_state: start from the previous camera and shape, running the last ``n_stages`` stages
-                (each stage's regression was learned on the errors left at that stage); False (the default)
-                starts the whole cascade from the box of the previous landmarks, as from a detector's box.
-                Measured on a 150-frame sweep: the shipped regressors are not contractive at convergence
-                (the last stage still moves a converged face by about 4 % of its box), so from a state they
-                drift frame after frame, while the box start holds.
-            n_stages: with ``from_state``, how many of the last stages to run (default: all).
-        """
-        img = to_rgb_uint8(image)
-        boxes = [check_box(landmark_box(a.landmarks), img.shape, name="tracked face box") for a in previous]
-        if not from_state:
-            return self._run(img, boxes, [None] * len(boxes), None)
-        skip = 0 if n_stages is None else max(0, len(self.reg.stages) - n_stages)
-        return self._run(img, boxes, list(previous), None, skip)
-
-    def _run(self, img: np.ndarray, boxes: list[np.ndarray], starts: list[Alignment | None],
-             n_stages: int | None, skip: int = 0) -> list[Alignment]:
+    def _run(self, img: np.ndarray, boxes: list[np.ndarray], face_boxes: list[np.ndarray | None], scores: list[float],
+             n_stages: int | None) -> list[Alignment]:
         size = self.reg.size
         crops = [crop_box(b, size) for b in boxes]
         prepared = self.descriptor.prepare_batch(np.stack([warp_crop(img, c, size) for c, _ in crops]))
-        stages = self.reg.stages[skip: len(self.reg.stages) if n_stages is None else n_stages]
+        stages = self.reg.stages[: len(self.reg.stages) if n_stages is None else n_stages]
         run = self._run_sdm if self.reg.mode == "sdm" else self._run_3d
         out = []
-        for (crop, cbox), prep, box, start in zip(crops, prepared, boxes, starts):
-            k, shift = crop_affine(crop, size)
-            if start is None:
-                st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
-            else:
-                st = CascadeState(start.camera.mapped(k, shift), np.r_[start.p_id, start.p_exp].astype(np.float64))
-            out.append(run(prep, crop, cbox, box, stages, st, None if start is None else start.landmarks * k + shift))
+        for (crop, cbox), prep, box, fb, score in zip(crops, prepared, boxes, face_boxes, scores):
+            st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
+            out.append(run(prep, crop, cbox, box, stages, st, fb, score))
         return out
 
     def _residual(self, prepared, points, visible, cbox) -> float:
@@ -201,7 +236,7 @@ class Aligner:
         delta = point_features(self.descriptor, self.reg, prepared, points, visible) @ w[:-1] + w[-1]
         return float(np.linalg.norm(delta[:136].reshape(68, 2), axis=1).mean() / box_size(cbox))
 
-    def _run_3d(self, prepared, crop, cbox, box, stages, st, _start_x) -> Alignment:
+    def _run_3d(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
         size = self.reg.size
         noise = self.reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
         history = []
@@ -216,12 +251,12 @@ class Aligner:
                          camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
-                         dense=to_image(dense, crop, size), dense_visible=vis,
+                         dense=to_image(dense, crop, size), dense_visible=vis, face_box=face_box, score=score,
                          residual=self._residual(prepared, dense, vis, cbox))
 
-    def _run_sdm(self, prepared, crop, cbox, box, stages, st, start_x) -> Alignment:
+    def _run_sdm(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
         size = self.reg.size
-        x = self.geo.landmarks(st.p, st.camera) if start_x is None else start_x
+        x = self.geo.landmarks(st.p, st.camera)
         ones = np.ones(68, bool)
         history = [x]
         for weights in stages:
@@ -231,45 +266,75 @@ class Aligner:
         return Alignment(landmarks=to_image(x, crop, size), visible=ones, camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
-                         dense=to_image(x, crop, size), dense_visible=ones,
+                         dense=to_image(x, crop, size), dense_visible=ones, face_box=face_box, score=score,
                          residual=self._residual(prepared, x, ones, cbox))
+
+
+def _one_box(landmark_box: np.ndarray) -> np.ndarray:
+    """A landmark box as (1, 4), or a one-line error naming what was passed."""
+    b = np.asarray(landmark_box, np.float64)
+    if b.size != 4:
+        raise DffkitError(f"the landmark box must be 4 numbers x0,y0,x1,y1, got {b.size}: {b.ravel().tolist()}")
+    return b.reshape(1, 4)
 
 
 @once
 def default_aligner() -> Aligner:
-    """The process's default :class:`Aligner` (shipped DFF regressors and weights), built once on first use."""
+    """The process's default :class:`Aligner` (shipped DFF regressors and weights), built once on first use.
+
+    Example:
+        >>> default_aligner() is default_aligner(), default_aligner().reg.kind
+        (True, 'dff')
+    """
     return Aligner()
 
 
-def align_all(image: np.ndarray, boxes: np.ndarray | None = None, aligner: Aligner | None = None,
+def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, aligner: Aligner | None = None,
               detector=None) -> list[Alignment]:
     """Align every face: in the given landmark boxes (K, 4), or in every face box the detector finds.
 
     Raises:
-        DffkitError: no face was found (and no box given).
+        NoFaceError: no face was found (and no box given).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, truth = sample_face()
+        >>> faces = align_all(image)
+        >>> len(faces), faces[0].face_box is not None
+        (1, True)
     """
     img = to_rgb_uint8(image)
     aligner = aligner or default_aligner()
-    if boxes is not None:
-        return aligner.align_many(img, np.asarray(boxes, np.float64).reshape(-1, 4))
+    if landmark_boxes is not None:
+        boxes = np.asarray(landmark_boxes, np.float64)
+        return aligner.align_checked(img, boxes.reshape(-1, 4) if boxes.size % 4 == 0 else _one_box(boxes))
     from dffkit.detect import default_detector
 
     det = detector or default_detector()
     found = det.detect(img)
     if len(found) == 0:
-        raise DffkitError("no face found in the image; pass its box x0,y0,x1,y1")
-    return aligner.align_many(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
+        raise NoFaceError("no face found in the image; pass its landmark box x0,y0,x1,y1")
+    return aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
 
 
-def align(image: np.ndarray, box: np.ndarray | None = None, aligner: Aligner | None = None,
+def align(image: np.ndarray, landmark_box: np.ndarray | None = None, aligner: Aligner | None = None,
           detector=None) -> Alignment:
     """Align one face: 68 landmarks, visibility, 3D shape, camera and pose (:class:`Alignment`).
 
     Args:
         image: (H, W, 3) RGB (grayscale, RGBA, 16-bit and float are converted).
-        box: (x0, y0, x1, y1) around the face's landmarks (brows to chin), pixels; None: the largest
-            face the detector finds.
+        landmark_box: (x0, y0, x1, y1) around the face's 68 landmarks (brows to chin), pixels; None: the
+            largest face the detector finds.
         aligner: an :class:`Aligner` (None: the process's default, built once).
         detector: a face detector (None: the default one).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.boxes import landmark_box
+        >>> from dffkit.metrics import nme_interocular
+        >>> image, truth = sample_face()
+        >>> a = align(image, landmark_box(truth))
+        >>> a.landmarks.shape, bool(nme_interocular(a.landmarks, truth) < 0.2)
+        ((68, 2), True)
     """
-    return align_all(image, None if box is None else np.asarray(box, np.float64)[None], aligner, detector)[0]
+    return align_all(image, None if landmark_box is None else _one_box(landmark_box), aligner, detector)[0]

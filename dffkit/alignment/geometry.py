@@ -35,6 +35,12 @@ class ShapeBasis:
         m1: identity modes.
         flat: (m, n·3) float32 the basis as one matrix; b68: (m, 68, 3) its landmark rows; flat68: (m, 68·3).
         gram: (3, 3, m, m) Σ_i B_ic B_idᵀ over the 68 landmarks i, for the normal equations of eq. 8.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> geo = ShapeBasis.of(load_default_model())
+        >>> geo.n_params, len(geo.dense), geo.shape(np.zeros(geo.n_params)).shape == geo.mean.shape
+        (153, 160, True)
     """
 
     mean: np.ndarray
@@ -52,9 +58,9 @@ class ShapeBasis:
 
     @classmethod
     def of(cls, model: FaceModel, step: int = 4) -> ShapeBasis:
-        """The basis of ``model``, with every ``step``-th face vertex as an occluder."""
+        """The basis of ``model``, with every ``step``-th face vertex as an occluder (the class example builds one)."""
         dense = dense_landmarks(model, N_DENSE)
-        face = model.vertices_of("face_narrow") if "face_narrow" in model.parts else np.arange(model.n_vertices)
+        face = model.region()
         keep = np.unique(np.r_[face[::step], dense])
         row = {v: k for k, v in enumerate(keep)}
         basis = np.concatenate([model.identity_basis[:, keep], model.expression_basis[:, keep]]).astype(np.float64)
@@ -79,7 +85,14 @@ class ShapeBasis:
         return self.mean + (np.asarray(p, np.float32) @ self.flat).reshape(self.mean.shape)
 
     def landmarks(self, p: np.ndarray, camera: Camera) -> np.ndarray:
-        """(68, 2) projected landmark vertices."""
+        """(68, 2) projected landmark vertices.
+
+        Example:
+            >>> from dffkit.face.model import load_default_model
+            >>> geo = ShapeBasis.of(load_default_model())
+            >>> geo.landmarks(np.zeros(geo.n_params), Camera(s=1.0)).shape
+            (68, 2)
+        """
         return project(self.mean[self.lm68] + (p @ self.flat68).reshape(68, 3), camera)
 
     def unit_landmarks(self) -> np.ndarray:
@@ -99,6 +112,15 @@ class ShapeBasis:
 
         Returns:
             (m,) p = (p_id, p_exp).
+
+        Example:
+            >>> from dffkit.face.model import load_default_model
+            >>> geo = ShapeBasis.of(load_default_model())
+            >>> cam = Camera(s=5.0, yaw=0.3, tx=100.0, ty=100.0)
+            >>> p = np.zeros(geo.n_params); p[:3] = [1.0, -0.5, 0.8]
+            >>> q = geo.solve_shape(cam, geo.landmarks(p, cam), noise=0.05)
+            >>> bool(np.abs(geo.landmarks(q, cam) - geo.landmarks(p, cam)).max() < 0.5)   # pixels
+            True
         """
         r = camera.R
         rows = np.stack([camera.s * r[0], -camera.s * r[1]])  # (2, 3)
@@ -109,7 +131,13 @@ class ShapeBasis:
 
 
 class CascadeState:
-    """Camera and shape parameters of one face during the cascade (crop frame)."""
+    """Camera and shape parameters of one face during the cascade (crop frame), updated in place.
+
+    Example:
+        >>> st = CascadeState(Camera(s=2.0), np.zeros(3))
+        >>> st.camera.s, st.p.shape
+        (2.0, (3,))
+    """
 
     def __init__(self, camera: Camera, p: np.ndarray) -> None:
         self.camera, self.p = camera, p
@@ -127,6 +155,11 @@ def zbuffer_visibility(points: np.ndarray, query: np.ndarray, cell: float, tol: 
 
     Returns:
         (K,) bool.
+
+    Example:
+        >>> pts = np.array([[0.0, 0.0, 10.0], [0.2, 0.2, 0.0], [50.0, 50.0, 0.0]])   # a point behind the first
+        >>> zbuffer_visibility(pts, np.arange(3), cell=1.0, tol=1.0).tolist()
+        [True, False, True]
     """
     xy = np.floor(points[:, :2] / cell).astype(np.int64)
     xy -= xy.min(0)
@@ -143,6 +176,11 @@ def init_camera(unit_landmarks: np.ndarray, box: np.ndarray) -> Camera:
     Args:
         unit_landmarks: (68, 2) the mean landmarks at unit scale (:meth:`ShapeBasis.unit_landmarks`).
         box: (4,) the landmark box x0, y0, x1, y1, pixels.
+
+    Example:
+        >>> unit = np.array([[-1.0, -1.0], [1.0, 1.0]])
+        >>> init_camera(unit, np.array([0.0, 0.0, 20.0, 20.0])).to_vector().tolist()
+        [10.0, 0.0, 0.0, 0.0, 10.0, 10.0]
     """
     lo, hi = unit_landmarks.min(0), unit_landmarks.max(0)
     x0, y0, x1, y1 = box
@@ -152,7 +190,13 @@ def init_camera(unit_landmarks: np.ndarray, box: np.ndarray) -> Camera:
 
 
 def camera_from_vector(w: np.ndarray) -> Camera:
-    """A camera from a regressed w, kept valid: s > 0 and angles inside (−90°, 90°)."""
+    """A camera from a regressed w, kept valid: s > 0 and angles inside (−90°, 90°).
+
+    Example:
+        >>> c = camera_from_vector(np.array([-1.0, 0.0, 3.0, 0.0, 5.0, 6.0]))
+        >>> c.s, round(float(np.degrees(c.yaw)), 1)
+        (0.001, 89.9)
+    """
     w = np.asarray(w, np.float64).copy()
     w[0] = max(w[0], 1e-3)
     w[1:4] = np.clip(w[1:4], -np.pi / 2 + 1e-3, np.pi / 2 - 1e-3)
@@ -164,6 +208,13 @@ def project_points(geo: ShapeBasis, state: CascadeState) -> tuple[np.ndarray, np
 
     Returns:
         (dense (160, 2), visible (160,) bool, landmarks (68, 2)), crop pixels.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> geo = ShapeBasis.of(load_default_model())
+        >>> dense, vis, x68 = project_points(geo, CascadeState(Camera(s=5.0, yaw=1.2), np.zeros(geo.n_params)))
+        >>> dense.shape, x68.shape, bool(0.2 < vis.mean() < 0.9)         # at 69° of yaw, the far side hides
+        ((160, 2), (68, 2), True)
     """
     pts = transform(geo.shape(state.p), state.camera)
     extent = float(np.ptp(pts[:, :2], axis=0).max())
@@ -180,6 +231,15 @@ def stage_update(geo: ShapeBasis, state: CascadeState, features: np.ndarray, wei
         features: (D,) the stage's features F.
         weights: (D + 1, 142) the stage's ridge weights (bias last).
         noise: the shape solve's landmark noise, pixels.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> geo = ShapeBasis.of(load_default_model())
+        >>> st = CascadeState(Camera(s=5.0, tx=100.0, ty=100.0), np.zeros(geo.n_params))
+        >>> w = np.zeros((4 + 1, 142), np.float32); w[-1, 136 + 4] = 3.0   # a bias that moves tx by 3 px
+        >>> stage_update(geo, st, np.zeros(4), w, noise=1.0)
+        >>> st.camera.tx
+        103.0
     """
     delta = np.asarray(features, np.float32) @ weights[:-1] + weights[-1]
     targets = geo.landmarks(state.p, state.camera) + delta[:136].reshape(68, 2)

@@ -30,7 +30,7 @@ from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel
 from dffkit.images import to_rgb_uint8
 
-__all__ = ["train_regressors", "train_sdm", "calibrate_detector_boxes", "ridge"]
+__all__ = ["train_regressors", "train_sdm", "ridge", "LAMBDAS"]
 
 LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
@@ -44,6 +44,13 @@ def ridge(x: np.ndarray, y: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS, ho
 
     Returns:
         ((D + 1, K) weights with the bias last, the chosen λ, the held-out mean squared error of each λ).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(200, 3))
+        >>> w, lam, errors = ridge(x, x @ [[1.0], [2.0], [3.0]] + 0.5)
+        >>> w.round(2).ravel().tolist(), lam
+        ([1.0, 2.0, 3.0, 0.5], 0.0001)
     """
     n = len(x)
     order = np.random.default_rng(seed).permutation(n)
@@ -76,16 +83,6 @@ class _Instance:
     noise: float  # shape-solve landmark noise, pixels
 
 
-def _detector_box(detector, image: np.ndarray, truth: np.ndarray) -> np.ndarray | None:
-    """The landmark box of the detection holding the true box's centre (the largest such), or None."""
-    found = detector.detect(image)
-    c = (truth[:2] + truth[2:]) / 2
-    for b, lb in zip(found.boxes, detector.landmark_boxes(found.boxes) if len(found) else []):
-        if b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]:
-            return lb
-    return None
-
-
 def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], descriptor: Descriptor, geo: ShapeBasis,
                sigma: float, n_init: int, box_jitter: float, rng: np.random.Generator, progress: bool,
                detector=None) -> list[_Instance]:
@@ -98,7 +95,8 @@ def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], de
     for image, lm, camera in tqdm(faces, desc="preparing instances", disable=not progress):
         gt = np.asarray(lm, np.float64)
         img = to_rgb_uint8(image)
-        found = _detector_box(detector, img, landmark_box(gt)) if detector is not None else None
+        truth_box = landmark_box(gt)
+        found = detector.landmark_box_at(img, (truth_box[:2] + truth_box[2:]) / 2) if detector is not None else None
         for j in range(n_init):
             box = found if (j == 0 and found is not None) else _jittered(landmark_box(gt), rng, box_jitter)
             crop, cbox = crop_box(box, size)
@@ -144,7 +142,7 @@ def _learn_stages(inst: list[_Instance], n_stages: int, step: Callable[[_Instanc
 def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=None, n_stages: int = 3,
                      n_init: int = 2, size: int | None = None, box_jitter: float = 0.05,
                      lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, detector=None,
-                     progress: bool = True) -> Regressors:
+                     descriptor_options: dict | None = None, progress: bool = True) -> Regressors:
     """Learn the 3D cascade's descent directions stage by stage (eqs. 9, 10).
 
     Args:
@@ -154,13 +152,22 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
         size: crop size for descriptors without a network (default: the network's).
         lambdas: ridge strengths tried (times N), picked on 10% held-out instances.
         detector: a face detector whose calibrated boxes give each sample's first start (see :func:`_instances`).
+        descriptor_options: the descriptor's own options (recorded in the regressors).
 
     Returns:
         The :class:`Regressors` (save them with :meth:`Regressors.save`).
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.face.model import load_default_model
+        >>> model = load_default_model()
+        >>> samples = example_samples(4, size=128)
+        >>> reg = train_regressors(model, samples, descriptor="sift", size=64, n_stages=1, n_init=1, progress=False)
+        >>> reg.descriptor, reg.descriptor_options, len(reg.stages), reg.stages[0].shape
+        ('sift', {'keypoint_size': 8.0}, 1, (5121, 142))
     """
-    desc = make_descriptor(descriptor, size=size, net=net)
-    reg = Regressors(descriptor=descriptor, size=desc.size, stages=[],
-                     sift_size=getattr(desc, "keypoint_size", 0.125 * desc.size))
+    desc = make_descriptor(descriptor, size=size, net=net, **(descriptor_options or {}))
+    reg = Regressors(descriptor=descriptor, size=desc.size, stages=[], descriptor_options=desc.options)
     geo = ShapeBasis.of(model)
     rng = np.random.default_rng(seed)
     inst = _instances(((s.image, s.landmarks68, s.camera) for s in samples), desc, geo, reg.sigma, n_init, box_jitter,
@@ -197,6 +204,14 @@ def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int 
 
     Args:
         faces: (image, landmarks (68, 2)) pairs, e.g. real photos with hand annotations.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.face.model import load_default_model
+        >>> faces = [sample_face(k, split="train") for k in range(4)]
+        >>> reg = train_sdm(load_default_model(), faces, n_stages=1, n_init=1, progress=False)
+        >>> reg.mode, reg.kind, reg.stages[0].shape
+        ('sdm', 'sdm', (2177, 136))
     """
     desc = make_descriptor("dff", net=net)
     reg = Regressors(descriptor="dff", size=desc.size, stages=[], mode="sdm")
@@ -218,38 +233,3 @@ def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int 
                 "box_jitter": box_jitter, "stages": record, "seed": seed,
                 "detector_starts": None if detector is None else detector.name}
     return reg
-
-
-def calibrate_detector_boxes(photos, detector=None) -> np.ndarray:
-    """How a detector's face boxes sit relative to the 68-landmark boxes, from annotated photos.
-
-    Args:
-        photos: :class:`dffkit.data.photos.FacePhoto` items with landmarks.
-        detector: a face detector (default: dlib's, :mod:`dffkit.detect`).
-
-    Returns:
-        (4,) (a, b, c, n): the landmark box centre is the face box centre + (a, b) × its size (√(w·h)), and
-        its size c × that size (medians over the n photos whose largest detection holds the landmark-box
-        centre).
-    """
-    from dffkit.data.photos import read_landmarks
-    from dffkit.detect import DlibLandmarker
-    from dffkit.images import read_image
-
-    det = detector or DlibLandmarker()
-    rows = []
-    for ph in photos:
-        lm = read_landmarks(ph.landmarks)
-        boxes = det.detect(read_image(ph.image)).boxes
-        if not len(boxes):
-            continue
-        x0, y0, x1, y1 = boxes[0]
-        lo, hi = lm.min(0), lm.max(0)
-        c = (lo + hi) / 2
-        if not (x0 <= c[0] <= x1 and y0 <= c[1] <= y1):
-            continue
-        side = np.sqrt((x1 - x0) * (y1 - y0))
-        rows.append([(c[0] - (x0 + x1) / 2) / side, (c[1] - (y0 + y1) / 2) / side, np.sqrt(np.prod(hi - lo)) / side])
-    if not rows:
-        raise DffkitError("no photo had a detection around its landmarks; cannot calibrate the detector boxes")
-    return np.r_[np.median(np.array(rows), axis=0), float(len(rows))]

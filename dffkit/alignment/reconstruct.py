@@ -40,6 +40,20 @@ class FaceMesh:
         visible: (V,) bool z-buffer visibility of each vertex in the photo.
         colors: (V, 3) uint8 RGB from the photo where seen, filled elsewhere.
         seen: (V,) bool the vertices coloured from the photo.
+
+    Example:
+        >>> from dffkit.alignment.cascade import align
+        >>> from dffkit.boxes import landmark_box
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.face.model import load_default_model
+        >>> image, truth = sample_face()
+        >>> model, a = load_default_model(), align(image, landmark_box(truth))
+        >>> with Renderer() as r:
+        ...     mesh = face_mesh(a, image, model, r)
+        >>> mesh.points_2d.shape == (model.n_vertices, 2), bool(mesh.seen.mean() > 0.2)
+        (True, True)
+        >>> bool(np.abs(mesh.points_2d[model.landmarks68] - a.landmarks).max() < 1e-3)
+        True
     """
 
     vertices: np.ndarray
@@ -67,6 +81,16 @@ def face_mesh(alignment: Alignment, image: np.ndarray, model: FaceModel, rendere
         image: (H, W, 3) the photo it was aligned in.
         model: the face model the alignment used.
         renderer: a renderer (for the z-buffer).
+
+    Example:
+        >>> from dffkit.alignment.cascade import align
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.face.model import load_default_model
+        >>> image, _ = sample_face(2)
+        >>> with Renderer() as r:
+        ...     mesh = face_mesh(align(image), image, load_default_model(), r)
+        >>> mesh.colors.dtype, mesh.vertices.shape[1]
+        (dtype('uint8'), 3)
     """
     img = to_rgb_uint8(image)
     shape = alignment.shape(model)
@@ -78,21 +102,52 @@ def face_mesh(alignment: Alignment, image: np.ndarray, model: FaceModel, rendere
 
 
 def depth_map(alignment: Alignment, model: FaceModel, renderer: Renderer, size: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 depth of the face at every pixel (z, pixels, larger nearer), NaN off the face."""
+    """(H, W) float32 depth of the face at every pixel (z, pixels, larger nearer), NaN off the face.
+
+    Example:
+        >>> from dffkit.alignment.cascade import align
+        >>> from dffkit.boxes import landmark_box
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.face.model import load_default_model
+        >>> image, truth = sample_face()
+        >>> with Renderer() as r:
+        ...     d = depth_map(align(image, landmark_box(truth)), load_default_model(), r, image.shape[:2])
+        >>> d.shape == image.shape[:2], bool(0.05 < np.isfinite(d).mean() < 0.95)
+        (True, True)
+    """
     return renderer.render(alignment.shape(model), model.triangles, alignment.camera, size=size).depth
 
 
 @lru_cache(maxsize=4)
 def pncc_colors(model: FaceModel) -> np.ndarray:
     """(V, 3) float32 the normalised coordinate code: the mean shape's x, y, z scaled to [0, 1] over the
-    face region (clipped outside it)."""
-    region = model.vertices_of("face") if "face" in model.parts else np.arange(model.n_vertices)
+    face region (clipped outside it).
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> c = pncc_colors(load_default_model())
+        >>> float(c.min()), float(c.max())
+        (0.0, 1.0)
+    """
+    region = model.region("face")
     lo, hi = model.mean[region].min(0), model.mean[region].max(0)
     return np.clip((model.mean - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
 def pncc_map(alignment: Alignment, model: FaceModel, renderer: Renderer, size: tuple[int, int]) -> np.ndarray:
-    """(H, W, 3) uint8 the PNCC image of the face (black off the face)."""
+    """(H, W, 3) uint8 the PNCC image of the face (black off the face).
+
+    Example:
+        >>> from dffkit.alignment.cascade import align
+        >>> from dffkit.boxes import landmark_box
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.face.model import load_default_model
+        >>> image, truth = sample_face()
+        >>> with Renderer() as r:
+        ...     p = pncc_map(align(image, landmark_box(truth)), load_default_model(), r, image.shape[:2])
+        >>> p.shape == image.shape, p.dtype
+        (True, dtype('uint8'))
+    """
     out = renderer.render(alignment.shape(model), model.triangles, alignment.camera, size=size,
                           colors=pncc_colors(model), light=UNLIT)
     return np.where(out.mask[..., None], out.image, 0).astype(np.uint8)
@@ -103,7 +158,14 @@ MESH_SUFFIXES = (".ply", ".obj")
 
 def mesh_file_vertices(mesh: FaceMesh, image_height: int) -> np.ndarray:
     """(V, 3) the vertices as a mesh file holds them: (x, H − 1 − y, z), image pixels with y up, so that the
-    file is right-handed and, seen from +z, overlays the photo."""
+    file is right-handed and, seen from +z, overlays the photo.
+
+    Example:
+        >>> m = FaceMesh(np.array([[10.0, 20.0, 5.0]]), np.zeros((0, 3), np.int32), np.ones(1, bool),
+        ...              np.zeros((1, 3), np.uint8), np.ones(1, bool))
+        >>> mesh_file_vertices(m, 100).tolist()
+        [[10.0, 79.0, 5.0]]
+    """
     v = np.asarray(mesh.vertices, np.float64)
     return np.c_[v[:, 0], image_height - 1 - v[:, 1], v[:, 2]]
 
@@ -117,16 +179,25 @@ def write_mesh(path, mesh: FaceMesh, image_height: int):
 
     Raises:
         DffkitError: an unknown suffix or a path open3d cannot write.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> m = FaceMesh(np.array([[0.0, 0, 0], [10, 0, 0], [0, 10, 0]]), np.array([[0, 1, 2]], np.int32),
+        ...              np.ones(3, bool), np.full((3, 3), 200, np.uint8), np.ones(3, bool))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     write_mesh(Path(d) / "face.ply", m, 20).stat().st_size > 0
+        True
     """
     from pathlib import Path
 
+    from dffkit.atomic import atomic_path
     from dffkit.errors import DffkitError
+    from dffkit.stdio import captured_stderr
 
     p = Path(path)
     if p.suffix.lower() not in MESH_SUFFIXES:
         raise DffkitError(f"{p}: a mesh must end in {' or '.join(MESH_SUFFIXES)}")
-    import os
-
     import open3d as o3d
 
     m = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(mesh_file_vertices(mesh, image_height)),
@@ -135,11 +206,7 @@ def write_mesh(path, mesh: FaceMesh, image_height: int):
     m.remove_degenerate_triangles()
     m.compute_vertex_normals()
     m.triangle_normals = o3d.utility.Vector3dVector(np.zeros((0, 3)))  # per-vertex normals only (OBJ has no others)
-    tmp = p.with_name(f".{p.stem}.part{p.suffix}")  # written whole, then renamed: never half a mesh
-    try:
+    with atomic_path(p) as tmp, captured_stderr():  # written whole, then renamed; open3d's own warnings kept off
         if not o3d.io.write_triangle_mesh(str(tmp), m, write_ascii=p.suffix.lower() == ".obj"):
             raise DffkitError(f"{p}: open3d could not write the mesh; choose another output path")
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
     return p

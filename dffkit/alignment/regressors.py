@@ -2,9 +2,10 @@
 
 A file is a compressed ``.npz``, read with ``allow_pickle=False``: ``stage0`` ... (float16 ridge
 weights), optionally ``pca_mean`` / ``pca_basis`` (a reduction of the descriptor to ``d`` dimensions per
-point), and ``header``: UTF-8 JSON bytes with the format tag :data:`FORMAT`, the descriptor, the mode,
-the crop size, the shape-solve noise, the SIFT keypoint size, the detector-box calibration and the
-training record.
+point), and ``header``: UTF-8 JSON bytes with the format tag :data:`FORMAT`, the descriptor and its
+options (:attr:`dffkit.descriptors.Descriptor.options`), the mode, the crop size, the shape-solve noise
+and the training record. Files of the previous format (``dffkit-align-v1``, whose header kept SIFT's
+keypoint size in a field of its own) are read too.
 """
 
 from __future__ import annotations
@@ -21,15 +22,24 @@ from dffkit.errors import DffkitError
 
 __all__ = ["Regressors", "shipped_regressors_path", "FORMAT", "KINDS"]
 
-FORMAT = "dffkit-align-v1"
-#: The kinds of regressor file: the 3D cascade on each descriptor, and the 2D SDM mode (on DFF).
+FORMAT = "dffkit-align-v2"
+_READS = ("dffkit-align-v1", FORMAT)
+#: The kinds of regressor file shipped with dffkit: the 3D cascade on each descriptor, and the 2D SDM
+#: mode (on DFF). A kind is the descriptor's name, or 'sdm' for the 2D mode.
 KINDS = ("dff", "sift", "sdm")
+MODES = ("3d", "sdm")
 
 
 def shipped_regressors_path(kind: str = "dff") -> Path:
-    """The regressors shipped with dffkit for ``kind`` ('dff', 'sift' or 'sdm')."""
+    """The regressors shipped with dffkit for ``kind`` ('dff', 'sift' or 'sdm').
+
+    Example:
+        >>> shipped_regressors_path("sdm").name
+        'align_sdm.npz'
+    """
     if kind not in KINDS:
-        raise DffkitError(f"unknown regressor kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise DffkitError(f"no regressors of kind {kind!r} ship with dffkit (they ship for {', '.join(KINDS)}); "
+                          "learn them with 'dffkit train-align' and pass the file")
     return Path(str(resources.files("dffkit").joinpath(f"assets/align_{kind}.npz")))
 
 
@@ -39,17 +49,21 @@ class Regressors:
 
     Attributes:
         descriptor: the descriptor at the points (a name of :data:`dffkit.descriptors.DESCRIPTORS`).
+        descriptor_options: its options (:attr:`dffkit.descriptors.Descriptor.options`), so that the cascade
+            rebuilds it as it was trained: ``make_descriptor(descriptor, size, net, **descriptor_options)``.
         size: crop side the features are computed at, pixels.
         stages: per stage, (D + 1, K) ridge weights (last row the bias) mapping the features F to the
             update: (ΔX (68·2), Δw (6)) in mode '3d', ΔX alone in mode 'sdm'.
         mode: '3d' (the paper's cascade: landmarks, camera and shape) or 'sdm' (2D only: features at
             the 68 current landmarks, which all count as visible).
         sigma: landmark noise of the shape solve, a share of the box size.
-        sift_size: SIFT keypoint diameter, crop pixels (descriptor 'sift').
         pca_mean, pca_basis: (D0,), (D0, d) the reduction of each point's descriptor, or None.
-        box_from_detector: (4,) a, b, c, e mapping a dlib box to a landmark box: centre + (a, b) · side,
-            side × c, and e unused (kept for format stability).
         meta: training record (data, samples, lambdas, machine, time).
+
+    Example:
+        >>> reg = Regressors.load()
+        >>> reg.descriptor, reg.mode, reg.size, len(reg.stages), reg.stages[0].shape
+        ('dff', '3d', 128, 3, (5121, 142))
     """
 
     descriptor: str
@@ -57,31 +71,50 @@ class Regressors:
     stages: list[np.ndarray]
     mode: str = "3d"
     sigma: float = 0.03
-    sift_size: float = 16.0
+    descriptor_options: dict = field(default_factory=dict)
     pca_mean: np.ndarray | None = None
     pca_basis: np.ndarray | None = None
-    box_from_detector: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0, 0.0]))
     meta: dict = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
-        """'sdm' for the 2D mode, else the descriptor's name."""
+        """'sdm' for the 2D mode, else the descriptor's name.
+
+        Example:
+            >>> Regressors.load(descriptor="sdm").kind
+            'sdm'
+        """
         return "sdm" if self.mode == "sdm" else self.descriptor
 
     def reduce(self, d: np.ndarray) -> np.ndarray:
-        """Apply the per-point reduction (if any): (N, D0) -> (N, d) float32."""
+        """Apply the per-point reduction (if any): (N, D0) -> (N, d) float32.
+
+        Example:
+            >>> reg = Regressors.load(descriptor="sift")
+            >>> reg.reduce(np.zeros((5, 128))).shape
+            (5, 32)
+        """
         if self.pca_basis is None:
             return np.asarray(d, np.float32)
         return ((d - self.pca_mean) @ self.pca_basis).astype(np.float32)
 
     def save(self, path: str | Path) -> Path:
-        """Write an ``.npz`` (float16 weights) atomically."""
+        """Write an ``.npz`` (float16 weights) atomically.
+
+        Example:
+            >>> import tempfile
+            >>> reg = Regressors.load()
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     again = Regressors.load(reg.save(Path(d) / "align_dff.npz"))
+            >>> again.descriptor, len(again.stages) == len(reg.stages)
+            ('dff', True)
+        """
         arrays = {f"stage{k}": s.astype(np.float16) for k, s in enumerate(self.stages)}
         if self.pca_basis is not None:
             arrays.update(pca_mean=self.pca_mean.astype(np.float32), pca_basis=self.pca_basis.astype(np.float32))
-        head = {"format": FORMAT, "descriptor": self.descriptor, "mode": self.mode, "size": self.size,
-                "n_stages": len(self.stages), "sigma": self.sigma, "sift_size": self.sift_size,
-                "box_from_detector": [float(v) for v in self.box_from_detector], "meta": self.meta}
+        head = {"format": FORMAT, "descriptor": self.descriptor, "descriptor_options": self.descriptor_options,
+                "mode": self.mode, "size": self.size, "n_stages": len(self.stages), "sigma": self.sigma,
+                "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
         return atomic_write(Path(path), npz_bytes(arrays))
 
@@ -96,6 +129,11 @@ class Regressors:
 
         Raises:
             DffkitError: a missing, unreadable or pickled file, another format, or another kind.
+
+        Example:
+            >>> reg = Regressors.load(descriptor="sift")
+            >>> reg.descriptor, reg.mode, reg.descriptor_options
+            ('sift', '3d', {'keypoint_size': 16.0})
         """
         p = shipped_regressors_path(descriptor or "dff") if path is None else Path(path)
         if not p.is_file():
@@ -108,13 +146,15 @@ class Regressors:
         except Exception as exc:  # noqa: BLE001 - numpy, zipfile and json raise many types for a bad file
             raise DffkitError(f"{p} is not a readable dffkit regressor file ({exc.__class__.__name__}); "
                               "retrain it") from None
-        if not isinstance(head, dict) or head.get("format") != FORMAT:
+        if not isinstance(head, dict) or head.get("format") not in _READS:
             raise DffkitError(f"{p} has format {head.get('format') if isinstance(head, dict) else None!r}, this "
-                              f"dffkit reads {FORMAT!r}; retrain it")
+                              f"dffkit reads {' and '.join(map(repr, _READS))}; retrain it")
         kind = "sdm" if head.get("mode") == "sdm" else head["descriptor"]
         if descriptor is not None and descriptor != kind:
             raise DffkitError(f"{p} holds {kind!r} regressors, not {descriptor!r}; pass descriptor {kind!r} "
                               f"or regressors trained for {descriptor!r}")
+        if head["format"] == "dffkit-align-v1":  # v1 kept the one option of its time, SIFT's keypoint size
+            head["descriptor_options"] = {"keypoint_size": head["sift_size"]} if head["descriptor"] == "sift" else {}
         return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
-                   sigma=head["sigma"], sift_size=head["sift_size"], pca_mean=pca[0], pca_basis=pca[1],
-                   box_from_detector=np.array(head["box_from_detector"]), meta=head["meta"])
+                   sigma=head["sigma"], descriptor_options=dict(head["descriptor_options"]), pca_mean=pca[0],
+                   pca_basis=pca[1], meta=head["meta"])

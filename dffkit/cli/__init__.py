@@ -46,6 +46,40 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return v  # type: ignore[return-value]
 
 
+def _descriptor_names() -> tuple[str, ...]:
+    from dffkit.descriptors import DESCRIPTORS
+
+    return DESCRIPTORS.names()
+
+
+def _detector_names() -> tuple[str, ...]:
+    from dffkit.detect import DETECTORS
+
+    return DETECTORS.names()
+
+
+def _protocol_names() -> tuple[str, ...]:
+    from dffkit.evaluation import PROTOCOLS
+
+    return PROTOCOLS.names()
+
+
+def _method_names() -> tuple[str, ...]:
+    from dffkit.evaluation import METHODS
+
+    return METHODS.names()
+
+
+def _methods(text: str) -> list[str]:
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("no method named; pass one or more of " + ", ".join(_method_names()))
+    bad = [m for m in names if m not in _method_names()]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown method {bad[0]!r}; choose from {', '.join(_method_names())}")
+    return names
+
+
 def _command(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from dffkit.cli import commands
@@ -56,7 +90,26 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 SEED = _ranged(0, 2**32 - 1, int)
-DESCRIPTOR_KINDS = ("dff", "sift", "sdm")
+
+
+def _kinds() -> tuple[str, ...]:
+    """Regressor kinds: every registered descriptor (its 3D cascade) and 'sdm' (the 2D mode on DFF)."""
+    from dffkit.descriptors import DESCRIPTORS
+
+    return (*DESCRIPTORS.names(), "sdm")
+
+
+def _images_option(p: argparse.ArgumentParser, **kwargs) -> None:
+    """``--images DIR`` (and ``--photos``, its earlier name, hidden)."""
+    p.add_argument("--images", **kwargs)
+    p.add_argument("--photos", dest="images", help=argparse.SUPPRESS)
+
+
+def _landmark_box_option(p: argparse.ArgumentParser, help_text: str, suffix: str = "") -> None:
+    """``--landmark-box[-a|-b] x0,y0,x1,y1`` (and ``--box[-a|-b]``, hidden): the box of a face's 68 landmarks."""
+    dest = "landmark_box" + suffix.replace("-", "_")
+    p.add_argument(f"--landmark-box{suffix}", dest=dest, type=_box, metavar="X0,Y0,X1,Y1", help=help_text)
+    p.add_argument(f"--box{suffix}", dest=dest, type=_box, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,14 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fit the face model to photos and re-render them with new poses, expressions, "
                                    "lighting and backgrounds (paper Sec. III-A). Resumable and verified: rerun the "
                                    "same command to finish an interrupted run or repair damaged shards.")
-    s.add_argument("--photos", help="folder of face photos with .pts/.mat landmarks (default: the vendored sample)")
+    _images_option(s, help="folder of face images with .pts/.mat landmarks (default: the vendored sample)")
     s.add_argument("--out", required=True, help="dataset folder")
     s.add_argument("--n", type=_ranged(1, 10_000_000, int), default=1000, help="number of samples")
     s.add_argument("--size", type=_ranged(16, 1024, int), default=224, help="image side in pixels")
     s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--workers", type=_ranged(0, 256, int), default=2, help="processes (0: this one)")
     s.add_argument("--split", choices=("train", "val", "test", "all"), default="train",
-                   help="which photos to use (fixed split by photo; default train)")
+                   help="which images to use (fixed split by photograph; default train)")
     s.add_argument("--shard-size", type=_ranged(1, 100_000, int), default=64, help="samples per shard file")
     s.add_argument("--mode", choices=("render", "profile"), default="render",
                    help="render: the fitted face re-rendered on a new background; profile: the whole photo lifted "
@@ -134,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "write align_KIND.npz and its model card into --out. dff and sift learn on a "
                                     "dataset from 'dffkit synth' (--data); sdm learns on the train split of an "
                                     "annotated photo folder (--photos), which also calibrates the detector boxes.")
-    ta.add_argument("--kind", choices=DESCRIPTOR_KINDS, default="dff")
+    ta.add_argument("--kind", choices=_kinds(), default="dff",
+                    help="a descriptor's 3D cascade, or sdm for the 2D mode on DFF (default dff)")
     ta.add_argument("--data", help="dataset folder from 'dffkit synth' (dff, sift)")
-    ta.add_argument("--photos", required=True, help="annotated photo folder (.pts): its train split")
+    _images_option(ta, required=True, help="annotated image folder (.pts): its train split")
     ta.add_argument("--n", type=_ranged(1, 10_000_000, int), default=8000, help="samples or photos used")
     ta.add_argument("--n-init", type=_ranged(1, 100, int), default=2, help="starts per sample")
     ta.add_argument("--box-jitter", type=_ranged(0, 0.5), default=0.05, help="jitter of the true boxes, share of size")
@@ -148,11 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     ta.set_defaults(func=_command("train_align"))
 
     f = sub.add_parser("features", help="compute the DFF descriptor map of a face image",
-                       description="Crop the face (from --box or the face detector), run the DFF network and save "
+                       description="Crop the face (from --landmark-box or the face detector), run the DFF network and save "
                                    "the (H, W, 32) descriptor map of the crop as .npy.")
     f.add_argument("image")
     f.add_argument("-o", "--output", required=True, help="output .npy")
-    f.add_argument("--box", type=_box, help="face box x0,y0,x1,y1 in pixels (default: detect the largest face)")
+    _landmark_box_option(f, "the face's landmark box (around its 68 points, brows to chin), pixels (default: the "
+                            "largest face the detector finds)")
     f.add_argument("--weights", help="weights.pt (default: the shipped CPU weights)")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_command("features"))
@@ -160,16 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("match", help="match two face images with DFF or SIFT",
                        description="Match the face of image A into image B (paper Sec. IV-A). SIFT: Lowe's ratio "
                                    "test; DFF: nearest descriptor angle, valid under --max-angle (30° sparse, 12° "
-                                   "dense). Faces come from --box-a/--box-b or the face detector.")
+                                   "dense). Faces come from --landmark-box-a/-b or the face detector.")
     m.add_argument("image_a")
     m.add_argument("image_b")
-    m.add_argument("--method", choices=("dff", "sift"), default="dff")
+    m.add_argument("--method", choices=_descriptor_names(), default="dff",
+                   help="the descriptor; it matches by its own rule: SIFT by Lowe's ratio test, DFF by the nearest "
+                        "angle (default dff)")
     m.add_argument("--dense", action="store_true", help="DFF: match every face pixel (default: SIFT keypoints)")
     m.add_argument("--stride", type=_ranged(1, 64, int), default=2, help="dense source pixel step (at least one descriptor cell)")
     m.add_argument("--max-angle", type=_ranged(0.1, 180), help="DFF validity angle, degrees")
     m.add_argument("--ratio", type=_ranged(0.01, 1.0), default=1 / 1.3, help="SIFT ratio test (default 1/1.3)")
-    m.add_argument("--box-a", type=_box, help="face box of A, x0,y0,x1,y1")
-    m.add_argument("--box-b", type=_box, help="face box of B, x0,y0,x1,y1")
+    _landmark_box_option(m, "landmark box of A's face, pixels", "-a")
+    _landmark_box_option(m, "landmark box of B's face, pixels", "-b")
     m.add_argument("--weights", help="DFF weights.pt (default: the shipped CPU weights)")
     m.add_argument("--height", type=_ranged(32, 4096, int), default=400, help="height of the drawing, pixels")
     m.add_argument("-o", "--output", help="side-by-side drawing of the valid matches, .png or .jpg")
@@ -178,12 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("align", help="large-pose 68-point alignment of every face in images or folders",
                        description="Align faces with the DFF cascaded regression (paper Sec. III-C): 68 landmarks, "
-                                   "their visibility and the head pose. Without --box, the face detector finds every "
+                                   "their visibility and the head pose. Without --landmark-box, the face detector finds every "
                                    "face. One image prints its faces; several images or folders (or --csv / "
                                    "--jsonl) write one row per face, with one model load per process.")
     a.add_argument("images", nargs="+", help="image files or folders of images")
-    a.add_argument("--box", type=_box, help="the face's landmark box x0,y0,x1,y1 (brows to chin), pixels")
-    a.add_argument("--descriptor", choices=DESCRIPTOR_KINDS,
+    _landmark_box_option(a, "the face's landmark box (around its 68 points, brows to chin), pixels")
+    a.add_argument("--detector", choices=_detector_names(), help="the face detector (default blazeface)")
+    a.add_argument("--descriptor", choices=_kinds(),
                    help="dff (default), sift for 'Ours (SIFT)', sdm for the 2D SDM mode; with --regressors, the file "
                         "must be of this kind")
     a.add_argument("--regressors", help="regressor .npz (default: the shipped ones)")
@@ -222,18 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="score alignment methods on a benchmark protocol",
                        description="Evaluate alignment under a protocol: aflw2000-3d (68 points, box NME, yaw bins), "
                                    "aflw (21 points, visible), 300w (inter-pupil and inter-ocular), 300w-inner.")
-    e.add_argument("protocol", choices=("aflw2000-3d", "aflw", "300w", "300w-inner"))
+    e.add_argument("protocol", choices=_protocol_names())
     e.add_argument("--root", required=True, help="the dataset folder (annotations beside the images)")
-    e.add_argument("--method", default="dff",
-                   help="comma-separated: dff, sift, sdm, mean, dlib, dlib-detector (default dff)")
+    e.add_argument("--method", default="dff", type=_methods,
+                   help=f"comma-separated, of: {', '.join(_method_names())} (default dff)")
     e.add_argument("--limit", type=_ranged(1, 10_000_000, int), help="evaluate the first N faces only")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--verbose", action="store_true", help="list every face that could not be evaluated")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=_command("eval"))
     return parser
 
 
-_BOX_OPTIONS = ("--box", "--box-a", "--box-b")
+_BOX_OPTIONS = ("--box", "--box-a", "--box-b", "--landmark-box", "--landmark-box-a", "--landmark-box-b")
 
 
 def _join_negative_boxes(argv: Sequence[str]) -> list[str]:

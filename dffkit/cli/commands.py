@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dffkit.errors import DffkitError
+from dffkit.errors import DffkitError, NoFaceError
 
 __all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "track", "eval"]
 
@@ -88,7 +88,7 @@ def synth(args: argparse.Namespace) -> int:
     from dffkit.data.dataset import SynthDataset
     from dffkit.data.generate import generate_dataset
 
-    out = generate_dataset(args.out, photos=args.photos, n=args.n, size=args.size, seed=args.seed,
+    out = generate_dataset(args.out, images=args.images, n=args.n, size=args.size, seed=args.seed,
                            workers=args.workers, split=args.split, shard_size=args.shard_size, mode=args.mode,
                            progress=not args.quiet)
     ds = SynthDataset(out)
@@ -112,17 +112,18 @@ def train_align(args: argparse.Namespace) -> int:
     from dffkit.alignment.card import write_card
     from dffkit.alignment.learn import train_regressors, train_sdm
     from dffkit.data.dataset import SynthDataset
-    from dffkit.data.photos import list_photos, read_landmarks
-    from dffkit.dff.weights import load_weights
+    from dffkit.data.photos import list_images, read_landmarks
+    from dffkit.dff.runner import file_sha256
+    from dffkit.dff.weights import load_weights, shipped_weights_path
     from dffkit.evaluation.report import machine_info, relative_path
     from dffkit.face.model import load_default_model
     from dffkit.images import read_image
 
     if args.kind != "sdm" and args.data is None:
         raise DffkitError(f"--kind {args.kind} learns on a synthetic dataset: pass --data DIR from 'dffkit synth'")
-    photos = list_photos(args.photos, split="train", require_landmarks=True)
-    if not photos:
-        raise DffkitError(f"{args.photos} holds no annotated train-split photos (.jpg/.png with .pts or .mat)")
+    faces = list_images(args.images, split="train", require_landmarks=True)
+    if not faces:
+        raise DffkitError(f"{args.images} holds no annotated train-split images (.jpg/.png with .pts or .mat)")
     samples = None
     if args.kind != "sdm":
         ds = SynthDataset(args.data)
@@ -141,15 +142,16 @@ def train_align(args: argparse.Namespace) -> int:
         raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     t = time.perf_counter()
     if args.kind == "sdm":
-        faces = [(read_image(p.image), read_landmarks(p.landmarks)) for p in photos[: args.n]]
-        reg = train_sdm(model, faces, net=net, n_init=args.n_init, box_jitter=args.box_jitter, detector=detector,
+        pairs = [(read_image(p.image), read_landmarks(p.landmarks)) for p in faces[: args.n]]
+        reg = train_sdm(model, pairs, net=net, n_init=args.n_init, box_jitter=args.box_jitter, detector=detector,
                         progress=not args.quiet)
-        reg.meta.update(photos=relative_path(args.photos), split="train")
+        reg.meta.update(images=relative_path(args.images), split="train")
     else:
         reg = train_regressors(model, samples, descriptor=args.kind, net=net, n_init=args.n_init,
                                box_jitter=args.box_jitter, detector=detector, progress=not args.quiet)
         reg.meta.update(data=relative_path(args.data))
-    reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt", calibration_photos=relative_path(args.photos),
+    reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt",
+                    weights_sha256=file_sha256(Path(args.weights) if args.weights else shipped_weights_path()),
                     train_seconds=time.perf_counter() - t, machine=machine_info(), command=" ".join(sys.argv[1:]))
     path = reg.save(out / f"align_{args.kind}.npz")
     card = write_card(out)
@@ -166,7 +168,7 @@ def features(args: argparse.Namespace) -> int:
     out = _output_path(args.output, (".npy",), "output")
     image = read_image(args.image)
     net = load_weights(args.weights) if args.weights else None
-    feats = dff_features(image, box=None if args.box is None else np.array(args.box), net=net)
+    feats = dff_features(image, None if args.landmark_box is None else np.array(args.landmark_box), net=net)
     buf = io.BytesIO()
     np.save(buf, feats.descriptors)
     _write_output(out, lambda: atomic_write(out, buf.getvalue()))
@@ -178,56 +180,51 @@ def features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _face_region(image: np.ndarray, box, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(landmark box, mask) of the face: from --box (the box is the mask), or the largest detected face
+def _face_region(image: np.ndarray, landmark_box, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(landmark box, mask) of the face: from --landmark-box (the box is the mask), or the largest detected face
     aligned (the hull of its 68 points, raised over the forehead)."""
     from dffkit.alignment.cascade import align
     from dffkit.boxes import check_box
     from dffkit.matching.match import landmark_mask
 
-    if box is not None:
-        box = check_box(np.array(box), image.shape, name=f"box of {name}")
+    if landmark_box is not None:
+        box = check_box(np.array(landmark_box), image.shape, name=f"landmark box of {name}")
         mask = np.zeros(image.shape[:2], bool)
         x0, y0, x1, y1 = np.round(box).astype(int)
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
         return box, mask
     try:
         a = align(image)
-    except DffkitError:
-        raise DffkitError(f"{name}: no face found; pass its box with --box-a / --box-b") from None
+    except NoFaceError:
+        raise NoFaceError(f"{name}: no face found; pass its box with --landmark-box-a / --landmark-box-b") from None
     return a.landmark_box, landmark_mask(image.shape[:2], a.landmarks)
 
 
 def match(args: argparse.Namespace) -> int:
-    from dffkit.descriptors.sift import sift_keypoints
+    from dffkit.boxes import square_crop
+    from dffkit.descriptors import make_descriptor
+    from dffkit.dff.weights import load_weights
     from dffkit.images import read_image, write_image
-    from dffkit.matching.match import DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, mask_points, match_dff, match_sift
+    from dffkit.matching.match import match_faces
     from dffkit.viz import draw_matches
 
     out = _output_path(args.output, IMAGE_SUFFIXES, "drawing")
     images = [read_image(args.image_a), read_image(args.image_b)]
     (box_a, mask_a), (box_b, mask_b) = (_face_region(im, bx, str(nm)) for im, bx, nm in
-                                        zip(images, (args.box_a, args.box_b), (args.image_a, args.image_b)))
-    if args.method == "sift":
-        m = match_sift(images[0], images[1], mask_a, mask_b, ratio=args.ratio)
-    else:
-        from dffkit.dff.features import features as dff_features
-        from dffkit.dff.weights import load_weights
-
-        net = load_weights(args.weights) if args.weights else None
-        fa, fb = dff_features(images[0], box_a, net=net), dff_features(images[1], box_b, net=net)
-        if args.dense:
-            pts = mask_points(mask_a, stride=args.stride) if args.stride > fa.cell else fa.grid_points(mask_a)
-        else:
-            pts = sift_keypoints(images[0], mask_a)[0]
-        angle = args.max_angle if args.max_angle is not None else (DFF_DENSE_ANGLE if args.dense else DFF_SPARSE_ANGLE)
-        m = match_dff(fa, fb, pts, mask_b, max_angle=angle)
+                                        zip(images, (args.landmark_box_a, args.landmark_box_b),
+                                            (args.image_a, args.image_b)))
+    net = load_weights(args.weights) if args.weights else None
+    d = make_descriptor(args.method, net=net)
+    fa, fb = d.describe_face(images[0], square_crop(box_a)), d.describe_face(images[1], square_crop(box_b))
+    m = match_faces(fa, fb, images[0], images[1], mask_a, mask_b, dense_stride=args.stride if args.dense else None,
+                    max_angle=args.max_angle, ratio=args.ratio)
     if out is not None:
         v = m.valid
         drawing = draw_matches(images[0], images[1], m.source[v], m.target[v], height=args.height)
         _write_output(out, lambda: write_image(out, drawing))
-    doc = {"method": args.method + (" dense" if args.method == "dff" and args.dense else ""),
-           "source_points": len(m), "valid": m.n_valid, "box_a": box_a.tolist(), "box_b": box_b.tolist(),
+    dense = args.dense and d.matching == "angle"
+    doc = {"method": args.method + (" dense" if dense else ""), "source_points": len(m), "valid": m.n_valid,
+           "landmark_box_a": box_a.tolist(), "landmark_box_b": box_b.tolist(),
            "matches": [[*map(float, s), *map(float, t), float(c)] for s, t, c, ok in
                        zip(m.source, m.target, m.score, m.valid) if ok]}
     if args.json:
@@ -239,8 +236,9 @@ def match(args: argparse.Namespace) -> int:
 
 
 def align(args: argparse.Namespace) -> int:
-    from dffkit.alignment.cascade import Aligner, align_all, default_aligner
-    from dffkit.alignment.regressors import Regressors
+    from dffkit.alignment.batch import aligner_for
+    from dffkit.alignment.cascade import align_all
+    from dffkit.alignment.records import alignment_record
     from dffkit.images import read_image, write_image
     from dffkit.viz import draw_landmarks
 
@@ -256,21 +254,21 @@ def align(args: argparse.Namespace) -> int:
         text = args.csv or args.jsonl
         out = _output_path(text, (".csv",) if args.csv else (".jsonl", ".json"), "output") if text else None
         return run_batch(args.images, out, "csv" if args.csv else "jsonl", args.workers, args.resume,
-                         args.regressors, args.descriptor, args.box, progress=not args.quiet)
+                         args.regressors, args.descriptor, args.landmark_box, progress=not args.quiet,
+                         detector=args.detector)
     out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
     extra = {name: _output_path(getattr(args, name), suffixes, what) for name, suffixes, what in
              (("mesh", (".ply", ".obj"), "mesh"), ("depth", IMAGE_SUFFIXES, "depth image"),
               ("pncc", IMAGE_SUFFIXES, "PNCC image"), ("pose_axes", IMAGE_SUFFIXES, "pose-axes image"))}
     image = read_image(args.images[0])
-    aligner = default_aligner() if args.regressors is None and args.descriptor in (None, "dff") else \
-        Aligner(regressors=Regressors.load(args.regressors, descriptor=args.descriptor))
-    faces = align_all(image, None if args.box is None else np.array([args.box]), aligner)
-    doc = {"faces": [{"box": [float(v) for v in a.landmark_box], "landmarks68": a.landmarks.round(2).tolist(),
-                      "visible": [bool(v) for v in a.visible], "pose": {k: round(v, 2) for k, v in a.pose.items()},
-                      "rotation": a.camera.R.round(6).tolist(),
-                      **({"face_box": [round(float(v), 2) for v in a.face_box], "score": round(a.score, 4)}
-                         if a.face_box is not None else {})}
-                     for a in faces]}
+    aligner = aligner_for(args.regressors, args.descriptor)
+    detector = None
+    if args.detector is not None:
+        from dffkit.detect import make_detector
+
+        detector = make_detector(args.detector)
+    faces = align_all(image, None if args.landmark_box is None else np.array([args.landmark_box]), aligner, detector)
+    doc = {"faces": [alignment_record(a) for a in faces]}
     if out is not None:
         overlay = image
         for a in faces:
@@ -281,9 +279,10 @@ def align(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc))
     else:
-        for k, f in enumerate(doc["faces"]):
-            print(f"face {k}: box {np.round(f['box'], 1).tolist()}, yaw {f['pose']['yaw']:.1f}°, pitch "
-                  f"{f['pose']['pitch']:.1f}°, roll {f['pose']['roll']:.1f}°, {sum(f['visible'])}/68 landmarks visible")
+        for k, (a, f) in enumerate(zip(faces, doc["faces"])):
+            p = a.pose
+            print(f"face {k}: landmark box {np.round(a.landmark_box, 1).tolist()}, yaw {p.yaw_deg:.1f}°, pitch "
+                  f"{p.pitch_deg:.1f}°, roll {p.roll_deg:.1f}°, {sum(f['visible68'])}/68 landmarks visible")
         if out is not None:
             print(f"wrote {out}")
     return 0
@@ -323,6 +322,7 @@ def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | No
 
 
 def track(args: argparse.Namespace) -> int:
+    from dffkit.tracking.filters import Smoothing
     from dffkit.tracking.run import frame_rows, track_video
     from dffkit.tracking.tracker import Tracker
 
@@ -331,7 +331,7 @@ def track(args: argparse.Namespace) -> int:
     overlay = _output_path(args.output, (".mp4",), "overlay video")
     rows = _output_path(args.csv, (".csv",), "rows") if args.csv else _output_path(args.jsonl, (".jsonl",), "rows")
     tracker = Tracker(detect_every=args.detect_every,
-                      filter=None if args.no_filter else {"min_cutoff": args.min_cutoff, "beta": args.beta})
+                      filter=None if args.no_filter else Smoothing(args.min_cutoff, args.beta))
     n = faces = 0
     ids = set()
     for frame in track_video(args.video, tracker, overlay=overlay, rows=rows, fps=args.fps, progress=not args.quiet):
@@ -349,28 +349,32 @@ def track(args: argparse.Namespace) -> int:
 
 def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     from dffkit.evaluation.methods import landmark_predictor
-    from dffkit.evaluation.protocols import evaluate, get_protocol
+    from dffkit.evaluation.harness import evaluate
+    from dffkit.evaluation.protocols import get_protocol
+    from dffkit.evaluation.report.tables import protocol_table
 
     protocol = get_protocol(args.protocol)
-    methods = [m.strip() for m in args.method.split(",") if m.strip()]
     faces = protocol.load(args.root)[: args.limit]
     res = {}
-    for method in methods:
+    for method in args.method:
         r = evaluate(protocol, faces, landmark_predictor(method), progress=not args.quiet)
         res[method] = r
-        for line in r.failed:
-            print(f"dffkit eval: warning: {line}", file=sys.stderr)
+        if args.verbose:
+            for line in r.failed:
+                print(f"dffkit eval: skipped {line}", file=sys.stderr)
         if not r.scores:
-            raise DffkitError(f"no face of {args.root} could be evaluated with {method} ({len(r.failed)} failed; "
-                              "see the warnings above)")
+            raise DffkitError(f"no face of {args.root} could be evaluated with {method} ({len(r.failed)} of "
+                              f"{len(faces)} failed, first: {r.failed[0] if r.failed else '?'}); --verbose lists them")
+        if r.failed and not args.verbose:
+            print(f"dffkit eval: {method}: {len(r.failed)} of {len(faces)} faces skipped (--verbose lists them)",
+                  file=sys.stderr)
     if args.json:
-        print(json.dumps({m: {"table": r.summary, "failed": len(r.failed)} for m, r in res.items()}))
+        print(json.dumps({m: {"bins": None if r.bins is None else r.bins.to_dict(),
+                              "w300": None if r.w300 is None else r.w300.to_dict(), "failed": len(r.failed)}
+                          for m, r in res.items()}))
         return 0
-    cols = [k for k in next(iter(res.values())).summary if k != "faces"]
     print(f"{args.protocol}: NME (%) on {len(faces)} faces of {args.root}")
-    print("| method | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
-    for m, r in res.items():
-        print(f"| {m} | " + " | ".join(f"{100 * r.summary[c]:.2f}" for c in cols) + " |")
+    print(protocol_table(res).to_markdown())
     if any(m.startswith("dlib") for m in res) and args.protocol.startswith("300w"):
         print("note: dlib's predictor was trained on 300-W; its numbers there are not a fair comparison")
     return 0

@@ -2,7 +2,7 @@
 
 A dataset is a folder:
 
-    manifest.json        config, source photos, model, and the list of shards with their sample counts,
+    manifest.json        config, source images, model, and the list of shards with their sample counts,
                          byte sizes and SHA-256 checksums
     sources.npz          the fitted source faces (parameters and per-vertex textures)
     shard-00000.npz ...  ``shard_size`` samples each, written atomically (temporary file, then rename)
@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from dffkit.atomic import atomic_write, npz_bytes
 from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera, transform
 from dffkit.face.model import FaceModel
+
+if TYPE_CHECKING:
+    from dffkit.data.sources import FittedSources
 
 __all__ = ["Sample", "SynthDataset", "FORMAT_VERSION", "SAMPLE_KEYS", "OPTIONAL_KEYS", "shard_name",
            "write_shard", "read_manifest", "write_manifest", "shard_ok", "REPAIR"]
@@ -61,7 +64,7 @@ class Sample:
 
     Attributes:
         camera: the weak-perspective camera of the image.
-        rotation: yaw added to the source photo's pose, degrees (profiled samples; NaN for renders).
+        rotation_deg: yaw added to the source image's pose, degrees (profiled samples; NaN for renders).
         annotated: the 68 landmarks are the source photo's own annotation (an unrotated profiled photo).
     """
 
@@ -76,7 +79,7 @@ class Sample:
     dense: np.ndarray
     visible_dense: np.ndarray
     triangle_ids: np.ndarray
-    rotation: float = float("nan")
+    rotation_deg: float = float("nan")
     annotated: bool = False
 
     def vertices(self, model: FaceModel) -> np.ndarray:
@@ -108,9 +111,9 @@ class Sample:
         """A sample from one row of shard arrays (the ``camera`` as a (6,) w vector)."""
         kw = {k: (np.asarray(arrays[k]).item() if np.ndim(arrays[k]) == 0 else arrays[k]) for k in SAMPLE_KEYS}
         kw["camera"] = Camera.from_vector(arrays["camera"])
-        for k in OPTIONAL_KEYS:
+        for k, field_name in zip(OPTIONAL_KEYS, ("rotation_deg", "annotated")):
             if k in arrays:
-                kw[k] = np.asarray(arrays[k]).item()
+                kw[field_name] = np.asarray(arrays[k]).item()
         return cls(**kw)
 
 
@@ -249,11 +252,14 @@ class SynthDataset:
         """The files of written shards that fail their size and checksum (empty when all are sound)."""
         return [e["file"] for e in self.entries if not shard_ok(self.root / e["file"], e)]
 
-    def sources(self) -> dict[str, np.ndarray]:
-        """The fitted source faces: names, splits, p_id, p_exp, camera, colors, nme."""
+    def sources(self) -> FittedSources:
+        """The fitted source faces (:class:`dffkit.data.sources.FittedSources`)."""
+        from dffkit.data.sources import FittedSources
+
         try:
-            with np.load(self.root / "sources.npz", allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
+            return FittedSources.load(self.root / "sources.npz")
+        except DffkitError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise DffkitError(f"{self.root / 'sources.npz'} is unreadable ({exc.__class__.__name__}); "
                               f"{REPAIR}") from None

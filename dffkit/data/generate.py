@@ -14,8 +14,7 @@ pure function of its samples (:func:`dffkit.atomic.npz_bytes`), so:
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,33 +22,33 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from dffkit.atomic import atomic_write, folder_lock, npz_bytes, remove_partial_files
+from dffkit.atomic import atomic_write, npz_bytes, owned_folder
 from dffkit.data.dataset import FORMAT_VERSION, read_manifest, shard_name, shard_ok, write_manifest, write_shard
-from dffkit.data.photos import default_photos, list_photos
+from dffkit.data.photos import default_images, list_images
 from dffkit.data.profile import LiftedCache, profile_sample
-from dffkit.data.sources import PhotoCache, fit_sources, fit_sources_parallel, limit_threads, worker_pool
+from dffkit.data.sources import FittedSources, ImageCache, fit_sources, fit_sources_parallel
 from dffkit.data.synth import SynthConfig, synthesize_sample
 from dffkit.errors import DffkitError
 from dffkit.face.landmarks import dense_landmarks
 from dffkit.face.model import load_default_model
 from dffkit.face.render import Renderer
+from dffkit.parallel import worker_pool
 
 __all__ = ["generate_dataset"]
 
 
 class _Worker:
-    """What one process needs to write shards: the model, a renderer, the sources and the photos."""
+    """What one process needs to write shards: the model, a renderer, the sources and their images."""
 
-    def __init__(self, out: str, photo_paths: list[str], cfg: dict, seed: int) -> None:
+    def __init__(self, out: str, image_paths: list[str], cfg: dict, seed: int) -> None:
         self.out = Path(out)
         self.model = load_default_model()
         self.renderer = Renderer()
-        with np.load(self.out / "sources.npz", allow_pickle=False) as z:
-            self.sources = {k: z[k] for k in z.files}
-        self.cfg = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+        self.sources = FittedSources.load(self.out / "sources.npz")
+        self.cfg = SynthConfig.from_dict(cfg)
         self.seed = seed
         self.dense_idx = dense_landmarks(self.model, self.cfg.n_dense)
-        self.photo = PhotoCache(self.sources, paths={Path(p).name: p for p in photo_paths})
+        self.photo = ImageCache(self.sources, paths={Path(p).name: p for p in image_paths})
         self.lifted = LiftedCache(self.model, self.renderer, self.sources, self.photo)
 
     def sample(self, i: int) -> dict:
@@ -71,7 +70,6 @@ _WORKER: _Worker | None = None  # one per worker process (set by the pool initia
 
 def _init_worker(*args) -> None:
     global _WORKER
-    limit_threads()
     _WORKER = _Worker(*args)
 
 
@@ -80,20 +78,20 @@ def _run_shard(job: tuple[int, int, int]) -> tuple[int, dict]:
     return _WORKER.write_shard(*job)
 
 
-def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int = 1000, size: int = 224,
+def generate_dataset(out: str | Path, images: str | Path | None = None, n: int = 1000, size: int = 224,
                      seed: int = 0, workers: int = 2, split: str = "train", shard_size: int = 64,
                      config: SynthConfig | None = None, mode: str | None = None, progress: bool = True) -> Path:
     """Write a synthetic dataset of ``n`` samples to ``out`` (resumable; see :mod:`dffkit.data.dataset`).
 
     Args:
         out: the dataset folder (created; an existing one with the same config is verified and resumed).
-        photos: folder of face photos (with .pts/.mat landmarks, or found by dlib); None for the sample
+        images: folder of face images (with .pts/.mat landmarks, or found by dlib); None for the sample
             vendored with dffkit.
         n: number of samples.
         size: image side, pixels.
         seed: sample i is a function of (seed, i).
         workers: processes; 0 or 1 runs in this process.
-        split: which photos to use: 'train', 'val', 'test' or 'all' (see :func:`dffkit.data.photos.photo_split`).
+        split: which images to use: 'train', 'val', 'test' or 'all' (see :func:`dffkit.data.photos.image_split`).
         shard_size: samples per shard.
         config: the sampling distribution; None for defaults at ``size``.
         mode: 'render' (re-rendered textured faces) or 'profile' (rotated photos, :mod:`dffkit.data.profile`);
@@ -115,34 +113,23 @@ def generate_dataset(out: str | Path, photos: str | Path | None = None, n: int =
     cfg = config or SynthConfig(size=size)
     if cfg.size != size or (mode is not None and mode != cfg.mode):
         cfg = SynthConfig(**{**asdict(cfg), "size": size, "mode": mode or cfg.mode})
-    photo_dir = Path(photos) if photos is not None else default_photos()
-    chosen = list_photos(photo_dir, split=None if split == "all" else split)
+    image_dir = Path(images) if images is not None else default_images()
+    chosen = list_images(image_dir, split=None if split == "all" else split)
     if not chosen:
-        raise DffkitError(f"{photo_dir} has no {'' if split == 'all' else split + ' '}face photos "
+        raise DffkitError(f"{image_dir} has no {'' if split == 'all' else split + ' '}face images "
                           "(.jpg/.png with .pts or .mat landmarks, or faces dlib can find)")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DffkitError(f"{out} is a file, not a folder; choose another --out")
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
-    if not os.access(out, os.W_OK):
-        raise DffkitError(f"{out}: output folder is not writable; choose another --out")
-    try:
-        with folder_lock(out, "'dffkit synth'"), threadpool_limits(1):
-            # one BLAS thread per process (workers set their own): its small solves gain nothing from more,
-            # and two runs side by side on a small machine would otherwise spin against each other
-            _generate(out, chosen, n, seed, workers, split, shard_size, cfg, progress)
-    except BaseException:
-        if not any(out.glob("shard-*.npz")):  # nothing worth resuming: leave nothing that looks like a dataset
-            if created:
-                shutil.rmtree(out, ignore_errors=True)
-            elif not (out / "manifest.json").exists():
-                (out / ".lock").unlink(missing_ok=True)
-        raise
-    return out
+    def worth_keeping(folder: Path) -> bool:  # a finished shard is worth resuming from
+        return any(folder.glob("shard-*.npz"))
+
+    with owned_folder(out, "'dffkit synth'", worth_keeping, notice=_notice(progress)) as folder, threadpool_limits(1):
+        # one BLAS thread per process (workers set their own): its small solves gain nothing from more,
+        # and two runs side by side on a small machine would otherwise spin against each other
+        _generate(folder, chosen, n, seed, workers, split, shard_size, cfg, progress)
+    return Path(out)
+
+
+def _notice(progress: bool):
+    return (lambda msg: print(f"dffkit synth: {msg}", file=sys.stderr)) if progress else None
 
 
 def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: str, shard_size: int,
@@ -152,17 +139,21 @@ def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: s
 
     model = load_default_model()
     config_doc = json.loads(json.dumps({"n": n, "seed": seed, "split": split, "shard_size": shard_size,
-                                        "synth": asdict(cfg), "photos": [p.image.name for p in chosen],
+                                        "synth": asdict(cfg), "images": [p.image.name for p in chosen],
                                         "model": model.name}))
     old = read_manifest(out) if (out / "manifest.json").exists() else None
+    if old is not None and "synth" in old.get("config", {}):  # field names of older versions
+        old["config"]["synth"] = asdict(SynthConfig.from_dict(old["config"]["synth"]))
+        if "photos" in old["config"]:
+            old["config"]["images"] = old["config"].pop("photos")
+        old["config"] = json.loads(json.dumps(old["config"]))
     if old is not None and old.get("config") != config_doc:
         raise DffkitError(f"{out} holds a dataset made with another config; choose another --out or delete it")
-    remove_partial_files(out)
     spath = out / "sources.npz"
     if not _sources_ok(spath):
         sources = fit_sources_parallel(chosen, workers, progress) if workers > 1 and len(chosen) >= 8 * workers \
             else fit_sources(model, chosen, progress=progress)
-        atomic_write(spath, npz_bytes(sources))
+        atomic_write(spath, npz_bytes(sources.to_arrays()))
     n_shards = -(-n // shard_size)
     jobs = [(k, k * shard_size, min(n, (k + 1) * shard_size)) for k in range(n_shards)]
     recorded = {s["file"]: s for s in (old or {}).get("shards", [])}

@@ -1,14 +1,14 @@
-"""Readers for the face datasets users bring, and dffkit's fixed photo splits.
+"""Readers for the face datasets users bring, and dffkit's fixed image splits.
 
 Landmark files:
     iBUG ``.pts`` (300-W, menpo): 68 points ``x y``, 1-based pixel coordinates.
     300W-LP / AFLW2000-3D ``.mat``: ``pt2d`` (2, 68) or ``pt3d_68`` (3, 68), MATLAB 1-based.
 Both are returned 0-based, with pixel centres at integer coordinates (dffkit's image frame).
 
-Splits: a face photo belongs to ``train``, ``val`` or ``test`` by a hash of its photo id (the file
-stem without the ``_k`` face-number suffix, so all faces of one AFW photo share a split): 80% train,
-10% val, 10% test. Synthesis for training uses ``train`` photos only; held-out synthetic evaluation
-uses ``val``; ``test`` photos are never synthesised and serve as a real 2D benchmark.
+Splits: a face image belongs to ``train``, ``val`` or ``test`` by a hash of its photograph's id (the file
+stem without the ``_k`` face-number suffix, so all faces of one AFW photograph share a split): 80% train,
+10% val, 10% test. Synthesis for training uses ``train`` images only; held-out synthetic evaluation
+uses ``val``; ``test`` images are never synthesised and serve as a real 2D benchmark.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 from dffkit.errors import DffkitError
 from dffkit.images import IMAGE_SUFFIXES
 
-__all__ = ["read_pts", "read_mat_landmarks", "read_landmarks", "photo_split", "FacePhoto", "list_photos", "default_photos",
-           "SPLITS"]
+__all__ = ["read_pts", "read_mat_landmarks", "read_landmarks", "image_split", "FaceImage", "list_images", "default_images",
+           "sample_face", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 
@@ -77,14 +77,14 @@ def read_landmarks(path: str | Path) -> np.ndarray:
     return pts
 
 
-def photo_split(name: str) -> str:
-    """The fixed split of a face photo: 'train' (80%), 'val' (10%) or 'test' (10%).
+def image_split(name: str) -> str:
+    """The fixed split of a face image: 'train' (80%), 'val' (10%) or 'test' (10%).
 
     Args:
-        name: the file name or stem, e.g. ``"1051618982_1.jpg"``; faces ``_k`` of one photo share a split.
+        name: the file name or stem, e.g. ``"1051618982_1.jpg"``; faces ``_k`` of one photograph share a split.
 
     Example:
-        >>> photo_split("1051618982_1.jpg") == photo_split("1051618982_2.jpg")
+        >>> image_split("1051618982_1.jpg") == image_split("1051618982_2.jpg")
         True
     """
     stem = Path(name).stem
@@ -94,31 +94,41 @@ def photo_split(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class FacePhoto:
-    """A photo of one face and, if present, its landmark file."""
+class FaceImage:
+    """An image file of one face and, if present, its landmark file.
+
+    Attributes:
+        image: the image file.
+        landmarks: its ``.pts`` or ``.mat`` landmark file, or None.
+    """
 
     image: Path
     landmarks: Path | None
 
     @property
     def split(self) -> str:
-        return photo_split(self.image.name)
+        """Its fixed split (:func:`image_split`)."""
+        return image_split(self.image.name)
 
 
-def list_photos(folder: str | Path, split: str | None = None, require_landmarks: bool = False) -> list[FacePhoto]:
-    """Face photos in a folder (recursively), each with its ``.pts`` or ``.mat`` beside it if any.
+def list_images(folder: str | Path, split: str | None = None, require_landmarks: bool = False) -> list[FaceImage]:
+    """Face images in a folder (recursively), each with its ``.pts`` or ``.mat`` beside it if any.
 
     Args:
         folder: where to look.
         split: keep only this split ('train', 'val', 'test'); None for all.
-        require_landmarks: skip photos without a landmark file.
+        require_landmarks: skip images without a landmark file.
 
     Returns:
-        Photos sorted by path.
+        Images sorted by path.
+
+    Example:
+        >>> len(list_images(default_images(), split="test", require_landmarks=True))
+        136
     """
     root = Path(folder)
     if not root.is_dir():
-        raise DffkitError(f"{root}: photo folder not found")
+        raise DffkitError(f"{root}: image folder not found")
     if split is not None and split not in SPLITS:
         raise DffkitError(f"split must be one of {SPLITS}, got {split!r}")
     out = []
@@ -126,14 +136,34 @@ def list_photos(folder: str | Path, split: str | None = None, require_landmarks:
         lm = next((img.with_suffix(s) for s in (".pts", ".mat") if img.with_suffix(s).is_file()), None)
         if require_landmarks and lm is None:
             continue
-        photo = FacePhoto(img, lm)
-        if split is None or photo.split == split:
-            out.append(photo)
+        face = FaceImage(img, lm)
+        if split is None or face.split == split:
+            out.append(face)
     return out
 
 
-def default_photos() -> Path:
-    """The photo sample vendored with dffkit (48 crops of 300-W AFW / HELEN-train with .pts)."""
+def default_images() -> Path:
+    """The folder of face images vendored with dffkit (300-W AFW / HELEN-train crops with ``.pts``: a train and
+    val sample, and the whole held-out test split)."""
     from importlib import resources
 
     return Path(str(resources.files("dffkit").joinpath("assets/photos")))
+
+
+def sample_face(k: int = 0, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """The ``k``-th vendored face image of a split, with its hand-made 68 landmarks: for examples and tests.
+
+    Returns:
+        ((H, W, 3) RGB uint8 image, (68, 2) float64 landmarks, pixels).
+
+    Example:
+        >>> image, truth = sample_face()
+        >>> image.dtype, truth.shape
+        (dtype('uint8'), (68, 2))
+    """
+    from dffkit.images import read_image
+
+    faces = list_images(default_images(), split=split, require_landmarks=True)
+    if not 0 <= k < len(faces):
+        raise DffkitError(f"k must be in [0, {len(faces)}) for the vendored {split} images, got {k}")
+    return read_image(faces[k].image), read_landmarks(faces[k].landmarks)

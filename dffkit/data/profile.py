@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
+from dffkit.data.sources import FittedSources
 from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera, angles_from_rotation, project, rotation_matrix
 from dffkit.face.model import FaceModel
@@ -201,7 +202,7 @@ def profile_view(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id
     pitch, yaw, roll = angles_from_rotation(rd @ cam.R)
     h, w = (size, size) if np.isscalar(size) else (int(size[0]), int(size[1]))
     if frame is None:  # frame the rotated face region in the output image (as frame_camera does for renders)
-        region = model.vertices_of("face_narrow")
+        region = model.region()
         xy = np.c_[rot[region, 0] + cam.tx, cam.ty - rot[region, 1]]
         lo, hi = xy.min(0), xy.max(0)
         k = fill * min(h, w) / float(max((hi - lo).max(), 1e-9))
@@ -255,15 +256,15 @@ def profile_view(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id
                         symmetric=float((wt[face_px] < 0.5).mean()) if face_px.any() else 0.0)
 
 
-def profile_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+def profile_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: FittedSources,
                    cfg, dense_idx: np.ndarray, lifted) -> dict[str, np.ndarray]:
     """Sample ``index`` of a profiled dataset with ``seed``: a pure function of (seed, index) and the sources.
 
     A share ``cfg.keep_photo`` of the samples is the source photo itself, unrotated, with its own
-    hand-annotated 68 points; the others turn it to a yaw drawn uniformly in ``cfg.yaw``, within
-    ``cfg.max_rotation`` degrees of the photo's own, and away from the frontal view (a photo turned to one
-    side does not show the other: it turns back towards frontal by at most ``cfg.toward_frontal``
-    degrees), with a pitch and roll change drawn in ±``cfg.profile_tilt`` degrees. This is the 300W-LP
+    hand-annotated 68 points; the others turn it to a yaw drawn uniformly in ``cfg.yaw_deg``, within
+    ``cfg.max_rotation_deg`` degrees of the photo's own, and away from the frontal view (a photo turned to
+    one side does not show the other: it turns back towards frontal by at most ``cfg.toward_frontal_deg``
+    degrees), with a pitch and roll change drawn in ±``cfg.profile_tilt_deg`` degrees. This is the 300W-LP
     recipe: the photo is profiled towards larger yaws. Then the colour, blur and noise augmentation
     of rendered samples (:func:`dffkit.data.synth.augment`).
 
@@ -275,22 +276,22 @@ def profile_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, 
     from dffkit.data.synth import augment
 
     rng = np.random.default_rng([seed, index])
-    src = int(rng.integers(len(sources["names"])))
-    source_yaw = float(np.degrees(sources["camera"][src][2]))
+    src = int(rng.integers(len(sources)))
+    source_yaw = float(sources.yaw_deg()[src])
     if rng.random() < cfg.keep_photo:
         dyaw = dpitch = droll = 0.0
     else:  # away from the frontal view (the photo shows that side), or back towards it by a little
-        lo, hi = cfg.yaw
-        if source_yaw > cfg.toward_frontal:
-            lo = source_yaw - cfg.toward_frontal
-        elif source_yaw < -cfg.toward_frontal:
-            hi = source_yaw + cfg.toward_frontal
-        lo, hi = max(lo, source_yaw - cfg.max_rotation), min(hi, source_yaw + cfg.max_rotation)
+        lo, hi = cfg.yaw_deg
+        if source_yaw > cfg.toward_frontal_deg:
+            lo = source_yaw - cfg.toward_frontal_deg
+        elif source_yaw < -cfg.toward_frontal_deg:
+            hi = source_yaw + cfg.toward_frontal_deg
+        lo, hi = max(lo, source_yaw - cfg.max_rotation_deg), min(hi, source_yaw + cfg.max_rotation_deg)
         dyaw = np.radians(float(rng.uniform(lo, max(lo, hi))) - source_yaw)
-        dpitch, droll = np.radians(rng.uniform(-cfg.profile_tilt, cfg.profile_tilt, 2))
+        dpitch, droll = np.radians(rng.uniform(-cfg.profile_tilt_deg, cfg.profile_tilt_deg, 2))
     fill = float(rng.uniform(*cfg.fill))
     shift = tuple(rng.uniform(-cfg.shift, cfg.shift, 2))
-    view = profile_view(lifted(src), model, renderer, sources["p_id"][src], sources["p_exp"][src], dyaw, float(dpitch),
+    view = profile_view(lifted(src), model, renderer, sources.p_id[src], sources.p_exp[src], dyaw, float(dpitch),
                         float(droll), size=cfg.size, fill=fill, shift=shift, dense_idx=dense_idx)
     arrays = dict(view.arrays)
     arrays["image"] = augment(arrays["image"], rng, cfg)
@@ -300,7 +301,7 @@ def profile_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, 
 class LiftedCache:
     """Callable k -> :class:`LiftedPhoto` of source k, lifted on first use, a few kept in memory."""
 
-    def __init__(self, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray], photos, keep: int = 32):
+    def __init__(self, model: FaceModel, renderer: Renderer, sources: FittedSources, photos, keep: int = 32):
         self.model, self.renderer, self.sources, self.photos, self.keep = model, renderer, sources, photos, keep
         self._lifted: dict[int, LiftedPhoto] = {}
 
@@ -309,7 +310,6 @@ class LiftedCache:
             if len(self._lifted) >= self.keep:
                 self._lifted.pop(next(iter(self._lifted)))
             s = self.sources
-            self._lifted[k] = lift_photo(self.photos(k), self.model, s["p_id"][k], s["p_exp"][k],
-                                         Camera.from_vector(s["camera"][k]), s["colors"][k], self.renderer,
-                                         landmarks=s["landmarks"][k] if "landmarks" in s else None)
+            self._lifted[k] = lift_photo(self.photos(k), self.model, s.p_id[k], s.p_exp[k], s.camera_of(k),
+                                         s.colors[k], self.renderer, landmarks=s.landmarks[k])
         return self._lifted[k]

@@ -18,31 +18,32 @@ without redoing finished shards (:mod:`dffkit.data.generate`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 from dffkit.data.dataset import Sample
-from dffkit.data.sources import PhotoCache
+from dffkit.data.sources import FittedSources, ImageCache
 from dffkit.errors import DffkitError
 from dffkit.face.camera import frame_camera, project
 from dffkit.face.landmarks import dense_landmarks
 from dffkit.face.model import FaceModel, load_default_model
 from dffkit.face.render import Light, Renderer
 
-__all__ = ["SynthConfig", "synthesize_sample", "synthesize_pair", "generate_pairs", "procedural_background",
+__all__ = ["SynthConfig", "synthesize_sample", "synthesize_pair", "generate_pairs", "example_samples", "procedural_background",
            "photo_background", "augment"]
 
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """The distribution samples are drawn from. Angles in degrees; ranges are (low, high)."""
+    """The distribution samples are drawn from. Ranges are (low, high); angles in degrees (``_deg`` fields)."""
 
     size: int = 224
-    yaw: tuple[float, float] = (-90.0, 90.0)
-    pitch: tuple[float, float] = (-25.0, 25.0)
-    roll: tuple[float, float] = (-20.0, 20.0)
+    yaw_deg: tuple[float, float] = (-90.0, 90.0)
+    pitch_deg: tuple[float, float] = (-25.0, 25.0)
+    roll_deg: tuple[float, float] = (-20.0, 20.0)
     fill: tuple[float, float] = (0.5, 0.75)  # face extent over the image side
     shift: float = 0.06  # centre jitter, share of the image side
     random_identity: float = 0.25  # share of samples with a random identity wearing the source texture
@@ -56,24 +57,40 @@ class SynthConfig:
     color_gain: float = 0.15  # ± per-channel gain
     n_dense: int = 160
     mode: str = "render"  # 'render' (textured bald heads) or 'profile' (rotated photos, dffkit.data.profile)
-    keep_photo: float = 0.2  # profile: share of samples that are the source photo itself, unrotated
-    profile_tilt: float = 10.0  # profile: ± pitch and roll change, degrees
-    max_rotation: float = 90.0  # profile: the largest yaw change from the photo's own pose, degrees
-    toward_frontal: float = 15.0  # profile: the largest turn back towards the frontal view, degrees
+    keep_photo: float = 0.2  # profile: share of samples that are the source image itself, unrotated
+    profile_tilt_deg: float = 10.0  # profile: ± pitch and roll change
+    max_rotation_deg: float = 90.0  # profile: the largest yaw change from the image's own pose
+    toward_frontal_deg: float = 15.0  # profile: the largest turn back towards the frontal view
+
+    #: Field names of older dffkit versions (a dataset's manifest may carry them).
+    LEGACY_NAMES: ClassVar[dict[str, str]] = {"yaw": "yaw_deg", "pitch": "pitch_deg", "roll": "roll_deg",
+                                               "profile_tilt": "profile_tilt_deg", "max_rotation": "max_rotation_deg",
+                                               "toward_frontal": "toward_frontal_deg"}
 
     def __post_init__(self) -> None:
         if not 16 <= self.size <= 1024:
             raise DffkitError(f"size must be in [16, 1024] pixels, got {self.size}")
-        for name in ("yaw", "pitch", "roll", "fill", "ambient", "noise"):
+        for name in ("yaw_deg", "pitch_deg", "roll_deg", "fill", "ambient", "noise"):
             lo, hi = getattr(self, name)
             if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
                 raise DffkitError(f"{name} range must be finite (low, high) with low <= high, got {(lo, hi)}")
-        if not (-180 <= self.yaw[0] and self.yaw[1] <= 180 and -90 <= self.pitch[0] and self.pitch[1] <= 90):
+        if not (-180 <= self.yaw_deg[0] and self.yaw_deg[1] <= 180 and -90 <= self.pitch_deg[0]
+                and self.pitch_deg[1] <= 90):
             raise DffkitError("yaw must lie in [-180, 180] and pitch in [-90, 90] degrees")
         if not (0 < self.fill[0] and self.fill[1] <= 1):
             raise DffkitError(f"fill must lie in (0, 1], got {self.fill}")
         if self.mode not in ("render", "profile"):
             raise DffkitError(f"mode must be 'render' or 'profile', got {self.mode!r}")
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> SynthConfig:
+        """A config from :func:`dataclasses.asdict`'s dict (lists as tuples; older field names renamed).
+
+        Example:
+            >>> SynthConfig.from_dict({"size": 64, "yaw": [-30, 30]}).yaw_deg
+            (-30, 30)
+        """
+        return cls(**{cls.LEGACY_NAMES.get(k, k): tuple(v) if isinstance(v, list) else v for k, v in doc.items()})
 
 
 # --- one sample ------------------------------------------------------------------------------------------
@@ -113,38 +130,38 @@ def augment(image: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> np
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def synthesize_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+def synthesize_sample(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: FittedSources,
                       cfg: SynthConfig, dense_idx: np.ndarray, background_photo) -> dict[str, np.ndarray]:
     """Draw sample ``index`` of the dataset with ``seed``: a pure function of (seed, index) and the sources.
 
     Args:
-        background_photo: callable k -> RGB uint8 image of source photo k (for photo backgrounds).
+        background_photo: callable k -> RGB uint8 image of source image k (for photo backgrounds).
 
     Returns:
         The sample's arrays, keyed as in :data:`dffkit.data.dataset.SAMPLE_KEYS`.
     """
     rng = np.random.default_rng([seed, index])
-    src = int(rng.integers(len(sources["names"])))
-    p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources["p_id"][src]
+    src = int(rng.integers(len(sources)))
+    p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources.p_id[src]
     return {"index": index, **_draw_view(rng, model, renderer, sources, cfg, dense_idx, background_photo, src, p_id)}
 
 
-def synthesize_pair(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+def synthesize_pair(index: int, seed: int, model: FaceModel, renderer: Renderer, sources: FittedSources,
                     cfg: SynthConfig, dense_idx: np.ndarray, background_photo,
                     max_yaw_change: float = 90.0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Two views of one face (same identity and texture) under different poses and expressions.
 
     The yaw change is drawn uniformly in [0, ``max_yaw_change``] degrees, with both yaws inside
-    ``cfg.yaw``; pitch, roll, expression, lighting and background are drawn independently per view.
+    ``cfg.yaw_deg``; pitch, roll, expression, lighting and background are drawn independently per view.
     Pair ``index`` is a pure function of (seed, index) and the sources.
 
     Returns:
         The two views' arrays, keyed as :func:`synthesize_sample`'s.
     """
     rng = np.random.default_rng([seed, index, 2])
-    src = int(rng.integers(len(sources["names"])))
-    p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources["p_id"][src]
-    lo, hi = cfg.yaw
+    src = int(rng.integers(len(sources)))
+    p_id = model.sample_identity(rng) if rng.random() < cfg.random_identity else sources.p_id[src]
+    lo, hi = cfg.yaw_deg
     change = float(rng.uniform(0.0, min(max_yaw_change, hi - lo)))
     sign = 1.0 if rng.random() < 0.5 else -1.0
     yaw_a = float(rng.uniform(max(lo, lo - sign * change), min(hi, hi - sign * change)))
@@ -153,17 +170,17 @@ def synthesize_pair(index: int, seed: int, model: FaceModel, renderer: Renderer,
     return views
 
 
-def _draw_view(rng: np.random.Generator, model: FaceModel, renderer: Renderer, sources: dict[str, np.ndarray],
+def _draw_view(rng: np.random.Generator, model: FaceModel, renderer: Renderer, sources: FittedSources,
                cfg: SynthConfig, dense_idx: np.ndarray, background_photo, src: int, p_id: np.ndarray,
                yaw: float | None = None) -> dict[str, np.ndarray]:
     """Render source ``src`` with identity ``p_id``: expression, camera (``yaw`` in degrees when given),
     light, background and augmentation drawn from ``rng``."""
-    p_exp = sources["p_exp"][src] if rng.random() < cfg.keep_expression else \
+    p_exp = sources.p_exp[src] if rng.random() < cfg.keep_expression else \
         model.sample_expression(rng, n_active=int(rng.integers(0, cfg.n_expressions + 1)))
     shape = model.shape(p_id, p_exp)
-    drawn_yaw, pitch, roll = (np.radians(rng.uniform(*r)) for r in (cfg.yaw, cfg.pitch, cfg.roll))
+    drawn_yaw, pitch, roll = (np.radians(rng.uniform(*r)) for r in (cfg.yaw_deg, cfg.pitch_deg, cfg.roll_deg))
     yaw_rad = drawn_yaw if yaw is None else np.radians(yaw)
-    cam = frame_camera(shape[model.vertices_of("face_narrow")], cfg.size, pitch=pitch, yaw=yaw_rad, roll=roll,
+    cam = frame_camera(shape[model.region()], cfg.size, pitch=pitch, yaw=yaw_rad, roll=roll,
                        fill=float(rng.uniform(*cfg.fill)))
     shift = rng.uniform(-cfg.shift, cfg.shift, 2) * cfg.size
     cam = cam.replace(tx=cam.tx + shift[0], ty=cam.ty + shift[1])
@@ -173,10 +190,10 @@ def _draw_view(rng: np.random.Generator, model: FaceModel, renderer: Renderer, s
     direction[2] = abs(direction[2]) + 0.5  # light from the camera's hemisphere
     light = Light(ambient=tuple(ambient * tint), diffuse=tuple((1.05 - ambient) * tint), direction=tuple(direction))
     if rng.random() < cfg.photo_background:
-        bg = photo_background(rng, background_photo(int(rng.integers(len(sources["names"])))), cfg.size)
+        bg = photo_background(rng, background_photo(int(rng.integers(len(sources)))), cfg.size)
     else:
         bg = procedural_background(rng, cfg.size)
-    out = renderer.render(shape, model.triangles, cam, size=cfg.size, colors=sources["colors"][src], light=light,
+    out = renderer.render(shape, model.triangles, cam, size=cfg.size, colors=sources.colors[src], light=light,
                           background=bg)
     return {
         "source": src, "image": augment(out.image, rng, cfg),
@@ -188,7 +205,7 @@ def _draw_view(rng: np.random.Generator, model: FaceModel, renderer: Renderer, s
     }
 
 
-def generate_pairs(sources: dict[str, np.ndarray], n: int, seed: int = 0, size: int = 224,
+def generate_pairs(sources: FittedSources, n: int, seed: int = 0, size: int = 224,
                    config: SynthConfig | None = None, max_yaw_change: float = 90.0, model: FaceModel | None = None,
                    progress: bool = True) -> list[tuple]:
     """``n`` view pairs of fitted source faces (:func:`synthesize_pair`), in memory.
@@ -209,12 +226,31 @@ def generate_pairs(sources: dict[str, np.ndarray], n: int, seed: int = 0, size: 
     if cfg.size != size:
         cfg = SynthConfig(**{**asdict(cfg), "size": size})
     dense_idx = dense_landmarks(model, cfg.n_dense)
-    photos = PhotoCache(sources)
+    images = ImageCache(sources)
     out = []
     with Renderer() as renderer:
         for i in tqdm(range(n), desc="synthesising pairs", disable=not progress):
-            a, b = synthesize_pair(i, seed, model, renderer, sources, cfg, dense_idx, photos, max_yaw_change)
+            a, b = synthesize_pair(i, seed, model, renderer, sources, cfg, dense_idx, images, max_yaw_change)
             out.append((Sample.from_arrays(a), Sample.from_arrays(b)))
     return out
 
 
+
+
+def example_samples(n: int = 4, size: int = 128, seed: int = 0, n_sources: int = 2) -> list[Sample]:
+    """``n`` rendered views of the first ``n_sources`` vendored held-out (test-split) face images, with their
+    ground truth: small, quick data for examples and tests.
+
+    Example:
+        >>> views = example_samples(2, size=96)
+        >>> len(views), views[0].image.shape, views[0].landmarks68.shape
+        (2, (96, 96, 3), (68, 2))
+    """
+    from dffkit.data.photos import default_images, list_images
+    from dffkit.data.sources import fit_sources
+
+    model = load_default_model()
+    src = fit_sources(model, list_images(default_images(), split="test", require_landmarks=True)[:n_sources],
+                      progress=False)
+    pairs = generate_pairs(src, -(-n // 2), seed=seed, size=size, model=model, progress=False)
+    return [v for pair in pairs for v in pair][:n]

@@ -20,9 +20,21 @@ class DffDescriptor(Descriptor):
     Args:
         net: a network or :class:`dffkit.dff.features.DffRunner`; None loads the shipped weights. Its
             input size is the crop size.
+
+    Example:
+        >>> from dffkit.descriptors import make_descriptor
+        >>> dff = make_descriptor("dff")
+        >>> crop = np.zeros((dff.size, dff.size, 3), np.uint8)
+        >>> d = dff.describe(crop, np.array([[64.0, 64.0]]))
+        >>> d.shape, round(float(np.linalg.norm(d)), 3)
+        ((1, 32), 1.0)
+        >>> compact = dff.prepare_batch(crop[None], compact=True)[0]
+        >>> compact.dtype, bool(np.abs(dff.sample(compact, np.array([[64.0, 64.0]])) - d).max() < 0.02)
+        (dtype('int8'), True)
     """
 
     name: ClassVar[str] = "dff"
+    needs_network: ClassVar[bool] = True
 
     def __init__(self, net: UNet | DffRunner | None = None) -> None:
         self.runner = as_runner(net)

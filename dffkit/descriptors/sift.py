@@ -24,14 +24,34 @@ class SiftDescriptor(Descriptor):
     Args:
         size: the crop side, pixels.
         keypoint_size: SIFT keypoint diameter, crop pixels (default 1/8 of the crop side).
+
+    Example:
+        >>> sift = SiftDescriptor(64)
+        >>> sift.options, sift.matching
+        ({'keypoint_size': 8.0}, 'ratio')
+        >>> from dffkit.data.photos import sample_face
+        >>> image, _ = sample_face()
+        >>> points, descriptors = sift.keypoints(image)
+        >>> len(points) == len(descriptors) > 0
+        True
     """
 
     name: ClassVar[str] = "sift"
+    matching: ClassVar[str] = "ratio"
     dim = 128
 
     def __init__(self, size: int, keypoint_size: float | None = None) -> None:
         self.size = int(size)
         self.keypoint_size = float(keypoint_size if keypoint_size is not None else 0.125 * size)
+
+    @property
+    def options(self) -> dict[str, float]:
+        """``keypoint_size``: the keypoint diameter, crop pixels."""
+        return {"keypoint_size": self.keypoint_size}
+
+    def keypoints(self, image: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """OpenCV's SIFT keypoints and their 128-d descriptors (:func:`sift_keypoints`)."""
+        return sift_keypoints(image, mask)
 
     def prepare_batch(self, crops: np.ndarray, compact: bool = False) -> list[Any]:
         return [cv2.cvtColor(np.ascontiguousarray(c), cv2.COLOR_RGB2GRAY) for c in crops]
@@ -49,6 +69,14 @@ def sift_keypoints(image: np.ndarray, mask: np.ndarray | None = None, n_features
 
     Returns:
         (points (N, 2) float64 pixels, descriptors (N, 128) float32).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, _ = sample_face()
+        >>> mask = np.zeros(image.shape[:2], bool); mask[:40, :40] = True
+        >>> pts, desc = sift_keypoints(image, mask)
+        >>> desc.shape[1], bool((pts < 40 + 1).all())
+        (128, True)
     """
     gray = cv2.cvtColor(to_rgb_uint8(image), cv2.COLOR_RGB2GRAY)
     x0 = y0 = 0
@@ -79,6 +107,11 @@ def sift_at(image: np.ndarray, points: np.ndarray, size: float) -> np.ndarray:
 
     Returns:
         (N, 128) float32, one row per point (zeros where OpenCV drops a point).
+
+    Example:
+        >>> image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+        >>> sift_at(image, np.array([[32.0, 32.0], [5.0, 5.0]]), 8.0).shape
+        (2, 128)
     """
     gray = image if np.ndim(image) == 2 else cv2.cvtColor(to_rgb_uint8(image), cv2.COLOR_RGB2GRAY)
     pts = np.asarray(points, np.float64)

@@ -11,7 +11,6 @@ size. The calibrations ship in ``dffkit/assets/detectors.json``, measured on the
 
 from __future__ import annotations
 
-import importlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -24,12 +23,7 @@ from dffkit.boxes import square_box
 from dffkit.errors import DffkitError
 from dffkit.lazy import once
 
-__all__ = ["Detections", "FaceDetector", "DETECTORS", "DEFAULT_DETECTOR", "make_detector", "default_detector",
-           "calibrations"]
-
-#: name -> "module:class" of every detector.
-DETECTORS: dict[str, str] = {"blazeface": "dffkit.detect.blazeface:BlazeFace", "dlib": "dffkit.detect.dlib:DlibLandmarker"}
-DEFAULT_DETECTOR = "blazeface"
+__all__ = ["Detections", "FaceDetector", "make_detector", "default_detector", "calibrations"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +60,9 @@ class FaceDetector(ABC):
     """A face detector. Subclasses set ``name`` and implement :meth:`detect`."""
 
     name: ClassVar[str]
+    #: (a, b, c) of the box-to-landmark-box map, for a detector whose calibration does not ship in
+    #: ``assets/detectors.json`` (see :meth:`calibration`).
+    box_calibration: ClassVar[tuple[float, float, float] | None] = None
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> Detections:
@@ -87,7 +84,10 @@ class FaceDetector(ABC):
 
     @property
     def calibration(self) -> np.ndarray:
-        """(3,) a, b, c of this detector's box-to-landmark-box map (see the module docstring)."""
+        """(3,) a, b, c of this detector's box-to-landmark-box map (see the module docstring): its class's
+        ``box_calibration``, else the shipped one."""
+        if self.box_calibration is not None:
+            return np.asarray(self.box_calibration, np.float64)
         if self.name not in calibrations():
             raise DffkitError(f"the {self.name} detector has no box calibration; run tools/calibrate_detectors.py")
         return np.asarray(calibrations()[self.name]["box"], np.float64)
@@ -97,21 +97,45 @@ class FaceDetector(ABC):
         a, b, c = self.calibration
         return np.stack([square_box(f, (a, b), c) for f in np.asarray(face_boxes, np.float64).reshape(-1, 4)])
 
+    def landmark_box_at(self, image: np.ndarray, point: np.ndarray) -> np.ndarray | None:
+        """The calibrated landmark box of the largest detection whose face box holds ``point`` (x, y), or None
+        when no detection does: the detector's view of one known face (e.g. the centre of its true box).
+
+        Example:
+            >>> from dffkit.boxes import landmark_box
+            >>> from dffkit.data.photos import sample_face
+            >>> from dffkit.detect import make_detector
+            >>> image, truth = sample_face()
+            >>> box = make_detector("blazeface").landmark_box_at(image, truth.mean(0))
+            >>> box.shape
+            (4,)
+        """
+        found = self.detect(image)
+        x, y = np.asarray(point, np.float64)
+        for b, lb in zip(found.boxes, self.landmark_boxes(found.boxes) if len(found) else []):
+            if b[0] <= x <= b[2] and b[1] <= y <= b[3]:
+                return lb
+        return None
+
     def face_box(self, landmark_box: np.ndarray) -> np.ndarray:
         """(4,) the face box this detector would draw around a face of this landmark box (the inverse map)."""
         a, b, c = self.calibration
         return square_box(landmark_box, (-a / c, -b / c), 1.0 / c)
 
 
-def make_detector(name: str = DEFAULT_DETECTOR, **options) -> FaceDetector:
-    """The detector called ``name`` (a key of :data:`DETECTORS`)."""
-    if name not in DETECTORS:
-        raise DffkitError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
-    module, cls = DETECTORS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+def make_detector(name: str | None = None, **options) -> FaceDetector:
+    """The detector called ``name`` (a name of :data:`dffkit.detect.DETECTORS`; None: the default).
+
+    Example:
+        >>> make_detector("dlib").name
+        'dlib'
+    """
+    from dffkit.detect import DEFAULT_DETECTOR, DETECTORS
+
+    return DETECTORS.get(name or DEFAULT_DETECTOR)(**options)
 
 
 @once
 def default_detector() -> FaceDetector:
     """The process's default face detector (BlazeFace), built once on first use (thread-safe)."""
-    return make_detector(DEFAULT_DETECTOR)
+    return make_detector()

@@ -1,9 +1,10 @@
 """Dense face descriptors for any image: crop the face, run the DFF network, sample the result.
 
-``features(image, box=None)`` crops a square around the face box (from ``box`` or the face detector),
-resizes it to the network's input size and returns a :class:`FaceFeatures`: the (H, W, 32) unit
-descriptor map of the crop and the crop's place in the image, with :meth:`FaceFeatures.sample` to read
-descriptors at image points (bilinear, renormalised). The crop convention is :mod:`dffkit.boxes`'.
+``features(image, landmark_box=None)`` crops a square around the face's landmark box (given, or mapped
+from the face detector's face box), resizes it to the network's input size and returns a
+:class:`FaceFeatures`: the (H, W, 32) unit descriptor map of the crop and the crop's place in the image,
+with :meth:`FaceFeatures.sample` to read descriptors at image points (bilinear, renormalised). The crop
+convention is :mod:`dffkit.boxes`'.
 
 The network runs through a :class:`dffkit.dff.runner.DffRunner` (ONNX Runtime, or torch).
 """
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from dffkit.boxes import check_box, crop_grid, square_crop, to_crop, warp_crop
+from dffkit.boxes import check_box, mask_grid, square_crop, to_crop, warp_crop
 from dffkit.dff.runner import DffRunner
-from dffkit.errors import DffkitError
+from dffkit.errors import DffkitError, NoFaceError
 from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
 
@@ -103,20 +104,9 @@ class FaceFeatures:
         return sample_map(self.descriptors, self.to_crop(points))
 
     def grid_points(self, mask: np.ndarray) -> np.ndarray:
-        """The points worth matching inside an (H, W) image mask: every True pixel when the descriptor
-        cells are under 2 px, else the centre of every cell whose pixel is True (a finer grid would only
-        interpolate between the same descriptors). Returns (N, 2) float64 image (x, y)."""
-        mask = np.asarray(mask, bool)
-        if self.cell < 2.0:
-            rows, cols = np.nonzero(mask)
-            return np.stack([cols, rows], 1).astype(np.float64)
-        pts = crop_grid(self.crop, self.size)
-        ij = np.round(pts).astype(np.int64)
-        h, w = mask.shape
-        inside = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
-        keep = np.zeros(len(pts), bool)
-        keep[inside] = mask[ij[inside, 1], ij[inside, 0]]
-        return pts[keep]
+        """The points worth matching inside an (H, W) image mask (:func:`dffkit.boxes.mask_grid`). Returns
+        (N, 2) float64 image (x, y)."""
+        return mask_grid(self.crop, self.size, mask)
 
 
 def _describe(img: np.ndarray, crop: np.ndarray, runner: DffRunner) -> FaceFeatures:
@@ -124,31 +114,34 @@ def _describe(img: np.ndarray, crop: np.ndarray, runner: DffRunner) -> FaceFeatu
     return FaceFeatures(descriptors=runner(patch[None])[0], crop=crop, image=patch)
 
 
-def features(image: np.ndarray, box: np.ndarray | None = None, net: UNet | DffRunner | None = None,
+def features(image: np.ndarray, landmark_box: np.ndarray | None = None, net: UNet | DffRunner | None = None,
              detector=None) -> FaceFeatures:
     """DFF descriptors of the face in ``image``.
 
     Args:
         image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
-        box: the face's landmark box (x0, y0, x1, y1, around its 68 points, brows to chin), pixels; None
-            finds the largest face with the detector and maps its box to a landmark box.
+        landmark_box: the face's landmark box (x0, y0, x1, y1, around its 68 points, brows to chin), pixels;
+            None finds the largest face with the detector and maps its face box to a landmark box.
         net: a network from :func:`dffkit.dff.weights.load_weights` or a :class:`DffRunner`; None loads
             the shipped weights.
         detector: a face detector to reuse (:mod:`dffkit.detect`); None creates the default one when needed.
 
     Returns:
         A :class:`FaceFeatures` whose ``descriptors`` is the (S, S, 32) map of the face crop.
+
+    Raises:
+        NoFaceError: no box was given and the detector found no face.
     """
     img = to_rgb_uint8(image)
-    if box is None:
+    if landmark_box is None:
         from dffkit.detect import default_detector
 
         det = detector or default_detector()
         found = det.detect(img)
         if len(found) == 0:
-            raise DffkitError("no face found in the image; pass its box (x0, y0, x1, y1)")
-        box = det.landmark_boxes(found.boxes[:1])[0]
-    box = check_box(box, img.shape)
+            raise NoFaceError("no face found in the image; pass its landmark box (x0, y0, x1, y1)")
+        landmark_box = det.landmark_boxes(found.boxes[:1])[0]
+    box = check_box(landmark_box, img.shape, name="landmark box")
     return _describe(img, square_crop(box), as_runner(net))
 
 
@@ -163,5 +156,5 @@ def framed_features(image: np.ndarray, net: UNet | DffRunner | None = None) -> F
     img = to_rgb_uint8(image)
     h, w = img.shape[:2]
     if h != w:
-        raise DffkitError(f"a framed image must be square, got {w}x{h}; use features(image, box) instead")
+        raise DffkitError(f"a framed image must be square, got {w}x{h}; use features(image, landmark_box) instead")
     return _describe(img, np.array([0.0, 0.0, float(w)]), as_runner(net))

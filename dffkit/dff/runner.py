@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,7 +145,3 @@ class DffRunner:
                 out = self.net(torch.from_numpy(x)).numpy()
         return np.ascontiguousarray(out.transpose(0, 2, 3, 1), np.float32)
 
-
-def default_threads() -> int:
-    """Threads for inference: the cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

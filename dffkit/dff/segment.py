@@ -50,9 +50,6 @@ __all__ = ["Segmentations", "segmentation_stats", "triangle_areas", "cvt_segment
 
 #: Bump when the algorithm changes, so cached sets are rebuilt.
 ALGORITHM_VERSION = 1
-#: Default face region: the upstream ICT "narrow face area" (vertices 0-6705: forehead to chin, up to the
-#: ears, as BFM's face), falling back to the model's "face" part or the whole mesh.
-FACE_REGION_PART = "face_narrow"
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,12 +78,10 @@ class Segmentations:
 
 
 def face_region_triangles(model: FaceModel) -> np.ndarray:
-    """Indices of the triangles whose three vertices lie in the model's face region. Returns (F,) int64."""
-    part = next((p for p in (FACE_REGION_PART, "face") if p in model.parts), None)
-    if part is None:
-        return np.arange(model.n_triangles)
+    """Indices of the triangles whose three vertices lie in the model's face region (:meth:`FaceModel.region`:
+    the ICT "narrow face area", forehead to chin up to the ears, as BFM's face). Returns (F,) int64."""
     inside = np.zeros(model.n_vertices, bool)
-    inside[model.vertices_of(part)] = True
+    inside[model.region()] = True
     return np.nonzero(inside[model.triangles].all(axis=1))[0]
 
 

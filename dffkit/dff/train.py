@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-import shutil
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from dffkit.atomic import atomic_write, folder_lock
+from dffkit.atomic import atomic_write, owned_folder
 from dffkit.data.dataset import REPAIR, SynthDataset
 from dffkit.dff.batches import DatasetUnion, batches, label_table, patch_labels, resize_samples
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
@@ -189,29 +189,17 @@ def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str |
     if rank != 0:
         return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress,
                     start=start)
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror}); choose another --out") from None
-    wrote_checkpoint = []
-    try:
-        with folder_lock(out, "'dffkit train'"):
-            return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every,
-                        progress, start=start, on_checkpoint=lambda: wrote_checkpoint.append(True))
-    except BaseException:
-        if not wrote_checkpoint and ckpt is None:  # nothing worth resuming: leave nothing that looks like a run
-            if created:
-                shutil.rmtree(out, ignore_errors=True)
-            else:
-                for name in ("log.csv", ".lock"):
-                    (out / name).unlink(missing_ok=True)
-        raise
+    notice = (lambda msg: print(f"dffkit train: {msg}", file=sys.stderr)) if progress else None
+    with owned_folder(out, "'dffkit train'", lambda f: (f / "checkpoint.pt").is_file(), notice=notice):
+        # a run without a checkpoint is not worth resuming: what it wrote goes; a refused second writer
+        # raises before it touches anything
+        return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every,
+                    progress, start=start)
 
 
 def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out: Path, steps: int, ckpt: dict | None,
          seed: int, dev: torch.device, rank: int, world: int, ckpt_every: int, log_every: int, progress: bool,
-         start: dict | None = None, on_checkpoint=lambda: None) -> Path:
+         start: dict | None = None) -> Path:
     """The training loop of :func:`train`, its inputs checked."""
     torch.manual_seed(seed + rank)
     table = label_table(config)
@@ -254,7 +242,6 @@ def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "elapsed": elapsed,
                 "torch_rng": torch.get_rng_state(), "sampler_rng": g.get_state(), "data": str(dataset.root),
                 "seed": seed})
-            on_checkpoint()
 
     bar = tqdm(total=steps, initial=step, desc=f"train {config.name}", disable=not progress or rank != 0)
     t_last = time.perf_counter()

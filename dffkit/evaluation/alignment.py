@@ -1,109 +1,146 @@
-"""Alignment accuracy on synthetic or profiled samples whose 68 landmarks are known (the AFLW2000-3D
-protocol: 68 points, box NME, |yaw| bins), and on real annotated photos (300-W)."""
+"""Alignment accuracy: on synthetic or profiled samples whose 68 landmarks are known (the AFLW2000-3D
+protocols: 68 points per |yaw| bin, and the paper's Table III visible inner points), and on real
+annotated images (the 300-W protocols). Both go through :mod:`dffkit.evaluation.protocols`."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
-from dffkit.boxes import landmark_box
-from dffkit.metrics import YAW_BINS, bin_means, cumulative_error_curve, nme_box
+from dffkit.evaluation.harness import Predict, faces_of_samples, predict_faces, score_faces
+from dffkit.evaluation.protocols import Face, ProtocolResult
+from dffkit.metrics import BinMeans
+from dffkit.records import Record, record
 
-__all__ = ["AlignmentResult", "evaluate_alignment", "real_photo_table", "error_curves"]
+__all__ = ["MethodScores", "PoseComparison", "MethodResult", "evaluate_alignment", "score_real_images"]
 
 
-@dataclass(frozen=True)
-class AlignmentResult:
-    """Scores of several methods on the same samples.
+@record
+class MethodScores(Record):
+    """One method on samples of known pose.
 
     Attributes:
-        table: {method: {|yaw| bin: mean NME, 'mean': mean of the bin means, 'faces': N}}.
-        errors: {method: (N,) per-sample NME}.
-        yaw: (N,) per-sample |yaw|, degrees.
-        ms: {method: mean milliseconds per face}.
-        inner_table: as ``table``, scored on the visible inner points only (the 51 non-contour points
-            visible in the sample, normalised by their own box: the paper's Table III protocol), with
-            the mean over all faces under ``'all faces'``.
+        method: its name (:data:`dffkit.evaluation.METHODS`).
+        bins: 68-point box NME per |yaw| bin (AFLW2000-3D).
+        inner: the visible inner points' NME per |yaw| bin (the paper's Table III protocol).
+        inner_all: the same over every sample.
+        errors: (N,) per-sample 68-point NME.
+        ms: mean milliseconds per face on this machine.
+
+    Example:
+        >>> from dffkit.metrics import bin_means
+        >>> b = bin_means(np.array([0.03, 0.05]), np.array([10.0, 70.0]))
+        >>> s = MethodScores("dff", b, b, 0.04, np.array([0.03, 0.05]), 12.0)
+        >>> MethodScores.from_json(s.to_json()) == s
+        True
     """
 
-    table: dict[str, dict[str, float]]
-    errors: dict[str, np.ndarray]
-    yaw: np.ndarray
-    ms: dict[str, float]
-    inner_table: dict[str, dict[str, float]] = field(default_factory=dict)
+    method: str
+    bins: BinMeans
+    inner: BinMeans
+    inner_all: float
+    errors: np.ndarray
+    ms: float
 
 
-def evaluate_alignment(samples: Sequence, predictors: dict, progress: bool = True) -> AlignmentResult:
+@record
+class PoseComparison(Record):
+    """Several methods on the same samples.
+
+    Attributes:
+        data: what the samples are ('profiled', 'rendered', ...).
+        yaw_deg: (N,) every sample's true yaw, degrees.
+        methods: one :class:`MethodScores` per method, in the order given.
+
+    Example:
+        >>> from dffkit.metrics import bin_means
+        >>> b = bin_means(np.array([0.03]), np.array([10.0]))
+        >>> c = PoseComparison("rendered", np.array([10.0]), (MethodScores("mean", b, b, 0.03, np.array([0.03]), 1.0),))
+        >>> c.get("mean").bins.means[0]
+        0.03
+    """
+
+    data: str
+    yaw_deg: np.ndarray
+    methods: tuple[MethodScores, ...]
+
+    def get(self, method: str) -> MethodScores:
+        """The scores of ``method``."""
+        for m in self.methods:
+            if m.method == method:
+                return m
+        raise KeyError(method)
+
+
+def evaluate_alignment(samples: Sequence, predictors: Mapping[str, Predict], data: str = "",
+                       progress: bool = False) -> PoseComparison:
     """Score alignment methods on samples with known landmarks, each given the box of the true 68 points
-    (as 3DDFA's AFLW2000-3D protocol does).
+    (as 3DDFA's AFLW2000-3D protocol does), under the ``aflw2000-3d`` and ``aflw2000-3d-inner`` protocols.
 
     Args:
         samples: :class:`dffkit.data.dataset.Sample` items (their ``landmarks68`` are the 3D landmarks'
-            projections, or a photo's own annotation).
-        predictors: {name: predict(image, landmark_box) -> (68, 2)} (:func:`dffkit.evaluation.methods.landmark_predictor`).
+            projections, or an image's own annotation).
+        predictors: {method: predict(image, landmark_box) -> (68, 2)}
+            (:func:`dffkit.evaluation.methods.landmark_predictor`).
+        data: what the samples are, recorded in the result.
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.evaluation.methods import landmark_predictor
+        >>> r = evaluate_alignment(example_samples(2, size=96), {"mean": landmark_predictor("mean")}, "rendered")
+        >>> r.get("mean").bins.faces, len(r.get("mean").errors)
+        (2, 2)
     """
-    yaws = np.array([abs(np.degrees(s.camera.yaw)) for s in samples])
-    errors, inner, ms = {}, {}, {}
-    inner_points = np.arange(68) >= 17
+    faces = faces_of_samples(samples)
+    out = []
     for name, predict in predictors.items():
-        e, ei, t = [], [], []
-        for s in tqdm(samples, desc=name, disable=not progress):
-            gt = np.asarray(s.landmarks68, np.float64)
-            t0 = time.perf_counter()
-            pred = predict(s.image, landmark_box(gt))
-            t.append(time.perf_counter() - t0)
-            e.append(nme_box(pred, gt))
-            ei.append(nme_box(pred, gt, inner_points & np.asarray(s.visible68, bool)))
-        errors[name], inner[name], ms[name] = np.array(e), np.array(ei), 1e3 * float(np.mean(t))
-    return AlignmentResult(table={n: bin_means(e, yaws, YAW_BINS) for n, e in errors.items()}, errors=errors,
-                           yaw=yaws, ms=ms, inner_table={n: {**bin_means(e, yaws, YAW_BINS), "all faces": float(np.mean(e))}
-                                        for n, e in inner.items()})
+        pred = predict_faces(faces, predict, progress, name)
+        full, inner = score_faces("aflw2000-3d", faces, pred), score_faces("aflw2000-3d-inner", faces, pred)
+        out.append(MethodScores(name, full.bins, inner.bins, float(np.mean(inner.errors)), full.errors, pred.ms))
+    return PoseComparison(data, np.array([f.yaw_deg for f in faces]), tuple(out))
 
 
-def real_photo_table(faces: Sequence, predictors: dict, names: dict[str, str] | None = None,
-                     protocols: Sequence[str] = ("300w", "300w-inner"), progress: bool = False) -> tuple[list[dict], dict]:
-    """Score methods on real annotated photos under the 300-W protocols.
+@record
+class MethodResult(Record):
+    """One method's run of one protocol on real images.
+
+    Attributes:
+        method: its name (:data:`dffkit.evaluation.METHODS`).
+        box: the box it was given: 'truth' (the ground-truth landmark box) or 'detector' (the face detector's).
+        result: the protocol's result.
+
+    Example:
+        >>> from dffkit.evaluation.protocols import ProtocolResult
+        >>> MethodResult("dff", "truth", ProtocolResult("300w", ())).result.protocol
+        '300w'
+    """
+
+    method: str
+    box: str
+    result: ProtocolResult
+
+
+def score_real_images(faces: Sequence[Face], predictors: Mapping[tuple[str, str], Predict],
+                      protocols: Sequence[str] = ("300w", "300w-inner"), progress: bool = False) -> tuple[MethodResult, ...]:
+    """Score methods on real annotated images under the 300-W protocols (each method predicts once).
 
     Args:
         faces: :class:`dffkit.evaluation.protocols.Face` items (e.g. from :func:`dffkit.evaluation.protocols.load_300w`).
-        predictors: {method: predict(image, landmark_box) -> (68, 2)}.
-        names: {method: the name shown in the table}.
-        protocols: names of :data:`dffkit.evaluation.protocols.PROTOCOLS`.
+        predictors: {(method, box): predict(image, landmark_box) -> (68, 2)}, ``box`` 'truth' or 'detector'.
+        protocols: names of :data:`dffkit.evaluation.PROTOCOLS`.
 
     Returns:
-        (table rows, {(protocol, method): :class:`dffkit.evaluation.protocols.ProtocolResult`}); NMEs in %.
+        One :class:`MethodResult` per protocol and method, protocol by protocol.
+
+    Example:
+        >>> from dffkit.data.photos import default_images, list_images
+        >>> from dffkit.evaluation.methods import landmark_predictor
+        >>> from dffkit.evaluation.protocols import load_300w
+        >>> faces = load_300w(None, list_images(default_images(), split="test", require_landmarks=True))[:2]
+        >>> res = score_real_images(faces, {("mean", "truth"): landmark_predictor("mean")})
+        >>> [(r.method, r.result.protocol) for r in res]
+        [('mean', '300w'), ('mean', '300w-inner')]
     """
-    from dffkit.evaluation.protocols import evaluate
-
-    rows, results = [], {}
-    for protocol in protocols:
-        for m, predict in predictors.items():
-            r = evaluate(protocol, faces, predict, progress=progress)
-            results[protocol, m] = r
-            s = r.summary
-            rows.append({"protocol": protocol, "method": (names or {}).get(m, m), "faces": s["faces"],
-                         "NME inter-pupil (%)": 100 * s["full"], "NME inter-ocular (%)": 100 * s["full (inter-ocular)"],
-                         "inter-ocular 95% CI (%)": (100 * s["inter-ocular 95% CI low"],
-                                                     100 * s["inter-ocular 95% CI high"]),
-                         "failures > 8% inter-ocular (%)": 100 * s["failure rate (inter-ocular > 8%)"]})
-    return rows, results
-
-
-def error_curves(results: dict, protocol: str = "300w", key: str = "inter-ocular", max_error: float = 0.1,
-                 steps: int = 101) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Cumulative error curves from :func:`real_photo_table`'s results.
-
-    Args:
-        results: {(protocol, method): ProtocolResult}.
-        protocol: which protocol's scores.
-        key: the per-face error in each score's ``extra`` (e.g. 'inter-ocular'), a fraction.
-
-    Returns:
-        {method: ((steps,) error thresholds, (steps,) share of faces at or under each)}.
-    """
-    return {m: cumulative_error_curve(np.array([s.extra[key] for s in r.scores]), max_error, steps)
-            for (p, m), r in results.items() if p == protocol}
+    preds = {key: predict_faces(faces, predict, progress, key[0]) for key, predict in predictors.items()}
+    return tuple(MethodResult(m, box, score_faces(p, faces, preds[m, box])) for p in protocols for (m, box) in preds)

@@ -1,38 +1,50 @@
 """Benchmark protocols (paper Sec. IV-B) as objects: each loads its faces, scores one prediction and
-summarises a run. The metrics and their formulas are in :mod:`dffkit.metrics`.
+summarises a run. The metrics and their formulas are in :mod:`dffkit.metrics`; the protocols are named in
+:data:`dffkit.evaluation.PROTOCOLS`.
 
 * ``aflw2000-3d``: every ``.mat`` + image in a folder; ground truth ``pt3d_68`` (x, y), yaw from
   ``Pose_Para``; NME over 68 points divided by √(w·h) of the ground-truth landmark box; |yaw| bins
   [0, 30), [30, 60), [60, 90]; the summary is the mean of the bin means, as 3DDFA reports.
+* ``aflw2000-3d-inner``: the paper's Table III variant: the visible ones of the 51 inner points (no
+  jawline), normalised by their own box.
 * ``aflw``: ``.mat`` files with ``pt2d`` (2, 21), invisible points negative or NaN; NME over the
   visible points of the 19 that the 68-point scheme defines (the two ear points are skipped), box-normalised.
 * ``300w``: ``.pts`` files; subsets by path (``common``: LFPW and HELEN test images, ``challenging``:
   iBUG, ``full``: both); NME normalised by the inter-pupil distance (eye centres), and by the
   inter-ocular distance (outer eye corners) with its failure rate at 8 % and a 95 % bootstrap interval.
-* ``300w-inner``: the paper's Table III variant: the 51 inner landmarks (no jawline), inter-pupil.
+* ``300w-inner``: the paper's Table IV variant: the 51 inner landmarks (no jawline), inter-pupil.
 
-:func:`evaluate` runs a ``predict(image, landmark_box) -> (68, 2)`` function on every face of a
-protocol: the harness gives it the box of the ground-truth landmarks (as 3DDFA does for AFLW2000-3D).
+:func:`dffkit.evaluation.harness.evaluate` runs a method on every face of a protocol.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from dffkit.boxes import landmark_box
 from dffkit.data.photos import read_pts
 from dffkit.errors import DffkitError
 from dffkit.images import IMAGE_SUFFIXES, read_image
-from dffkit.metrics import YAW_BINS, bin_means, bootstrap_ci, failure_rate, nme_box, nme_interocular, nme_interpupil
+from dffkit.metrics import (
+    YAW_BINS,
+    BinMeans,
+    bin_means,
+    bootstrap_ci,
+    cumulative_error_curve,
+    failure_rate,
+    nme_box,
+    nme_interocular,
+    nme_interpupil,
+)
+from dffkit.records import Record, record
 
-__all__ = ["Face", "FaceScore", "ProtocolResult", "Protocol", "PROTOCOLS", "get_protocol", "evaluate",
-           "load_aflw2000", "load_aflw", "load_300w", "AFLW19_FROM_68"]
+__all__ = ["Face", "FaceScore", "W300Summary", "ProtocolResult", "Protocol", "get_protocol", "load_aflw2000", "load_aflw",
+           "load_300w", "AFLW19_FROM_68", "AFLW2000_3D", "AFLW2000_3D_INNER", "AFLW", "W300", "W300_INNER", "INNER_POINTS"]
 
 #: AFLW's 21 points in the 68-point scheme (brows 6, eyes 6, nose 3, mouth 3, chin 1); ears (AFLW 13, 17,
 #: 0-based 12 and 16) have no 68-point counterpart. Eye centres are the mean of their 6 points.
@@ -40,60 +52,136 @@ AFLW19_FROM_68: dict[int, list[int]] = {
     0: [17], 1: [19], 2: [21], 3: [22], 4: [24], 5: [26], 6: [36], 7: [37, 38, 39, 40, 41, 36], 8: [39],
     9: [42], 10: [42, 43, 44, 45, 46, 47], 11: [45], 13: [31], 14: [30], 15: [35], 17: [48], 18: [51, 57],
     19: [54], 20: [8]}
-
+#: The 51 inner landmarks of the 68-point scheme (every point but the jawline).
+INNER_POINTS = np.arange(17, 68)
 
 @dataclass(frozen=True)
 class Face:
-    """One annotated test face: its image path, ground-truth points (N, 2), visibility, yaw (degrees, or
-    NaN) and subset."""
+    """One annotated test face.
 
-    image: Path
+    Attributes:
+        image: its image file, or the (H, W, 3) RGB uint8 image itself (a synthetic sample).
+        points: (N, 2) ground-truth points, pixels (NaN where unannotated).
+        visible: (N,) bool, the points visible in the image.
+        yaw_deg: its yaw in degrees, or NaN.
+        subset: the protocol's subset ('common', 'challenging', ...), or ''.
+        name: what to call it (the image's file name).
+
+    Example:
+        >>> f = Face(np.zeros((40, 40, 3), np.uint8), np.array([[10.0, 12.0], [30.0, 28.0]]), np.ones(2, bool))
+        >>> f.landmark_box.tolist(), f.read().shape
+        ([10.0, 12.0, 30.0, 28.0], (40, 40, 3))
+    """
+
+    image: Path | np.ndarray
     points: np.ndarray
     visible: np.ndarray
-    yaw: float
+    yaw_deg: float = float("nan")
     subset: str = ""
+    name: str = ""
 
     @property
     def landmark_box(self) -> np.ndarray:
         """(4,) the box of its visible ground-truth points."""
         return landmark_box(self.points[self.visible])
 
+    def read(self) -> np.ndarray:
+        """The (H, W, 3) RGB uint8 image."""
+        return read_image(self.image) if isinstance(self.image, (str, Path)) else self.image
 
-@dataclass(frozen=True)
-class FaceScore:
-    """The scores of one prediction: ``error`` is the protocol's main NME; ``extra`` its other metrics."""
 
-    image: str
+@record
+class FaceScore(Record):
+    """The scores of one prediction: ``error`` is the protocol's main NME; ``extra`` its other NMEs by name.
+
+    Example:
+        >>> FaceScore("a.jpg", 0.05, extra={"interocular": 0.035}).extra["interocular"]
+        0.035
+    """
+
+    name: str
     error: float
-    yaw: float = float("nan")
+    yaw_deg: float = float("nan")
     subset: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] | None = None
 
 
-@dataclass(frozen=True)
-class ProtocolResult:
-    """A protocol run: per-face scores, the protocol's summary table and the faces that failed.
+@record
+class W300Summary(Record):
+    """A 300-W run: NMEs as fractions.
+
+    Attributes:
+        nme_interpupil: mean NME over the inter-pupil distance (the paper's), every face.
+        subsets: the same per subset present ('common', 'challenging').
+        nme_interocular: mean NME over the outer-eye-corner distance.
+        interocular_ci: its 95 % bootstrap interval (low, high).
+        failure_rate: the share of faces over 8 % inter-ocular.
+        faces: faces scored.
+
+    Example:
+        >>> W300.summarise([FaceScore("a", 0.06, extra={"interocular": 0.04}),
+        ...                 FaceScore("b", 0.10, extra={"interocular": 0.09})])["w300"].failure_rate
+        0.5
+    """
+
+    nme_interpupil: float
+    subsets: dict[str, float]
+    nme_interocular: float
+    interocular_ci: tuple[float, float]
+    failure_rate: float
+    faces: int
+
+
+@record
+class ProtocolResult(Record):
+    """A protocol run: per-face scores, the protocol's summary and the faces that failed.
 
     Attributes:
         protocol: its name.
         scores: one :class:`FaceScore` per face that was predicted.
-        summary: the protocol's table (NMEs as fractions; 'faces' the count).
+        bins: the per-|yaw|-bin summary (AFLW2000-3D, AFLW), or None.
+        w300: the 300-W summary, or None.
         failed: one line per face whose prediction raised a :class:`DffkitError` (excluded above).
+        ms: mean milliseconds per prediction (NaN when the predictions came from elsewhere).
+
+    Example:
+        >>> scores = (FaceScore("a", 0.06, extra={"interocular": 0.04}), FaceScore("b", 0.1, extra={"interocular": 0.09}))
+        >>> r = ProtocolResult("300w", scores, **W300.summarise(scores))
+        >>> r.errors.tolist(), r.extra("interocular").tolist(), float(r.curve("interocular")[1][-1])
+        ([0.06, 0.1], [0.04, 0.09], 1.0)
     """
 
     protocol: str
     scores: tuple[FaceScore, ...]
-    summary: dict[str, float]
+    bins: BinMeans | None = None
+    w300: W300Summary | None = None
     failed: tuple[str, ...] = ()
+    ms: float = float("nan")
 
     @property
     def errors(self) -> np.ndarray:
         """(N,) the main NME of every scored face."""
         return np.array([s.error for s in self.scores])
 
+    def extra(self, key: str) -> np.ndarray:
+        """(N,) one of the per-face extra NMEs (e.g. 'interocular')."""
+        return np.array([(s.extra or {})[key] for s in self.scores])
+
+    def curve(self, key: str | None = None, max_error: float = 0.1, steps: int = 101) -> tuple[np.ndarray, np.ndarray]:
+        """The cumulative error curve of the main NME, or of an extra one (:func:`dffkit.metrics.cumulative_error_curve`)."""
+        return cumulative_error_curve(self.errors if key is None else self.extra(key), max_error, steps)
+
 
 class Protocol(ABC):
-    """A benchmark protocol: how its faces are read, scored and summarised."""
+    """A benchmark protocol: how its faces are read, scored and summarised.
+
+    Example:
+        >>> from dffkit.data.photos import default_images
+        >>> faces = W300.load(default_images())
+        >>> s = W300.score(faces[0].points, faces[0])
+        >>> len(faces) >= 136, s.error, s.extra
+        (True, 0.0, {'interocular': 0.0})
+    """
 
     name: str
     pattern: str  # the annotation files' glob
@@ -103,12 +191,12 @@ class Protocol(ABC):
         """The face of one annotation file, or None when it does not belong to this protocol."""
 
     @abstractmethod
-    def score(self, pred68: np.ndarray, face: Face) -> FaceScore:
+    def score(self, landmarks: np.ndarray, face: Face) -> FaceScore:
         """Score a (68, 2) prediction."""
 
     @abstractmethod
-    def summarise(self, scores: Sequence[FaceScore]) -> dict[str, float]:
-        """The protocol's table."""
+    def summarise(self, scores: Sequence[FaceScore]) -> dict:
+        """The protocol's summary: ``{"bins": BinMeans}`` or ``{"w300": W300Summary}``."""
 
     def load(self, root: str | Path) -> list[Face]:
         """Every face of a dataset folder (recursively), sorted by path."""
@@ -141,12 +229,23 @@ def _loadmat(p: Path) -> dict:
         raise DffkitError(f"{p} is not a readable MATLAB file ({exc.__class__.__name__})") from None
 
 
-def _yaw(m: dict) -> float:
+def _yaw_deg(m: dict) -> float:
     return float(np.degrees(np.ravel(m["Pose_Para"])[1])) if "Pose_Para" in m else float("nan")
 
 
+def _bins(scores: Sequence[FaceScore]) -> dict:
+    return {"bins": bin_means(np.array([s.error for s in scores]), np.array([s.yaw_deg for s in scores]), YAW_BINS)}
+
+
 class Aflw2000(Protocol):
-    """AFLW2000-3D: 68 points (``pt3d_68`` x, y; 300W-LP's ``pt2d`` when there is none), box NME, |yaw| bins."""
+    """AFLW2000-3D: 68 points (``pt3d_68`` x, y; 300W-LP's ``pt2d`` when there is none), box NME, |yaw| bins.
+
+    Example:
+        >>> f = Face(np.zeros((8, 8, 3), np.uint8), np.array([[0.0, 0.0], [10.0, 10.0]] * 34), np.ones(68, bool), 45.0)
+        >>> s = AFLW2000_3D.score(f.points + [1.0, 0.0], f)
+        >>> s.error, AFLW2000_3D.summarise([s])["bins"].means
+        (0.1, (nan, 0.1, nan))
+    """
 
     name, pattern = "aflw2000-3d", "*.mat"
 
@@ -155,17 +254,46 @@ class Aflw2000(Protocol):
         key = "pt3d_68" if "pt3d_68" in m else "pt2d"
         if key not in m or m[key].shape[-1] != 68:
             return None
-        return Face(_image_for(path), np.asarray(m[key][:2].T, np.float64) - 1.0, np.ones(68, bool), _yaw(m))
+        image = _image_for(path)
+        return Face(image, np.asarray(m[key][:2].T, np.float64) - 1.0, np.ones(68, bool), _yaw_deg(m), name=image.name)
 
-    def score(self, pred68: np.ndarray, face: Face) -> FaceScore:
-        return FaceScore(face.image.name, nme_box(pred68, face.points), face.yaw, face.subset)
+    def score(self, landmarks: np.ndarray, face: Face) -> FaceScore:
+        return FaceScore(face.name, nme_box(landmarks, face.points), face.yaw_deg, face.subset)
 
-    def summarise(self, scores: Sequence[FaceScore]) -> dict[str, float]:
-        return bin_means(np.array([s.error for s in scores]), np.array([s.yaw for s in scores]), YAW_BINS)
+    def summarise(self, scores: Sequence[FaceScore]) -> dict:
+        return _bins(scores)
+
+
+class Aflw2000Inner(Aflw2000):
+    """The paper's Table III: the visible ones of the 51 inner points, normalised by their own box.
+
+    Example:
+        >>> pts = np.random.default_rng(0).uniform(0, 100, (68, 2))
+        >>> f = Face(np.zeros((8, 8, 3), np.uint8), pts, np.ones(68, bool))
+        >>> off = pts.copy(); off[:17] += 50.0                         # a wrong jawline does not count
+        >>> AFLW2000_3D_INNER.score(off, f).error
+        0.0
+    """
+
+    name = "aflw2000-3d-inner"
+
+    def score(self, landmarks: np.ndarray, face: Face) -> FaceScore:
+        inner = (np.arange(68) >= 17) & np.asarray(face.visible, bool)
+        return FaceScore(face.name, nme_box(landmarks, face.points, inner), face.yaw_deg, face.subset)
 
 
 class Aflw(Aflw2000):
-    """AFLW: the visible ones of the 19 points the 68-point scheme defines, box NME, |yaw| bins."""
+    """AFLW: the visible ones of the 19 points the 68-point scheme defines, box NME, |yaw| bins.
+
+    Example:
+        >>> pts68 = np.random.default_rng(0).uniform(0, 100, (68, 2))
+        >>> p21 = np.full((21, 2), np.nan)
+        >>> for k, idx in AFLW19_FROM_68.items():
+        ...     p21[k] = pts68[idx].mean(0)
+        >>> f = Face(np.zeros((8, 8, 3), np.uint8), p21, np.isfinite(p21).all(1))
+        >>> AFLW.score(pts68, f).error
+        0.0
+    """
 
     name, pattern = "aflw", "*.mat"
 
@@ -175,14 +303,15 @@ class Aflw(Aflw2000):
             return None
         pts = np.asarray(m["pt2d"].T, np.float64)
         vis = np.isfinite(pts).all(1) & (pts > 0).all(1)
-        return Face(_image_for(path), np.where(vis[:, None], pts - 1.0, np.nan), vis, _yaw(m))
+        image = _image_for(path)
+        return Face(image, np.where(vis[:, None], pts - 1.0, np.nan), vis, _yaw_deg(m), name=image.name)
 
-    def score(self, pred68: np.ndarray, face: Face) -> FaceScore:
+    def score(self, landmarks: np.ndarray, face: Face) -> FaceScore:
         p21 = np.full((21, 2), np.nan)
         for k, idx in AFLW19_FROM_68.items():
-            p21[k] = pred68[idx].mean(0)
+            p21[k] = landmarks[idx].mean(0)
         vis = face.visible & np.isfinite(p21).all(1)
-        return FaceScore(face.image.name, nme_box(p21[vis], face.points[vis]), face.yaw, face.subset)
+        return FaceScore(face.name, nme_box(p21[vis], face.points[vis]), face.yaw_deg, face.subset)
 
 
 def _subset_300w(p: Path) -> str:
@@ -194,8 +323,17 @@ def _subset_300w(p: Path) -> str:
     return "other"
 
 
-class W300(Protocol):
-    """300-W: 68 points; inter-pupil NME (the paper's), inter-ocular NME, failures at 8 % inter-ocular."""
+class W300Protocol(Protocol):
+    """300-W: 68 points; inter-pupil NME (the paper's), inter-ocular NME, failures at 8 % inter-ocular.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> _, truth = sample_face()
+        >>> f = Face(np.zeros((8, 8, 3), np.uint8), truth, np.ones(68, bool))
+        >>> d = np.linalg.norm(truth[36:42].mean(0) - truth[42:48].mean(0))
+        >>> round(W300.score(truth + [0.0, 0.05 * d], f).error, 6)
+        0.05
+    """
 
     name, pattern = "300w", "*.pts"
     points: np.ndarray | None = None  # the scored landmarks (None: all 68)
@@ -205,77 +343,97 @@ class W300(Protocol):
         if pts.shape != (68, 2):
             return None
         image = _image_for(path)
-        return Face(image, pts, np.ones(68, bool), float("nan"), _subset_300w(image))
+        return Face(image, pts, np.ones(68, bool), float("nan"), _subset_300w(image), image.name)
 
-    def score(self, pred68: np.ndarray, face: Face) -> FaceScore:
-        return FaceScore(face.image.name, nme_interpupil(pred68, face.points, self.points), face.yaw, face.subset,
-                         {"inter-ocular": nme_interocular(pred68, face.points, self.points)})
+    def score(self, landmarks: np.ndarray, face: Face) -> FaceScore:
+        return FaceScore(face.name, nme_interpupil(landmarks, face.points, self.points), face.yaw_deg, face.subset,
+                         {"interocular": nme_interocular(landmarks, face.points, self.points)})
 
-    def summarise(self, scores: Sequence[FaceScore]) -> dict[str, float]:
+    def summarise(self, scores: Sequence[FaceScore]) -> dict:
         e = np.array([s.error for s in scores])
-        io = np.array([s.extra["inter-ocular"] for s in scores])
+        io = np.array([(s.extra or {})["interocular"] for s in scores])
         subsets = np.array([s.subset for s in scores])
-        out = {"full": float(e.mean()) if len(e) else float("nan"), "faces": len(e)}
-        for name in ("common", "challenging"):
-            if (subsets == name).any():
-                out[name] = float(e[subsets == name].mean())
-        lo, hi = bootstrap_ci(io)
-        out.update({"full (inter-ocular)": float(io.mean()) if len(io) else float("nan"),
-                    "inter-ocular 95% CI low": lo, "inter-ocular 95% CI high": hi,
-                    "failure rate (inter-ocular > 8%)": failure_rate(io, 0.08)})
-        return out
+        return {"w300": W300Summary(
+            nme_interpupil=float(e.mean()) if len(e) else float("nan"),
+            subsets={n: float(e[subsets == n].mean()) for n in ("common", "challenging") if (subsets == n).any()},
+            nme_interocular=float(io.mean()) if len(io) else float("nan"), interocular_ci=bootstrap_ci(io),
+            failure_rate=failure_rate(io, 0.08), faces=len(e))}
 
 
-class W300Inner(W300):
-    """The paper's Table III variant: the 51 inner landmarks (no jawline), inter-pupil."""
+class W300Inner(W300Protocol):
+    """The paper's Table IV variant: the 51 inner landmarks (no jawline), inter-pupil.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> _, truth = sample_face()
+        >>> f = Face(np.zeros((8, 8, 3), np.uint8), truth, np.ones(68, bool))
+        >>> off = truth.copy(); off[:17] += 20.0
+        >>> W300_INNER.score(off, f).error, W300.score(off, f).error > 0
+        (0.0, True)
+    """
 
     name = "300w-inner"
-    points = np.arange(17, 68)
+    points = INNER_POINTS
 
 
-#: Every protocol by name.
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (Aflw2000(), Aflw(), W300(), W300Inner())}
+#: The protocol objects (registered by name in :data:`dffkit.evaluation.PROTOCOLS`).
+AFLW2000_3D, AFLW2000_3D_INNER, AFLW = Aflw2000(), Aflw2000Inner(), Aflw()
+W300, W300_INNER = W300Protocol(), W300Inner()
 
 
-def get_protocol(name: str) -> Protocol:
-    """The protocol called ``name`` (a key of :data:`PROTOCOLS`)."""
-    if name not in PROTOCOLS:
-        raise DffkitError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
+def get_protocol(name: str | Protocol) -> Protocol:
+    """The protocol called ``name`` (a name of :data:`dffkit.evaluation.PROTOCOLS`), or ``name`` itself.
+
+    Example:
+        >>> get_protocol("300w-inner").points[:3].tolist()
+        [17, 18, 19]
+    """
+    from dffkit.evaluation import PROTOCOLS
+
+    return name if isinstance(name, Protocol) else PROTOCOLS.get(name)
 
 
 def load_aflw2000(root: str | Path) -> list[Face]:
-    """AFLW2000-3D (or 300W-LP) faces of a folder."""
-    return PROTOCOLS["aflw2000-3d"].load(root)
+    """AFLW2000-3D (or 300W-LP) faces of a folder.
+
+    Example:
+        >>> import tempfile, cv2, scipy.io as sio
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sio.savemat(f"{d}/face.mat", {"pt3d_68": np.ones((3, 68)) * 11, "Pose_Para": np.zeros((1, 7))})
+        ...     _ = cv2.imwrite(f"{d}/face.jpg", np.zeros((20, 20, 3), np.uint8))
+        ...     f = load_aflw2000(d)[0]
+        >>> f.name, f.points[0].tolist(), f.yaw_deg
+        ('face.jpg', [10.0, 10.0], 0.0)
+    """
+    return AFLW2000_3D.load(root)
 
 
 def load_aflw(root: str | Path) -> list[Face]:
-    """AFLW (21-point) faces of a folder."""
-    return PROTOCOLS["aflw"].load(root)
+    """AFLW (21-point) faces of a folder (invisible points negative or NaN in ``pt2d``).
 
-
-def load_300w(root: str | Path | None, photos: Sequence | None = None) -> list[Face]:
-    """300-W faces from the ``.pts`` files of a folder, or of the given :class:`dffkit.data.photos.FacePhoto` list."""
-    if photos is None:
-        return PROTOCOLS["300w"].load(root)
-    faces = [PROTOCOLS["300w"].read(Path(ph.landmarks)) for ph in photos]
-    return [f for f in faces if f is not None]
-
-
-def evaluate(protocol: str | Protocol, faces: Sequence[Face], predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
-             progress: bool = True) -> ProtocolResult:
-    """Run ``predict(image, landmark_box) -> (68, 2)`` on every face and score it under ``protocol``.
-
-    Faces whose image cannot be read, or whose prediction raises a :class:`DffkitError`, are listed in
-    ``failed`` and left out of the summary.
+    Example:
+        >>> import tempfile, cv2, scipy.io as sio
+        >>> pt2d = np.full((2, 21), 11.0); pt2d[:, 4] = -1
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sio.savemat(f"{d}/face.mat", {"pt2d": pt2d})
+        ...     _ = cv2.imwrite(f"{d}/face.jpg", np.zeros((20, 20, 3), np.uint8))
+        ...     f = load_aflw(d)[0]
+        >>> int(f.visible.sum()), bool(np.isnan(f.points[4]).all())
+        (20, True)
     """
-    proto = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
-    scores, failed = [], []
-    for f in tqdm(faces, desc=proto.name, disable=not progress):
-        try:
-            pred = np.asarray(predict(read_image(f.image), f.landmark_box), np.float64)
-        except DffkitError as exc:
-            failed.append(f"{f.image.name}: {exc}")
-            continue
-        scores.append(proto.score(pred, f))
-    return ProtocolResult(proto.name, tuple(scores), proto.summarise(scores), tuple(failed))
+    return AFLW.load(root)
+
+
+def load_300w(root: str | Path | None, images: Sequence | None = None) -> list[Face]:
+    """300-W faces from the ``.pts`` files of a folder, or of the given :class:`dffkit.data.photos.FaceImage` list.
+
+    Example:
+        >>> from dffkit.data.photos import default_images, list_images
+        >>> faces = load_300w(None, list_images(default_images(), split="test", require_landmarks=True))
+        >>> len(faces), faces[0].points.shape
+        (136, (68, 2))
+    """
+    if images is None:
+        return W300.load(root)
+    faces = [W300.read(Path(ph.landmarks)) for ph in images]
+    return [f for f in faces if f is not None]

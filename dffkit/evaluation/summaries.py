@@ -7,91 +7,282 @@ from __future__ import annotations
 import csv
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-__all__ = ["fit_summary", "dataset_summary", "segmentation_summary", "network_summary", "read_training_log",
-           "logit_scale_runs", "render_speed"]
+from dffkit.records import Record, record
+
+__all__ = ["ModelSummary", "FitSummary", "DatasetSummary", "SegmentationSummary", "NetworkSummary", "TrainingLog",
+           "LogitRun", "model_summary", "fit_summary", "dataset_summary", "segmentation_summary", "network_summary",
+           "read_training_log", "logit_scale_runs", "render_speed"]
 
 
-def fit_summary(sources: dict[str, np.ndarray]) -> dict[str, Any]:
-    """How well the model fits the source photos (:func:`dffkit.data.sources.fit_sources`): landmark NME (%)
-    over the landmark-box size, and the share of vertices textured from the photo."""
-    return {"source photos": int(len(sources["names"])),
-            "landmark-fit NME, median (%)": round(100 * float(np.median(sources["nme"])), 2),
-            "landmark-fit NME, 95th percentile (%)": round(100 * float(np.percentile(sources["nme"], 95)), 2),
-            "vertices textured from the photo, mean (%)": round(100 * float(np.mean(sources["seen"])), 1)}
+@record
+class ModelSummary(Record):
+    """The face model's size: vertices, triangles, identity modes m1, expression modes m2, landmarks.
+
+    Example:
+        >>> ModelSummary("ICT", 17202, 34000, 100, 53, 68).landmarks
+        68
+    """
+
+    name: str
+    vertices: int
+    triangles: int
+    identity_modes: int
+    expression_modes: int
+    landmarks: int
 
 
-def dataset_summary(dataset, wall_s: float, workers: int) -> tuple[dict[str, Any], np.ndarray]:
+def model_summary(model) -> ModelSummary:
+    """The size of a :class:`dffkit.face.model.FaceModel`.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> s = model_summary(load_default_model())
+        >>> s.identity_modes, s.expression_modes, s.landmarks
+        (100, 53, 68)
+    """
+    return ModelSummary(model.name, model.n_vertices, model.n_triangles, model.n_identity, model.n_expression,
+                        len(model.landmarks68))
+
+
+@record
+class FitSummary(Record):
+    """How well the model fits the source images: landmark NME (fraction of the landmark-box size), median
+    and 95th percentile, and the mean share of vertices textured from the image.
+
+    Example:
+        >>> FitSummary(32, 0.02, 0.04, 0.6).to_dict()["nme_median"]
+        0.02
+    """
+
+    sources: int
+    nme_median: float
+    nme_p95: float
+    textured_share: float
+
+
+def fit_summary(sources) -> FitSummary:
+    """The fit of :func:`dffkit.data.sources.fit_sources`' result.
+
+    Example:
+        >>> from dffkit.data.sources import fit_sources
+        >>> from dffkit.data.photos import default_images, list_images
+        >>> from dffkit.face.model import load_default_model
+        >>> s = fit_summary(fit_sources(load_default_model(), list_images(default_images(), split="test")[:2], False))
+        >>> s.sources, bool(s.nme_median < 0.05)
+        (2, True)
+    """
+    return FitSummary(int(len(sources)), float(np.median(sources.nme)), float(np.percentile(sources.nme, 95)),
+                      float(np.mean(sources.seen)))
+
+
+@record
+class DatasetSummary(Record):
     """A synthetic dataset's size, throughput and pose coverage.
 
-    Args:
-        dataset: a :class:`dffkit.data.dataset.SynthDataset`.
-        wall_s: the seconds it took to make, fitting included.
-        workers: the processes that made it.
+    Attributes:
+        samples, size (image side, pixels), workers, wall_s (seconds, fitting included), samples_per_s,
+        visible_landmarks (mean visible of the 68 per sample), large_yaw_share (share with |yaw| > 60°),
+        yaw_deg: (N,) every sample's yaw.
 
-    Returns:
-        (the table, (N,) every sample's yaw in degrees).
+    Example:
+        >>> DatasetSummary(10, 96, 1, 2.0, 5.0, 60.0, 0.2, np.zeros(10)).samples_per_s
+        5.0
+    """
+
+    samples: int
+    size: int
+    workers: int
+    wall_s: float
+    samples_per_s: float
+    visible_landmarks: float
+    large_yaw_share: float
+    yaw_deg: np.ndarray
+
+
+def dataset_summary(dataset, wall_s: float, workers: int) -> DatasetSummary:
+    """A :class:`dffkit.data.dataset.SynthDataset`'s summary, given the seconds it took and its workers.
+
+    Example:
+        >>> import tempfile
+        >>> from dffkit.data.dataset import SynthDataset
+        >>> from dffkit.data.generate import generate_dataset
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     ds = SynthDataset(generate_dataset(f"{d}/ds", n=2, size=64, workers=0, progress=False))
+        ...     s = dataset_summary(ds, wall_s=1.0, workers=1)
+        >>> s.samples, s.size, s.yaw_deg.shape
+        (2, 64, (2,))
     """
     yaws = np.degrees([s.camera.yaw for s in dataset])
     vis = np.array([s.visible68.mean() for s in dataset])
-    size = dataset[0].image.shape[0]
-    return ({"samples": len(dataset), "image size": f"{size}×{size}", "workers": workers,
-             "wall time incl. fitting (s)": round(wall_s, 1),
-             "samples per second incl. fitting": round(len(dataset) / wall_s, 1),
-             "visible landmarks per sample, mean (of 68)": round(68 * float(vis.mean()), 1),
-             "share of samples with |yaw| > 60°": round(float((np.abs(yaws) > 60).mean()), 3)}, yaws)
+    return DatasetSummary(len(dataset), int(dataset[0].image.shape[0]), int(workers), float(wall_s),
+                          len(dataset) / wall_s, 68 * float(vis.mean()), float((np.abs(yaws) > 60).mean()),
+                          np.asarray(yaws))
 
 
-def segmentation_summary(model, segmentations, label_ms: float, size: int) -> dict[str, Any]:
-    """Uniformity and cost of a segmentation set (:func:`dffkit.dff.segment.segmentation_stats`)."""
+@record
+class SegmentationSummary(Record):
+    """Uniformity and cost of a segmentation set (:func:`dffkit.dff.segment.segmentation_stats`).
+
+    Attributes:
+        segmentations, patches (per segmentation), face_triangles, min_nonempty (non-empty patches, min over
+        segmentations), connected (every patch one connected component), area_cv_mean, area_cv_max (patch-area
+        coefficient of variation), min_over_mean, max_over_mean (smallest and largest patch over the mean),
+        lloyd_iterations (mean), label_ms (pixel labels of one image for all segmentations), label_size (its side).
+
+    Example:
+        >>> SegmentationSummary(4, 100, 13120, 100, True, 0.3, 0.4, 0.2, 2.0, 20.0, 1.5, 128).connected
+        True
+    """
+
+    segmentations: int
+    patches: int
+    face_triangles: int
+    min_nonempty: int
+    connected: bool
+    area_cv_mean: float
+    area_cv_max: float
+    min_over_mean: float
+    max_over_mean: float
+    lloyd_iterations: float
+    label_ms: float
+    label_size: int
+
+
+def segmentation_summary(model, segmentations, label_ms: float, size: int) -> SegmentationSummary:
+    """The summary of a segmentation set, with the measured labelling time of one ``size``² image.
+
+    Example:
+        >>> from dffkit.dff.segment import build_segmentations
+        >>> from dffkit.face.model import load_default_model
+        >>> model = load_default_model()
+        >>> s = segmentation_summary(model, build_segmentations(model, 1, 20, progress=False), 1.0, 64)
+        >>> s.segmentations, s.patches, s.connected
+        (1, 20, True)
+    """
     from dffkit.dff.segment import face_region_triangles, segmentation_stats
 
     stats = segmentation_stats(model, segmentations)
-    return {"segmentations": segmentations.n_segmentations,
-            "patches per segmentation": segmentations.n_patches,
-            "face-region triangles": len(face_region_triangles(model)),
-            "non-empty patches (min over segmentations)": int(stats["n_patches"].min()),
-            "every patch one connected component": bool(stats["connected"].all()),
-            "patch-area CV, mean": round(float(stats["area_cv"].mean()), 3),
-            "patch-area CV, max": round(float(stats["area_cv"].max()), 3),
-            "smallest / mean patch area": round(float(stats["min_over_mean"].min()), 3),
-            "largest / mean patch area": round(float(stats["max_over_mean"].max()), 3),
-            "Lloyd iterations, mean": round(float(segmentations.iterations.mean()), 1),
-            f"pixel labels, all segmentations of one {size}² image (ms)": round(label_ms, 2)}
+    return SegmentationSummary(
+        segmentations=segmentations.n_segmentations, patches=segmentations.n_patches,
+        face_triangles=len(face_region_triangles(model)), min_nonempty=int(stats["n_patches"].min()),
+        connected=bool(stats["connected"].all()), area_cv_mean=float(stats["area_cv"].mean()),
+        area_cv_max=float(stats["area_cv"].max()), min_over_mean=float(stats["min_over_mean"].min()),
+        max_over_mean=float(stats["max_over_mean"].max()), lloyd_iterations=float(segmentations.iterations.mean()),
+        label_ms=float(label_ms), label_size=int(size))
 
 
-def network_summary(path: str | Path) -> dict[str, Any]:
-    """A weights file's config, size, training record and held-out patch accuracy (read safely)."""
+@record
+class NetworkSummary(Record):
+    """A weights file's config, size, training record and held-out patch accuracy.
+
+    Attributes:
+        config, input_size, widths, dim, segmentations, patches, logit_scale, parameters, training_samples,
+        steps, train_min, device, val_samples, val_accuracy (mean over segmentations), val_accuracy_min,
+        val_accuracy_max, chance (1 / patches).
+
+    Example:
+        >>> from dffkit.dff.weights import shipped_weights_path
+        >>> network_summary(shipped_weights_path()).logit_scale
+        16.0
+    """
+
+    config: str
+    input_size: int
+    widths: tuple[int, ...]
+    dim: int
+    segmentations: int
+    patches: int
+    logit_scale: float
+    parameters: int
+    training_samples: int | None
+    steps: int | None
+    train_min: float
+    device: str | None
+    val_samples: int | None
+    val_accuracy: float
+    val_accuracy_min: float
+    val_accuracy_max: float
+    chance: float
+
+
+def network_summary(path: str | Path) -> NetworkSummary:
+    """The summary of a weights file (read safely).
+
+    Example:
+        >>> from dffkit.dff.weights import shipped_weights_path
+        >>> s = network_summary(shipped_weights_path())
+        >>> s.dim, s.segmentations, s.patches
+        (32, 100, 500)
+    """
     from dffkit.dff.net import NetConfig, UNet
     from dffkit.dff.weights import read_checkpoint
 
     ck = read_checkpoint(path)
     cfg, meta = ck["config"], ck.get("meta", {})
     acc = np.array(meta.get("val_accuracy_per_segmentation", [np.nan]), np.float64)
-    return {"config": cfg["name"], "input size": cfg["size"], "widths": list(cfg["widths"]),
-            "descriptor dimension": cfg["dim"], "segmentations × patches": f"{cfg['n_segmentations']} × {cfg['n_patches']}",
-            "logit scale": cfg["scale"], "parameters": sum(p.numel() for p in UNet(NetConfig.from_dict(cfg)).parameters()),
-            "training samples": meta.get("n_train_samples"), "steps": meta.get("steps"),
-            "training time (min)": round(meta.get("train_seconds", float("nan")) / 60, 1), "device": meta.get("device"),
-            "held-out images": meta.get("n_val_samples"),
-            "held-out patch accuracy, mean over segmentations": round(float(np.nanmean(acc)), 4),
-            "held-out patch accuracy, min / max": f"{np.nanmin(acc):.4f} / {np.nanmax(acc):.4f}",
-            "chance": 1 / cfg["n_patches"]}
+    return NetworkSummary(
+        config=cfg["name"], input_size=int(cfg["size"]), widths=tuple(int(w) for w in cfg["widths"]), dim=int(cfg["dim"]),
+        segmentations=int(cfg["n_segmentations"]), patches=int(cfg["n_patches"]), logit_scale=float(cfg["scale"]),
+        parameters=sum(p.numel() for p in UNet(NetConfig.from_dict(cfg)).parameters()),
+        training_samples=meta.get("n_train_samples"), steps=meta.get("steps"),
+        train_min=float(meta.get("train_seconds", float("nan"))) / 60, device=meta.get("device"),
+        val_samples=meta.get("n_val_samples"), val_accuracy=float(np.nanmean(acc)),
+        val_accuracy_min=float(np.nanmin(acc)), val_accuracy_max=float(np.nanmax(acc)), chance=1 / cfg["n_patches"])
 
 
-def read_training_log(path: str | Path) -> dict[str, np.ndarray]:
-    """A training ``log.csv`` as columns (step, loss, accuracy, lr, seconds); empty arrays when absent."""
+@record
+class TrainingLog(Record):
+    """A training ``log.csv`` as columns: step, loss (sum over heads), sampled accuracy, learning rate, seconds.
+
+    Example:
+        >>> TrainingLog(np.arange(3), np.ones(3), np.zeros(3), np.zeros(3), np.arange(3)).step.tolist()
+        [0, 1, 2]
+    """
+
+    step: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    lr: np.ndarray
+    seconds: np.ndarray
+
+
+def read_training_log(path: str | Path) -> TrainingLog:
+    """A training ``log.csv`` (empty columns when the file is absent).
+
+    Example:
+        >>> from dffkit.dff.weights import shipped_weights_path
+        >>> p = shipped_weights_path()
+        >>> log = read_training_log(p.with_name(p.stem + "_log.csv"))
+        >>> len(log.step) == len(log.loss) > 0
+        True
+    """
     p = Path(path)
     rows = list(csv.DictReader(open(p))) if p.is_file() else []
-    keys = ("step", "loss", "accuracy", "lr", "seconds")
-    return {k: np.array([float(r[k]) for r in rows]) for k in keys}
+    return TrainingLog(*(np.array([float(r[k]) for r in rows]) for k in ("step", "loss", "accuracy", "lr", "seconds")))
+
+
+@record
+class LogitRun(Record):
+    """A short training run at one logit scale: its loss per head over the steps and its last sampled accuracy.
+
+    Example:
+        >>> LogitRun(16.0, np.arange(2), np.array([6.2, 5.9]), 6.2, 5.9, 0.01).last_loss_per_head
+        5.9
+    """
+
+    scale: float
+    step: np.ndarray
+    loss_per_head: np.ndarray
+    first_loss_per_head: float
+    last_loss_per_head: float
+    last_accuracy: float
 
 
 def logit_scale_runs(data: str | Path, out_root: str | Path, scales: list[float], steps: int, seed: int = 0,
-                     config: str = "tiny") -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
+                     config: str = "tiny") -> tuple[LogitRun, ...]:
     """Train a small config from scratch at each logit scale, with every other setting equal.
 
     Args:
@@ -100,32 +291,44 @@ def logit_scale_runs(data: str | Path, out_root: str | Path, scales: list[float]
         scales: the logit scales compared.
         steps: steps per run.
 
-    Returns:
-        (per scale: first and last loss per head and the last sampled accuracy; per scale: the log columns,
-        with the loss per head).
+    Example:
+        >>> import tempfile
+        >>> from dffkit.data.generate import generate_dataset
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     data = generate_dataset(f"{d}/ds", n=16, size=64, workers=0, shard_size=16, progress=False)
+        ...     runs = logit_scale_runs(data, d, [1.0, 16.0], steps=2)
+        >>> [r.scale for r in runs], len(runs[0].step) > 0
+        ([1.0, 16.0], True)
     """
     import shutil
 
     from dffkit.dff.net import get_config
     from dffkit.dff.train import train
 
-    summary, curves = {}, {}
+    out = []
     for s in scales:
         cfg = dataclasses.replace(get_config(config), scale=float(s))
-        out = Path(out_root) / f"run-{config}-scale{s:g}"
-        shutil.rmtree(out, ignore_errors=True)
-        train(cfg, data, out, steps=steps, seed=seed, progress=False, log_every=5)
-        log = read_training_log(out / "log.csv")
-        log["loss per head"] = log["loss"] / cfg.n_segmentations
-        curves[f"scale {s:g}"] = log
-        summary[f"scale {s:g}"] = {"first loss per head": round(float(log["loss per head"][0]), 3),
-                                   "last loss per head": round(float(log["loss per head"][-1]), 3),
-                                   "last sampled accuracy": round(float(log["accuracy"][-1]), 3)}
-    return summary, curves
+        folder = Path(out_root) / f"run-{config}-scale{s:g}"
+        shutil.rmtree(folder, ignore_errors=True)
+        train(cfg, data, folder, steps=steps, seed=seed, progress=False, log_every=5)
+        log = read_training_log(folder / "log.csv")
+        per_head = log.loss / cfg.n_segmentations
+        out.append(LogitRun(float(s), log.step, per_head, float(per_head[0]), float(per_head[-1]),
+                            float(log.accuracy[-1])))
+    return tuple(out)
 
 
 def render_speed(renderer, model, size: int, frames: int, seed: int = 0) -> float:
-    """Milliseconds per framed rendering of a new random face (identity, expression, yaw) at ``size``²."""
+    """Milliseconds per framed rendering of a new random face (identity, expression, yaw) at ``size``².
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> from dffkit.face.render import Renderer
+        >>> with Renderer() as r:
+        ...     ms = render_speed(r, load_default_model(), 64, frames=2)
+        >>> ms > 0
+        True
+    """
     import time
 
     from dffkit.viz import render_face

@@ -6,23 +6,59 @@ frame, dlib's predictor)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from dffkit.boxes import landmark_box
-from dffkit.metrics import jitter, lag_frames, nme_box
+from dffkit.metrics import BinMeans, bin_means, jitter, lag_frames, nme_box
+from dffkit.records import Record, record
+from dffkit.tracking.filters import Smoothing
+from dffkit.tracking.sequences import SequenceTruth
 from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
 
-__all__ = ["TrackingScore", "score_landmarks", "run_tracker", "run_per_frame", "filter_sweep", "held_out_sequences",
-           "compare_methods"]
+__all__ = ["TrackingScore", "TrackingSummary", "MethodRow", "FilterRow", "score_landmarks", "run_tracker",
+           "run_per_frame", "filter_sweep", "held_out_sequences", "compare_methods", "TRACK_YAW_BINS", "TRACKING_METHODS"]
+
+#: |yaw| bins of the tracking summary, degrees (the moving stretch of the yaw sweep).
+TRACK_YAW_BINS = ((0.0, 30.0), (30.0, 60.0), (60.0, 91.0))
 
 
-@dataclass(frozen=True)
-class TrackingScore:
-    """How a method did on one sequence.
+@record
+class TrackingSummary(Record):
+    """How a method did on one sequence; NMEs and jitter as fractions of the box size.
+
+    Attributes:
+        nme, nme_still, nme_moving: mean NME over every frame with a face, the still and the moving stretch.
+        nme_yaw: the moving stretch's NME per |yaw| bin (None where the yaw is unknown).
+        missing_frames: frames without a face.
+        jitter_still: RMS frame-to-frame motion on the still stretch.
+        lag_frames: the delay on the moving stretch, frames.
+        tracks: distinct track ids; redetections: frames after the first where the whole frame was searched.
+        fps: frames per second, decoding included.
+
+    Example:
+        >>> TrackingSummary(0.05, 0.04, 0.06, None, 0, 0.006, 1.0, 1, 0, 40.0).jitter_still
+        0.006
+    """
+
+    nme: float
+    nme_still: float
+    nme_moving: float
+    nme_yaw: BinMeans | None
+    missing_frames: int
+    jitter_still: float
+    lag_frames: float
+    tracks: int
+    redetections: int
+    fps: float
+
+
+@record
+class TrackingScore(Record):
+    """A method's run on one sequence.
 
     Attributes:
         nme: (T,) per-frame NME of the face (NaN where it gave none).
@@ -30,6 +66,13 @@ class TrackingScore:
         tracks: distinct track ids (1 for per-frame methods).
         redetections: frames after the first where the whole frame was searched.
         fps: frames per second, decoding included.
+
+    Example:
+        >>> t = SequenceTruth(np.zeros((20, 68, 2)) + np.arange(68)[:, None], np.ones((20, 68), bool),
+        ...                   np.arange(20) < 10, np.full(20, np.nan), 30.0)
+        >>> s = TrackingScore(np.full(20, 0.05), t.landmarks + 1.0, 1, 0, 30.0).summary(t)
+        >>> round(s.nme, 6), s.missing_frames, s.jitter_still, s.lag_frames
+        (0.05, 0, 0.0, nan)
     """
 
     nme: np.ndarray
@@ -38,29 +81,65 @@ class TrackingScore:
     redetections: int
     fps: float
 
-    def summary(self, truth: dict) -> dict[str, float]:
-        """Mean NME (%), on the still and moving stretches, by |yaw| bin; jitter (% of the box size) on the
-        still stretch; lag (frames) on the moving one; missing frames; tracks; re-detections; fps."""
-        still, ok = truth["still"], np.isfinite(self.nme)
-        out = {"NME (%)": 100 * float(np.nanmean(self.nme)), "NME still (%)": 100 * float(np.nanmean(self.nme[still])),
-               "NME moving (%)": 100 * float(np.nanmean(self.nme[~still])), "frames without a face": int((~ok).sum())}
-        yaw = np.abs(truth["yaw"])
-        if np.isfinite(yaw).any():
-            for lo, hi in ((0, 30), (30, 60), (60, 91)):
-                sel = ~still & (yaw >= lo) & (yaw < hi)
-                out[f"NME |yaw| {lo}-{min(hi, 90)} (%)"] = 100 * float(np.nanmean(self.nme[sel])) if sel.any() else np.nan
+    def summary(self, truth: SequenceTruth) -> TrackingSummary:
+        """The run's :class:`TrackingSummary` against the sequence's truth."""
+        still, ok = truth.still, np.isfinite(self.nme)
+        yaw = np.abs(truth.yaw_deg)
+        moving = ~still & ok
+        by_yaw = bin_means(self.nme[moving], yaw[moving], TRACK_YAW_BINS) if np.isfinite(yaw).any() else None
         s = still & ok
-        out["jitter still (% of box)"] = 100 * jitter(self.landmarks[s]) if s.sum() > 2 else float("nan")
-        m = ~still & ok
-        out["lag (frames)"] = lag_frames(self.landmarks[m], truth["landmarks"][m]) if m.sum() > 12 else float("nan")
-        out.update(tracks=self.tracks, redetections=self.redetections, fps=self.fps)
-        return out
+        return TrackingSummary(
+            nme=float(np.nanmean(self.nme)), nme_still=float(np.nanmean(self.nme[still])),
+            nme_moving=float(np.nanmean(self.nme[~still])), nme_yaw=by_yaw, missing_frames=int((~ok).sum()),
+            jitter_still=jitter(self.landmarks[s]) if s.sum() > 2 else float("nan"),
+            lag_frames=float(lag_frames(self.landmarks[moving], truth.landmarks[moving])) if moving.sum() > 12
+            else float("nan"), tracks=self.tracks, redetections=self.redetections, fps=self.fps)
 
 
-def score_landmarks(per_frame: list[list[np.ndarray]], truth: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame, the face nearest the truth: (NME (T,), landmarks (T, 68, 2)); NaN where none."""
+@record
+class MethodRow(Record):
+    """One method's run on one named sequence: its per-frame score and its summary.
+
+    Example:
+        >>> s = TrackingSummary(0.05, 0.04, 0.06, None, 0, 0.006, 1.0, 1, 0, 40.0)
+        >>> MethodRow("yaw-sweep", "tracking", TrackingScore(np.zeros(1), np.zeros((1, 68, 2)), 1, 0, 40.0), s).method
+        'tracking'
+    """
+
+    sequence: str
+    method: str
+    score: TrackingScore
+    summary: TrackingSummary
+
+
+@record
+class FilterRow(Record):
+    """One filter setting on a sequence (None: no filter): jitter on the still stretch (fraction of the box), lag
+    on the moving one (frames), NME on the moving one (fraction).
+
+    Example:
+        >>> FilterRow(Smoothing(1.0, 5.0), 0.004, 1.0, 0.05).smoothing.label()
+        'min_cutoff 1, beta 5'
+    """
+
+    smoothing: Smoothing | None
+    jitter_still: float
+    lag_frames: float
+    nme_moving: float
+
+
+def score_landmarks(per_frame: list[list[np.ndarray]], truth: SequenceTruth) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the face nearest the truth: (NME (T,), landmarks (T, 68, 2)); NaN where none.
+
+    Example:
+        >>> t = SequenceTruth(np.zeros((2, 68, 2)) + np.arange(68)[:, None], np.ones((2, 68), bool),
+        ...                   np.ones(2, bool), np.zeros(2), 30.0)
+        >>> nme, _ = score_landmarks([[t.landmarks[0] + 1.0], []], t)
+        >>> nme.round(4).tolist()
+        [0.0211, nan]
+    """
     nme, lms = [], []
-    for faces, gt in zip(per_frame, truth["landmarks"]):
+    for faces, gt in zip(per_frame, truth.landmarks):
         if not faces:
             nme.append(np.nan)
             lms.append(np.full((68, 2), np.nan))
@@ -71,8 +150,21 @@ def score_landmarks(per_frame: list[list[np.ndarray]], truth: dict) -> tuple[np.
     return np.array(nme), np.array(lms)
 
 
-def run_tracker(video, truth: dict, tracker: Tracker) -> TrackingScore:
-    """Track a sequence's video as ``dffkit track`` does and score it."""
+def run_tracker(video, truth: SequenceTruth, tracker: Tracker) -> TrackingScore:
+    """Track a sequence's video as ``dffkit track`` does and score it.
+
+    Example:
+        >>> import tempfile
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
+        >>> image, truth = sample_face(1)
+        >>> seq = similarity_drift(image, truth, n_still=4, n_move=4, size=(240, 320))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
+        ...     score = run_tracker(video, read_truth(t), Tracker())
+        >>> score.nme.shape, score.tracks >= 1
+        ((8,), True)
+    """
     reader = VideoReader(video)
     tracker.fps = reader.fps  # the filter's time base
     t0 = time.perf_counter()
@@ -83,93 +175,147 @@ def run_tracker(video, truth: dict, tracker: Tracker) -> TrackingScore:
     return TrackingScore(nme, lms, len(ids), sum(fr.detected for fr in frames[1:]), fps)
 
 
-def run_per_frame(video, truth: dict, predict: Callable[[np.ndarray, np.ndarray | None], list[np.ndarray]]) -> TrackingScore:
-    """Score a per-frame method: ``predict(image, true_box)`` returns every face's (68, 2) landmarks."""
+def run_per_frame(video, truth: SequenceTruth,
+                  predict: Callable[[np.ndarray, np.ndarray | None], list[np.ndarray]]) -> TrackingScore:
+    """Score a per-frame method: ``predict(image, true_box)`` returns every face's (68, 2) landmarks.
+
+    Example:
+        >>> import tempfile
+        >>> from dffkit.alignment.cascade import default_aligner
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
+        >>> image, truth = sample_face(1)
+        >>> seq = similarity_drift(image, truth, n_still=2, n_move=2, size=(240, 320))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
+        ...     score = run_per_frame(video, read_truth(t), lambda img, box: [default_aligner().align(img, box).landmarks])
+        >>> bool(np.nanmax(score.nme) < 0.2)
+        True
+    """
     t0 = time.perf_counter()
-    per = [predict(img, landmark_box(truth["landmarks"][k])) for k, _, img in VideoReader(video)]
+    per = [predict(img, landmark_box(truth.landmarks[k])) for k, _, img in VideoReader(video)]
     fps = len(per) / (time.perf_counter() - t0)
     nme, lms = score_landmarks(per, truth)
     return TrackingScore(nme, lms, 1, len(per) - 1, fps)
 
 
-def filter_sweep(video, truth: dict, settings: list[dict], aligner=None) -> list[dict]:
-    """Jitter on the still stretch against lag on the moving one, for several One-Euro settings (and none)."""
+def filter_sweep(video, truth: SequenceTruth, settings: Sequence[Smoothing], aligner=None) -> tuple[FilterRow, ...]:
+    """Jitter on the still stretch against lag on the moving one, for no filter and several One-Euro settings.
+
+    Example:
+        >>> import tempfile
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
+        >>> image, truth = sample_face(1)
+        >>> seq = similarity_drift(image, truth, n_still=4, n_move=4, size=(240, 320))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
+        ...     rows = filter_sweep(video, read_truth(t), [Smoothing(1.0, 5.0)])
+        >>> [r.smoothing is None for r in rows]
+        [True, False]
+    """
     rows = []
     for params in [None, *settings]:
         s = run_tracker(video, truth, Tracker(aligner=aligner, filter=params)).summary(truth)
-        rows.append({"filter": "none" if params is None else f"min_cutoff {params['min_cutoff']:g}, beta {params['beta']:g}",
-                     "jitter still (% of box)": s["jitter still (% of box)"], "lag (frames)": s["lag (frames)"],
-                     "NME moving (%)": s["NME moving (%)"]})
-    return rows
+        rows.append(FilterRow(params, s.jitter_still, s.lag_frames, s.nme_moving))
+    return tuple(rows)
 
 
-def held_out_sequences(photo, model, renderer, folder, n_still: int = 30, n_move: int = 120,
-                       size: tuple[int, int] = (480, 640), max_yaw: float = 80.0, seed: int = 0) -> dict[str, tuple]:
-    """Write the two ground-truth sequences of one held-out photo into ``folder``: the profiled yaw sweep
+def held_out_sequences(face, model, renderer, folder, n_still: int = 30, n_move: int = 120,
+                       size: tuple[int, int] = (480, 640), max_yaw: float = 80.0,
+                       seed: int = 0) -> dict[str, tuple[Path, SequenceTruth]]:
+    """Write the two ground-truth sequences of one held-out image into ``folder``: the profiled yaw sweep
     (semi-synthetic 3D) and the similarity drift (real pixels, 2D).
 
     Args:
-        photo: a :class:`dffkit.data.photos.FacePhoto` with landmarks (never a train-split one).
+        face: a :class:`dffkit.data.photos.FaceImage` with landmarks (never a train-split one).
         model, renderer: the face model and a renderer (for the fit and the profiling).
 
     Returns:
-        {"yaw sweep": (video path, truth), "similarity drift": (video path, truth)}.
-    """
-    from pathlib import Path
+        {"yaw-sweep": (video path, truth), "similarity-drift": (video path, truth)}.
 
+    Example:
+        >>> import tempfile
+        >>> from dffkit.data.photos import default_images, list_images
+        >>> from dffkit.face.model import load_default_model
+        >>> from dffkit.face.render import Renderer
+        >>> face = list_images(default_images(), split="test", require_landmarks=True)[1]
+        >>> with tempfile.TemporaryDirectory() as d, Renderer() as r:
+        ...     seqs = held_out_sequences(face, load_default_model(), r, d, n_still=2, n_move=2, size=(120, 160))
+        >>> sorted(seqs), seqs["yaw-sweep"][1].landmarks.shape
+        (['similarity-drift', 'yaw-sweep'], (4, 68, 2))
+    """
     from dffkit.data.photos import read_landmarks
     from dffkit.data.profile import lift_photo
     from dffkit.data.sources import fit_sources
-    from dffkit.face.camera import Camera
     from dffkit.images import read_image
     from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence, yaw_sweep
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    src = fit_sources(model, [photo], progress=False)
-    image = read_image(photo.image)
-    lifted = lift_photo(image, model, src["p_id"][0], src["p_exp"][0], Camera.from_vector(src["camera"][0]),
-                        src["colors"][0], renderer, landmarks=src["landmarks"][0])
-    sweep = yaw_sweep(lifted, model, renderer, src["p_id"][0], src["p_exp"][0], n_still=n_still, n_sweep=n_move,
+    src = fit_sources(model, [face], progress=False)
+    image = read_image(face.image)
+    lifted = lift_photo(image, model, src.p_id[0], src.p_exp[0], src.camera_of(0), src.colors[0], renderer,
+                        landmarks=src.landmarks[0])
+    sweep = yaw_sweep(lifted, model, renderer, src.p_id[0], src.p_exp[0], n_still=n_still, n_sweep=n_move,
                       max_yaw=max_yaw, size=size, seed=seed)
-    drift = similarity_drift(image, read_landmarks(photo.landmarks), n_still=n_still, n_move=n_move, size=size,
+    drift = similarity_drift(image, read_landmarks(face.landmarks), n_still=n_still, n_move=n_move, size=size,
                              seed=seed + 1)
     out = {}
-    for name, seq in (("yaw sweep", sweep), ("similarity drift", drift)):
-        video, truth = write_sequence(seq, folder / f"{name.replace(' ', '_')}.mp4")
+    for name, seq in (("yaw-sweep", sweep), ("similarity-drift", drift)):
+        video, truth = write_sequence(seq, folder / f"{name.replace('-', '_')}.mp4")
         out[name] = (video, read_truth(truth))
     return out
 
 
-def compare_methods(video, truth: dict, aligner, smoothing: dict, with_dlib: bool = True) -> tuple[list[dict], dict]:
+#: The methods :func:`compare_methods` runs, in order.
+TRACKING_METHODS = ("tracking", "tracking-filtered", "per-frame-detector", "per-frame-true-box", "per-frame-dlib")
+
+
+def compare_methods(sequence: str, video, truth: SequenceTruth, aligner, smoothing: Smoothing,
+                    with_dlib: bool = True) -> tuple[MethodRow, ...]:
     """Tracking (with and without its filter) against per-frame methods on one sequence.
 
-    Methods: the tracker; the tracker with the One-Euro filter ``smoothing``; per frame, the detector and the
-    cascade (``dffkit.align`` on each frame); per frame, the cascade in the true box; and, with
-    ``with_dlib``, dlib's predictor per frame on its own detector's box.
+    Methods (:data:`TRACKING_METHODS`): the tracker; the tracker with the One-Euro filter ``smoothing``; per
+    frame, the detector and the cascade (``dffkit.align`` on each frame); per frame, the cascade in the true
+    box; and, with ``with_dlib``, dlib's predictor per frame on its own detector's box.
 
     Returns:
-        (one summary row per method (:meth:`TrackingScore.summary`), {method: TrackingScore}).
+        One :class:`MethodRow` per method.
+
+    Example:
+        >>> import tempfile
+        >>> from dffkit.alignment.cascade import default_aligner
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
+        >>> image, truth = sample_face(1)
+        >>> seq = similarity_drift(image, truth, n_still=2, n_move=2, size=(240, 320))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
+        ...     rows = compare_methods("drift", video, read_truth(t), default_aligner(), Smoothing(), with_dlib=False)
+        >>> [r.method for r in rows]
+        ['tracking', 'tracking-filtered', 'per-frame-detector', 'per-frame-true-box']
     """
     from dffkit.alignment.cascade import align_all
-    from dffkit.errors import DffkitError
+    from dffkit.errors import NoFaceError
     from dffkit.evaluation.methods import landmark_predictor
 
     def detect_and_align(image, box):
         try:
             return [a.landmarks for a in align_all(image, aligner=aligner)]
-        except DffkitError:  # no face found in this frame
+        except NoFaceError:
             return []
 
     methods = {"tracking": lambda: run_tracker(video, truth, Tracker(aligner=aligner)),
-               "tracking + One-Euro filter": lambda: run_tracker(video, truth, Tracker(aligner=aligner,
-                                                                                      filter=smoothing)),
-               "per frame: detector + cascade": lambda: run_per_frame(video, truth, detect_and_align),
-               "per frame: cascade in the true box": lambda: run_per_frame(
-                   video, truth, lambda img, box: [aligner.align(img, box).landmarks])}
+               "tracking-filtered": lambda: run_tracker(video, truth, Tracker(aligner=aligner, filter=smoothing)),
+               "per-frame-detector": lambda: run_per_frame(video, truth, detect_and_align),
+               "per-frame-true-box": lambda: run_per_frame(video, truth,
+                                                           lambda img, box: [aligner.align(img, box).landmarks])}
     if with_dlib:
         dlib = landmark_predictor("dlib-detector")
-        methods["per frame: dlib, its detector's box"] = lambda: run_per_frame(video, truth,
-                                                                               lambda img, box: [dlib(img, box)])
-    scores = {name: run() for name, run in methods.items()}
-    return [{"method": name, **s.summary(truth)} for name, s in scores.items()], scores
+        methods["per-frame-dlib"] = lambda: run_per_frame(video, truth, lambda img, box: [dlib(img, box)])
+    rows = []
+    for name, run in methods.items():
+        score = run()
+        rows.append(MethodRow(sequence, name, score, score.summary(truth)))
+    return tuple(rows)

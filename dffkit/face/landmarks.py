@@ -20,13 +20,6 @@ __all__ = ["dense_landmarks", "contour_candidates", "march_contour", "CONTOUR_RI
 #: Jawline landmarks on the subject's right (model x < 0) and left (x > 0), iBUG numbering (0-based).
 CONTOUR_RIGHT = np.arange(0, 8)
 CONTOUR_LEFT = np.arange(9, 17)
-_REGION = ("face_narrow", "face")
-
-
-def _region_vertices(model: FaceModel) -> np.ndarray:
-    part = next((p for p in _REGION if p in model.parts), None)
-    return model.vertices_of(part) if part else np.arange(model.n_vertices)
-
 
 def dense_landmarks(model: FaceModel, n: int = 160) -> np.ndarray:
     """``n`` landmark vertices: the 68 first, then farthest-point samples of the face region.
@@ -40,7 +33,7 @@ def dense_landmarks(model: FaceModel, n: int = 160) -> np.ndarray:
     """
     if n < 68:
         raise DffkitError(f"the dense set contains the 68 landmarks, so n must be >= 68, got {n}")
-    cand = _region_vertices(model)
+    cand = model.region()
     pts = model.mean[cand].astype(np.float64)
     chosen = list(model.landmarks68.astype(np.int64))
     d = np.min(np.linalg.norm(pts[:, None, :] - model.mean[chosen][None].astype(np.float64), axis=2), axis=1)
@@ -61,7 +54,7 @@ def contour_candidates(model: FaceModel, band_cm: float = 0.5) -> dict[int, np.n
     Returns:
         landmark index (0-7, 9-16) -> (k,) vertex indices, the landmark vertex included.
     """
-    region = _region_vertices(model)
+    region = model.region()
     m = model.mean
     out = {}
     for lm in np.r_[CONTOUR_RIGHT, CONTOUR_LEFT]:

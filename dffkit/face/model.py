@@ -26,7 +26,10 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["FaceModel", "load_default_model"]
+__all__ = ["FaceModel", "load_default_model", "FACE_REGION"]
+
+#: The parts :meth:`FaceModel.region` looks for by default, narrowest first.
+FACE_REGION = ("face_narrow", "face")
 
 #: Landmark indices (0-based, iBUG 68 scheme) that the jawline substitutes replace.
 JAW_RIGHT_LANDMARKS = np.arange(0, 8)
@@ -177,14 +180,25 @@ class FaceModel:
             out.append(np.arange(a, b + 1))
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
-    # --- loaders -----------------------------------------------------------------------------------
+    def region(self, *parts: str) -> np.ndarray:
+        """Vertex indices of the first of ``parts`` the model has (default: the narrow face region, then the
+        whole face), or of every vertex when it has none of them.
+
+        Example:
+            >>> m = load_default_model()
+            >>> len(m.region()) < len(m.region("face")) <= m.n_vertices
+            True
+        """
+        for p in parts or FACE_REGION:
+            if p in self.parts:
+                return self.vertices_of(p)
+        return np.arange(self.n_vertices)
+
     @classmethod
     def from_ict_obj(cls, folder: str | Path, n_identity: int | None = None) -> FaceModel:
-        """Convert the upstream ICT-FaceKit OBJ release (``FaceXModel/``) into a FaceModel.
-
-        The folder holds ``generic_neutral_mesh.obj``, ``identityNNN.obj`` (the neutral plus one
-        identity mode at weight 1) and one OBJ per expression blendshape named as the ARKit shape
-        (``jawOpen.obj`` ...). The whole upstream mesh is kept, quads split into triangles by a fan.
+        """Convert the upstream ICT-FaceKit OBJ release (``FaceXModel/``): ``generic_neutral_mesh.obj``,
+        ``identityNNN.obj`` (the neutral plus one identity mode at weight 1) and one OBJ per ARKit expression
+        blendshape (``jawOpen.obj`` ...). The whole mesh is kept, quads split into triangles by a fan.
 
         Args:
             folder: the OBJ folder.

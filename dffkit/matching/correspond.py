@@ -33,6 +33,15 @@ class Correspondence:
         on_face: (N,) bool, the source point lies on the rendered face.
         visible: (N,) bool, its surface point is visible in the target view (a true match exists).
         surface: (N, 3) the surface point in the target view's shape, model space, cm (NaN off the face).
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.face.model import load_default_model
+        >>> from dffkit.matching.match import mask_points
+        >>> a, b = example_samples(2, size=96)
+        >>> c = true_matches(load_default_model(), a, b, mask_points(a.triangle_ids >= 0, stride=4))
+        >>> bool(c.on_face.all()), bool(0.0 < c.visible.mean() <= 1.0)
+        (True, True)
     """
 
     target: np.ndarray
@@ -64,6 +73,14 @@ def surface_at(model: FaceModel, view, points: np.ndarray) -> tuple[np.ndarray, 
     Returns:
         (triangles (N,) int64, the triangle at each point's nearest pixel, −1 off the face; barycentrics
         (N, 3) of the points in them, clipped onto the triangle; NaN off the face).
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.face.model import load_default_model
+        >>> v = example_samples(1, size=96)[0]
+        >>> t, bary = surface_at(load_default_model(), v, np.array([[0.0, 0.0], v.landmarks68[30]]))
+        >>> int(t[0]), bool(t[1] >= 0), bool(np.isclose(bary[1].sum(), 1.0))       # background, nose tip
+        (-1, True, True)
     """
     pts = np.asarray(points, np.float64).reshape(-1, 2)
     t = _pixel_triangles(np.asarray(view.triangle_ids), pts)
@@ -77,7 +94,16 @@ def surface_at(model: FaceModel, view, points: np.ndarray) -> tuple[np.ndarray, 
 
 
 def surface_points(model: FaceModel, view, points: np.ndarray) -> np.ndarray:
-    """(N, 3) model-space surface points (the view's shape, cm) under (N, 2) image points; NaN off the face."""
+    """(N, 3) model-space surface points (the view's shape, cm) under (N, 2) image points; NaN off the face.
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.face.model import load_default_model
+        >>> model, v = load_default_model(), example_samples(1, size=96)[0]
+        >>> tip = v.vertices(model)[model.landmarks68[30]]
+        >>> bool(np.linalg.norm(surface_points(model, v, v.landmarks68[30:31])[0] - tip) < 1.0)   # cm
+        True
+    """
     t, bary = surface_at(model, view, points)
     out = np.full((len(t), 3), np.nan)
     on = t >= 0
@@ -89,6 +115,14 @@ def surface_points(model: FaceModel, view, points: np.ndarray) -> np.ndarray:
 
 def true_matches(model: FaceModel, view_a, view_b, points_a: np.ndarray, depth_tol: float = 2.0) -> Correspondence:
     """Where the surface points under ``points_a`` in view A appear in view B, and whether they are visible.
+
+    Example:
+        >>> from dffkit.data.synth import example_samples
+        >>> from dffkit.face.model import load_default_model
+        >>> a, b = example_samples(2, size=96)
+        >>> same = true_matches(load_default_model(), a, a, a.landmarks68[30:31])    # a view onto itself
+        >>> bool(same.visible[0]), bool(np.abs(same.target - a.landmarks68[30:31]).max() < 1.0)
+        (True, True)
 
     Args:
         model: the face model both views were rendered with.

@@ -1,11 +1,15 @@
 """Feature matching between two face images: SIFT against DFF, sparse and dense (paper Sec. IV-A).
 
-* :func:`match_sift`: Lowe's method. SIFT keypoints in both images; a source keypoint's nearest
-  target descriptor is accepted when the ratio of the descriptor angles to the nearest and the second
-  nearest is below ``ratio`` (1/1.3 in the paper).
-* :func:`match_dff`: each source point takes the target face pixel of smallest descriptor angle; the
-  match is valid when that angle is below ``max_angle`` (30° sparse, 12° dense in the paper). Sparse
-  matching uses keypoints (e.g. the SIFT keypoints on the face), dense matching every face pixel.
+* :func:`match_ratio`: Lowe's method, for a descriptor that finds its own keypoints (``matching ==
+  'ratio'``, SIFT): keypoints in both images; a source keypoint's nearest target descriptor is accepted
+  when the ratio of the descriptor angles to the nearest and the second nearest is below ``ratio``
+  (1/1.3 in the paper). :func:`match_sift` is it with SIFT.
+* :func:`match_nearest`: for any descriptor (``matching == 'angle'``, DFF), each source point takes the
+  target face pixel of smallest descriptor angle; the match is valid when that angle is below
+  ``max_angle`` (30° sparse, 12° dense in the paper). Sparse matching uses keypoints (e.g. the SIFT
+  keypoints on the face), dense matching every face pixel. The faces are
+  :class:`dffkit.descriptors.DescribedFace` objects: any descriptor's
+  :meth:`~dffkit.descriptors.Descriptor.describe_face`, or :func:`dffkit.features`.
 * :func:`nearest_angle`: the exact nearest neighbour by angle, chunked so that memory stays bounded
   (``chunk`` × M cosines at a time): 224² dense matching fits in a few hundred MB.
 
@@ -19,12 +23,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dffkit.descriptors import DescribedFace, FaceDescription
 from dffkit.descriptors.sift import sift_keypoints
-from dffkit.dff.features import FaceFeatures
 from dffkit.errors import DffkitError
 
-__all__ = ["Matches", "nearest_angle", "match_sift", "match_dff", "mask_points", "landmark_mask", "SIFT_RATIO",
-           "DFF_SPARSE_ANGLE", "DFF_DENSE_ANGLE"]
+__all__ = ["Matches", "nearest_angle", "match_ratio", "match_sift", "match_nearest", "match_faces", "mask_points",
+           "landmark_mask",
+           "SIFT_RATIO", "DFF_SPARSE_ANGLE", "DFF_DENSE_ANGLE"]
 
 SIFT_RATIO = 1 / 1.3
 DFF_SPARSE_ANGLE = 30.0
@@ -40,6 +45,11 @@ class Matches:
         target: (N, 2) their nearest target points, pixels (meaningful where ``valid``).
         valid: (N,) bool, the match passed the method's test (ratio or angle).
         score: (N,) the tested quantity: the angle ratio (SIFT) or the angle in degrees (DFF).
+
+    Example:
+        >>> m = Matches(np.zeros((2, 2)), np.ones((2, 2)), np.array([True, False]), np.array([5.0, 40.0]))
+        >>> len(m), m.n_valid
+        (2, 1)
     """
 
     source: np.ndarray
@@ -52,6 +62,7 @@ class Matches:
 
     @property
     def n_valid(self) -> int:
+        """The number of valid matches."""
         return int(self.valid.sum())
 
 
@@ -94,7 +105,12 @@ def nearest_angle(query: np.ndarray, candidates: np.ndarray, k: int = 1, chunk: 
 
 
 def mask_points(mask: np.ndarray, stride: int = 1) -> np.ndarray:
-    """(N, 2) float (x, y) of the True pixels of an (H, W) mask, on a grid of ``stride`` pixels."""
+    """(N, 2) float (x, y) of the True pixels of an (H, W) mask, on a grid of ``stride`` pixels.
+
+    Example:
+        >>> mask_points(np.eye(3, dtype=bool)).tolist()
+        [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+    """
     m = np.zeros_like(mask, bool)
     m[::stride, ::stride] = mask[::stride, ::stride]
     rows, cols = np.nonzero(m)
@@ -105,6 +121,13 @@ def landmark_mask(shape: tuple[int, int], landmarks68: np.ndarray, forehead: flo
     """An (H, W) face mask for a real photo: the hull of its 68 landmarks, raised to cover the forehead.
 
     The brows are moved up by ``forehead`` × the brow-to-chin distance before taking the hull.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, truth = sample_face()
+        >>> mask = landmark_mask(image.shape[:2], truth)
+        >>> mask.shape == image.shape[:2], bool(0.1 < mask.mean() < 0.9)
+        (True, True)
     """
     pts = np.asarray(landmarks68, np.float64)
     if pts.shape != (68, 2) or not np.isfinite(pts).all():
@@ -117,9 +140,39 @@ def landmark_mask(shape: tuple[int, int], landmarks68: np.ndarray, forehead: flo
     return mask.astype(bool)
 
 
+def match_ratio(keypoints_a: tuple[np.ndarray, np.ndarray], keypoints_b: tuple[np.ndarray, np.ndarray],
+                ratio: float = SIFT_RATIO) -> Matches:
+    """Lowe's ratio test: each source keypoint's nearest target descriptor, accepted when angle(1st) /
+    angle(2nd) < ``ratio``.
+
+    Args:
+        keypoints_a, keypoints_b: (points (N, 2) pixels, descriptors (N, D)) of each image.
+        ratio: the ratio-test threshold (1/1.3 in the paper).
+
+    Returns:
+        :class:`Matches` from every keypoint of A; ``score`` is the angle ratio.
+
+    Example:
+        >>> a = (np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]))
+        >>> b = (np.array([[5.0, 5.0], [9.0, 9.0]]), np.array([[1.0, 0.05], [0.0, 1.0]]))
+        >>> m = match_ratio(a, b)
+        >>> m.target.tolist(), m.valid.tolist()
+        ([[5.0, 5.0]], [True])
+    """
+    if not 0 < ratio <= 1:
+        raise DffkitError(f"ratio must be in (0, 1], got {ratio}")
+    pa, da = keypoints_a
+    pb, db = keypoints_b
+    if len(pa) == 0 or len(pb) < 2:
+        return Matches(pa, np.full_like(pa, np.nan), np.zeros(len(pa), bool), np.full(len(pa), np.inf))
+    idx, ang = nearest_angle(da, db, k=2)
+    r = ang[:, 0] / np.maximum(ang[:, 1], 1e-6)
+    return Matches(pa, pb[idx[:, 0]], r < ratio, r.astype(np.float32))
+
+
 def match_sift(image_a: np.ndarray, image_b: np.ndarray, mask_a: np.ndarray | None = None,
                mask_b: np.ndarray | None = None, ratio: float = SIFT_RATIO) -> Matches:
-    """Lowe's SIFT matching: nearest descriptor accepted when angle(1st) / angle(2nd) < ``ratio``.
+    """Lowe's SIFT matching (:func:`match_ratio` on the SIFT keypoints of both images).
 
     Args:
         image_a, image_b: (H, W, 3) RGB images.
@@ -128,28 +181,67 @@ def match_sift(image_a: np.ndarray, image_b: np.ndarray, mask_a: np.ndarray | No
 
     Returns:
         :class:`Matches` from every SIFT keypoint of A; ``score`` is the angle ratio.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, truth = sample_face()
+        >>> m = match_sift(image, image[:, ::-1])
+        >>> len(m) > 0, m.n_valid <= len(m)
+        (True, True)
     """
     if not 0 < ratio <= 1:
         raise DffkitError(f"ratio must be in (0, 1], got {ratio}")
-    pa, da = sift_keypoints(image_a, mask_a)
-    pb, db = sift_keypoints(image_b, mask_b)
-    if len(pa) == 0 or len(pb) < 2:
-        return Matches(pa, np.full_like(pa, np.nan), np.zeros(len(pa), bool), np.full(len(pa), np.inf))
-    idx, ang = nearest_angle(da, db, k=2)
-    r = ang[:, 0] / np.maximum(ang[:, 1], 1e-6)
-    return Matches(pa, pb[idx[:, 0]], r < ratio, r.astype(np.float32))
+    return match_ratio(sift_keypoints(image_a, mask_a), sift_keypoints(image_b, mask_b), ratio)
 
 
-def match_dff(features_a: FaceFeatures, features_b: FaceFeatures, points_a: np.ndarray, mask_b: np.ndarray,
-              max_angle: float = DFF_SPARSE_ANGLE, chunk: int = 4096) -> Matches:
-    """DFF matching: each source point takes the target face pixel of smallest descriptor angle
-    (every face pixel; one per descriptor cell, at its centre, when a cell spans 2 px or more).
-
-    Sparse matching passes keypoints as ``points_a`` (paper: valid under 30°); dense matching passes
-    every source face pixel (:func:`mask_points`; paper: valid under 12°).
+def match_faces(face_a: FaceDescription, face_b: FaceDescription, image_a: np.ndarray, image_b: np.ndarray,
+                mask_a: np.ndarray, mask_b: np.ndarray, dense_stride: int | None = None,
+                max_angle: float | None = None, ratio: float = SIFT_RATIO) -> Matches:
+    """Match two described faces by their descriptor's own rule (:attr:`dffkit.descriptors.Descriptor.matching`):
+    Lowe's ratio test between its keypoints ('ratio'), or the nearest angle ('angle') from the SIFT
+    keypoints of A's face (sparse) or from every ``dense_stride``-th face pixel (dense).
 
     Args:
-        features_a, features_b: descriptor maps of the two faces (:func:`dffkit.dff.features.features`).
+        face_a, face_b: :class:`dffkit.descriptors.FaceDescription` of one descriptor.
+        image_a, image_b: the (H, W, 3) images; mask_a, mask_b: their (H, W) bool face regions.
+        dense_stride: None for sparse matching, else the dense source grid step in pixels (at least the
+            descriptor's cell: a finer grid only interpolates between the same descriptors).
+        max_angle: the angle rule's threshold, degrees (default 30° sparse, 12° dense).
+        ratio: the ratio rule's threshold.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.descriptors import make_descriptor
+        >>> image, truth = sample_face()
+        >>> sift = make_descriptor("sift", size=96)
+        >>> face = sift.describe_face(image, np.array([0.0, 0.0, float(min(image.shape[:2]))]))
+        >>> mask = np.ones(image.shape[:2], bool)
+        >>> m = match_faces(face, face, image, image, mask, mask)
+        >>> bool(m.n_valid > 0)
+        True
+    """
+    d = face_a.descriptor
+    if d.matching == "ratio":
+        return match_ratio(d.keypoints(image_a, mask_a), d.keypoints(image_b, mask_b), ratio)
+    if dense_stride is None:
+        points = sift_keypoints(image_a, mask_a)[0]
+    else:
+        cells = face_a.grid_points(mask_a)
+        points = mask_points(mask_a, dense_stride) if dense_stride > face_a.crop[2] / d.size else cells
+    angle = max_angle if max_angle is not None else (DFF_SPARSE_ANGLE if dense_stride is None else DFF_DENSE_ANGLE)
+    return match_nearest(face_a, face_b, points, mask_b, max_angle=angle)
+
+
+def match_nearest(face_a: DescribedFace, face_b: DescribedFace, points_a: np.ndarray, mask_b: np.ndarray,
+                  max_angle: float = DFF_SPARSE_ANGLE, chunk: int = 4096) -> Matches:
+    """Nearest-angle matching: each source point takes the target face pixel of smallest descriptor angle
+    (every face pixel; one per descriptor cell, at its centre, when a cell spans 2 px or more).
+
+    Sparse matching passes keypoints as ``points_a`` (paper, DFF: valid under 30°); dense matching passes
+    every source face pixel (:func:`mask_points`; paper, DFF: valid under 12°).
+
+    Args:
+        face_a, face_b: the two described faces (a descriptor's ``describe_face``, or :func:`dffkit.features`).
         points_a: (N, 2) source points, image A pixels.
         mask_b: (H, W) bool face region of image B; its pixels are the candidates.
         max_angle: validity threshold, degrees.
@@ -157,16 +249,26 @@ def match_dff(features_a: FaceFeatures, features_b: FaceFeatures, points_a: np.n
 
     Returns:
         :class:`Matches`; ``score`` is the angle in degrees.
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.descriptors import make_descriptor
+        >>> image, truth = sample_face()
+        >>> sift = make_descriptor("sift", size=96)
+        >>> face = sift.describe_face(image, np.array([0.0, 0.0, float(min(image.shape[:2]))]))
+        >>> m = match_nearest(face, face, truth[30:31], np.ones(image.shape[:2], bool))
+        >>> m.score[0] < 1.0                                          # a point matches itself
+        np.True_
     """
     if not 0 < max_angle <= 180:
         raise DffkitError(f"max_angle must be in (0, 180] degrees, got {max_angle}")
     pts_a = np.asarray(points_a, np.float64).reshape(-1, 2)
-    cand = features_b.grid_points(mask_b)  # every face pixel, or one per descriptor cell when cells are larger
+    cand = face_b.grid_points(mask_b)  # every face pixel, or one per descriptor cell when cells are larger
     if len(cand) == 0:
         raise DffkitError("the target face region is empty; check the face box or mask")
     if len(pts_a) == 0:
         return Matches(pts_a, pts_a.copy(), np.zeros(0, bool), np.zeros(0, np.float32))
-    da = features_a.sample(pts_a)
-    db = features_b.sample(cand)
+    da = face_a.sample(pts_a)
+    db = face_b.sample(cand)
     idx, ang = nearest_angle(da, db, chunk=chunk)
     return Matches(pts_a, cand[idx[:, 0]], ang[:, 0] < max_angle, ang[:, 0])

@@ -16,7 +16,39 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OneEuro"]
+from dffkit.records import Record, record
+
+__all__ = ["OneEuro", "Smoothing"]
+
+
+@record
+class Smoothing(Record):
+    """The settings of a One-Euro filter (see the module docstring).
+
+    Attributes:
+        min_cutoff: cut-off frequency when still, Hz.
+        beta: cut-off increase per unit of speed (box sizes per second).
+
+    Example:
+        >>> Smoothing(1.0, 5.0).label()
+        'min_cutoff 1, beta 5'
+    """
+
+    min_cutoff: float = 1.0
+    beta: float = 5.0
+
+    @classmethod
+    def of(cls, settings: Smoothing | dict) -> Smoothing:
+        """Settings from a :class:`Smoothing` or its dict (``{"min_cutoff": ..., "beta": ...}``)."""
+        return settings if isinstance(settings, Smoothing) else cls(**settings)
+
+    def label(self) -> str:
+        """A short name for tables."""
+        return f"min_cutoff {self.min_cutoff:g}, beta {self.beta:g}"
+
+    def make(self, rate: float) -> OneEuro:
+        """A filter with these settings at ``rate`` frames per second."""
+        return OneEuro(rate, self.min_cutoff, self.beta)
 
 
 def _alpha(cutoff: np.ndarray | float, rate: float) -> np.ndarray:

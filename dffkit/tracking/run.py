@@ -13,22 +13,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from dffkit.alignment.records import VIDEO_CONTEXT, alignment_record, csv_row, record_columns
 from dffkit.atomic import atomic_write
 from dffkit.tracking.tracker import TrackedFrame, Tracker
 from dffkit.tracking.video import VideoReader, VideoWriter
 
-__all__ = ["frame_rows", "draw_frame", "track_video", "CSV_HEADER"]
-
-CSV_HEADER = (["frame", "time", "track", "box_x0", "box_y0", "box_x1", "box_y1", "yaw", "pitch", "roll", "ms"]
-              + [f"{a}{k}" for k in range(68) for a in ("x", "y")] + [f"v{k}" for k in range(68)])
+__all__ = ["frame_rows", "draw_frame", "track_video"]
 
 
 def frame_rows(frame: TrackedFrame) -> list[dict]:
-    """One row per tracked face: frame, time, track id, landmark box, 68 points, visibility, pose, ms."""
+    """One record per tracked face (:func:`dffkit.alignment.records.alignment_record`) with the frame, time,
+    track id and ms in front; ``landmarks68`` are the tracker's output (filtered when it filters)."""
     return [{"frame": frame.index, "time": round(frame.time, 4), "track": f.track_id,
-             "box": [round(float(v), 2) for v in f.alignment.landmark_box], "landmarks68": f.landmarks.round(2).tolist(),
-             "visible": [bool(v) for v in f.alignment.visible],
-             "pose": {k: round(v, 2) for k, v in f.alignment.pose.items()}, "ms": round(frame.ms, 1)}
+             **alignment_record(f.alignment), "landmarks68": f.landmarks.round(2).tolist(), "ms": round(frame.ms, 1)}
             for f in frame.faces]
 
 
@@ -70,7 +67,7 @@ def track_video(source: str | Path, tracker: Tracker, overlay: str | Path | None
     text = io.StringIO()
     table = csv.writer(text) if rows is not None and Path(rows).suffix.lower() == ".csv" else None
     if table is not None:
-        table.writerow(CSV_HEADER)
+        table.writerow(record_columns(VIDEO_CONTEXT))
     bar = tqdm(total=reader.n_frames or None, unit="frame", disable=not progress, desc="tracking")
     t0 = time.perf_counter()
     try:
@@ -80,9 +77,7 @@ def track_video(source: str | Path, tracker: Tracker, overlay: str | Path | None
                 writer.write(draw_frame(image, frame))
             for r in frame_rows(frame):
                 if table is not None:
-                    table.writerow([r["frame"], r["time"], r["track"], *r["box"], r["pose"]["yaw"], r["pose"]["pitch"],
-                                    r["pose"]["roll"], r["ms"], *(v for p in r["landmarks68"] for v in p),
-                                    *(int(v) for v in r["visible"])])
+                    table.writerow(csv_row(r, VIDEO_CONTEXT))
                 elif rows is not None:
                     text.write(json.dumps(r) + "\n")
             bar.update(1)

@@ -24,29 +24,36 @@ from dffkit.atomic import atomic_write
 from dffkit.data.profile import LiftedPhoto, profile_view
 from dffkit.face.model import FaceModel
 from dffkit.face.render import Renderer
+from dffkit.records import Record, record
 
-__all__ = ["Sequence", "yaw_sweep", "similarity_drift", "write_sequence", "read_truth"]
+__all__ = ["Sequence", "SequenceTruth", "yaw_sweep", "similarity_drift", "write_sequence", "read_truth"]
+
+
+@record
+class SequenceTruth(Record):
+    """The truth of a sequence.
+
+    Attributes:
+        landmarks: (T, 68, 2) true landmarks, pixels.
+        visible: (T, 68) bool.
+        still: (T,) bool, frames of the still stretch (the face does not move; only noise changes).
+        yaw_deg: (T,) degrees (NaN where unknown).
+        fps: frames per second.
+    """
+
+    landmarks: np.ndarray
+    visible: np.ndarray
+    still: np.ndarray
+    yaw_deg: np.ndarray
+    fps: float
 
 
 @dataclass(frozen=True)
 class Sequence:
-    """Frames with their truth.
-
-    Attributes:
-        frames: (T, H, W, 3) uint8 RGB.
-        landmarks: (T, 68, 2) true landmarks, pixels.
-        visible: (T, 68) bool.
-        still: (T,) bool, frames of the still stretch (the face does not move; only noise changes).
-        yaw: (T,) degrees (NaN where unknown).
-        fps: frames per second.
-    """
+    """Frames with their truth: ``frames`` (T, H, W, 3) uint8 RGB and ``truth``."""
 
     frames: np.ndarray
-    landmarks: np.ndarray
-    visible: np.ndarray
-    still: np.ndarray
-    yaw: np.ndarray
-    fps: float
+    truth: SequenceTruth
 
 
 def _camera_shake(image: np.ndarray, rng: np.random.Generator, noise: float, quality: int) -> np.ndarray:
@@ -87,7 +94,7 @@ def yaw_sweep(lifted: LiftedPhoto, model: FaceModel, renderer: Renderer, p_id: n
         vis.append(a["visible68"])
         yaws.append(np.degrees(a["camera"][2]))
     still = np.r_[np.ones(n_still, bool), np.zeros(n_sweep, bool)]
-    return Sequence(np.stack(frames), np.stack(lms), np.stack(vis), still, np.array(yaws), fps)
+    return Sequence(np.stack(frames), SequenceTruth(np.stack(lms), np.stack(vis), still, np.array(yaws), fps))
 
 
 def similarity_drift(photo: np.ndarray, landmarks: np.ndarray, n_still: int = 30, n_move: int = 90,
@@ -112,8 +119,9 @@ def similarity_drift(photo: np.ndarray, landmarks: np.ndarray, n_still: int = 30
                                                    borderMode=cv2.BORDER_REFLECT), rng, noise, quality))
         lms.append(lm @ rot.T + shift)
     n = n_still + n_move
-    return Sequence(np.stack(frames), np.stack(lms), np.ones((n, 68), bool), np.r_[np.ones(n_still, bool),
-                    np.zeros(n_move, bool)], np.full(n, np.nan), fps)
+    return Sequence(np.stack(frames), SequenceTruth(np.stack(lms), np.ones((n, 68), bool),
+                                                    np.r_[np.ones(n_still, bool), np.zeros(n_move, bool)],
+                                                    np.full(n, np.nan), fps))
 
 
 def write_sequence(seq: Sequence, video: str | Path) -> tuple[Path, Path]:
@@ -121,20 +129,21 @@ def write_sequence(seq: Sequence, video: str | Path) -> tuple[Path, Path]:
     from dffkit.tracking.video import VideoWriter
 
     video = Path(video)
-    with VideoWriter(video, seq.fps) as out:
+    t = seq.truth
+    with VideoWriter(video, t.fps) as out:
         for f in seq.frames:
             out.write(f)
         out.commit()
     truth = video.with_suffix(".truth.json")
-    doc = {"fps": seq.fps, "landmarks": seq.landmarks.round(3).tolist(), "visible": seq.visible.tolist(),
-           "still": seq.still.tolist(), "yaw": [None if not np.isfinite(y) else round(float(y), 3) for y in seq.yaw]}
+    doc = {"fps": t.fps, "landmarks": t.landmarks.round(3).tolist(), "visible": t.visible.tolist(),
+           "still": t.still.tolist(), "yaw_deg": [None if not np.isfinite(y) else round(float(y), 3) for y in t.yaw_deg]}
     atomic_write(truth, json.dumps(doc).encode())
     return video, truth
 
 
-def read_truth(path: str | Path) -> dict[str, np.ndarray]:
-    """The truth written by :func:`write_sequence`, as arrays."""
+def read_truth(path: str | Path) -> SequenceTruth:
+    """The truth written by :func:`write_sequence`."""
     doc = json.loads(Path(path).read_text())
-    return {"landmarks": np.array(doc["landmarks"]), "visible": np.array(doc["visible"], bool),
-            "still": np.array(doc["still"], bool), "yaw": np.array([np.nan if y is None else y for y in doc["yaw"]]),
-            "fps": float(doc["fps"])}
+    yaw = doc["yaw_deg"] if "yaw_deg" in doc else doc["yaw"]
+    return SequenceTruth(np.array(doc["landmarks"]), np.array(doc["visible"], bool), np.array(doc["still"], bool),
+                         np.array([np.nan if y is None else y for y in yaw], np.float64), float(doc["fps"]))

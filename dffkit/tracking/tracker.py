@@ -26,25 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
-from dffkit.boxes import box_size, landmark_box, square_box
+from dffkit.boxes import box_size, iou, landmark_box, square_box
 from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.images import to_rgb_uint8
-from dffkit.tracking.filters import OneEuro
+from dffkit.tracking.filters import OneEuro, Smoothing
 
-__all__ = ["TrackedFace", "TrackedFrame", "Tracker", "box_iou"]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two boxes (x0, y0, x1, y1).
-
-    Example:
-        >>> box_iou(np.array([0, 0, 2, 2.]), np.array([1, 0, 3, 2.]))
-        0.3333333333333333
-    """
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return float(inter / max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-12))
+__all__ = ["TrackedFace", "TrackedFrame", "Tracker"]
 
 
 @dataclass(frozen=True)
@@ -98,18 +85,18 @@ class Tracker:
         aligner: the cascade (None: the process's default).
         detector: the face detector (None: the default BlazeFace).
         detect_every: also search the whole frame every this many frames (0: only when needed).
-        filter: One-Euro parameters ``{"min_cutoff": Hz, "beta": ...}``, or None for no filter.
+        filter: the One-Euro filter's :class:`dffkit.tracking.filters.Smoothing`, or None for no filter.
         fps: the video's frame rate (for the filter).
         region: the side of the region searched around a track, in landmark-box sizes (BlazeFace, made for
             faces at a distance, scores a face that fills its input lower than one a quarter of it).
 
     Example:
-        >>> tracker = Tracker(filter={"min_cutoff": 1.0, "beta": 5.0}, fps=30)   # doctest: +SKIP
-        >>> for frame in tracker.run(VideoReader("clip.mp4")): ...               # doctest: +SKIP
+        >>> tracker = Tracker(filter=Smoothing(min_cutoff=1.0, beta=5.0), fps=30)  # doctest: +SKIP
+        >>> for frame in tracker.run(VideoReader("clip.mp4")): ...                # doctest: +SKIP
     """
 
     def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 0,
-                 filter: dict | None = None, fps: float = 25.0, region: float = 4.0) -> None:  # noqa: A002
+                 filter: Smoothing | None = None, fps: float = 25.0, region: float = 4.0) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
@@ -118,7 +105,7 @@ class Tracker:
         self._next_id = 0
 
     def _new_track(self, a: Alignment) -> _Track:
-        t = _Track(self._next_id, a, OneEuro(self.fps, **self.filter) if self.filter is not None else None)
+        t = _Track(self._next_id, a, self.filter.make(self.fps) if self.filter is not None else None)
         self._next_id += 1
         return t
 
@@ -128,7 +115,7 @@ class Tracker:
         box = landmark_box(a.landmarks)
         found = self.detector.detect_region(image, square_box(box, scale=self.region))
         last = a.face_box if a.face_box is not None else self.detector.face_box(box)
-        overlaps = [box_iou(b, last) for b in found.boxes]
+        overlaps = [iou(b, last) for b in found.boxes]
         if not overlaps or max(overlaps) < 0.2:
             return None
         return found.boxes[int(np.argmax(overlaps))]
@@ -144,7 +131,7 @@ class Tracker:
             keep = [(t, f) for t, f in followed if f is not None]
             if keep:
                 faces = np.array([f for _, f in keep])
-                updated = self.aligner.align_many(img, self.detector.landmark_boxes(faces), face_boxes=faces)
+                updated = self.aligner.align_checked(img, self.detector.landmark_boxes(faces), face_boxes=faces)
                 for (t, _), a in zip(keep, updated):
                     t.alignment = a
             self._tracks = [t for t, _ in keep]
@@ -153,10 +140,10 @@ class Tracker:
         if detect:
             found = self.detector.detect(img)
             fresh = [(f, b) for f, b in zip(found.boxes, self.detector.landmark_boxes(found.boxes) if len(found) else [])
-                     if all(box_iou(b, landmark_box(t.alignment.landmarks)) < 0.3 for t in self._tracks)]
+                     if all(iou(b, landmark_box(t.alignment.landmarks)) < 0.3 for t in self._tracks)]
             if fresh:
                 faces = np.array([f for f, _ in fresh])
-                for a in self.aligner.align_many(img, np.array([b for _, b in fresh]), face_boxes=faces):
+                for a in self.aligner.align_checked(img, np.array([b for _, b in fresh]), face_boxes=faces):
                     t = self._new_track(a)
                     self._tracks.append(t)
                     new_ids.add(t.id)

@@ -4,6 +4,7 @@ out, with one-line errors and nothing half-written (the output appears only when
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class VideoReader:
             return
         if self.path.stat().st_size == 0:
             raise DffkitError(f"{self.path} is empty (0 bytes); pass a video file")
+        if self.path.suffix.lower() in IMAGE_SUFFIXES:
+            raise DffkitError(f"{self.path} is an image, not a video; align it with 'dffkit align', or pass a video "
+                              "or a folder of frames")
         with captured_stderr() as said:
             cap = cv2.VideoCapture(str(self.path))
             opened = cap.isOpened()
@@ -87,9 +91,25 @@ class VideoReader:
                               "re-encode or re-download it")
 
 
+def _stale_temporaries(path: Path) -> list[Path]:
+    """The temporaries of ``path`` left by writers that are no longer running (killed mid-video)."""
+    out = []
+    for p in path.parent.glob(f".{path.name}.*.part.mp4"):
+        pid = p.name[len(path.name) + 2:].split(".")[0]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            out.append(p)
+        except PermissionError:
+            pass
+    return out
+
+
 class VideoWriter:
     """An MP4 (``mp4v``) written to a temporary file and renamed into place by :meth:`commit`; a writer closed
-    without commit leaves nothing.
+    without commit leaves nothing. The temporary (``.NAME.<pid>.<random>.part.mp4``, beside the output) is
+    the writer's own, so two writers to one path never mix their frames, and those of killed writers are
+    removed by the next one.
 
     Args:
         path: the output ``.mp4``; fps: frames per second.
@@ -101,8 +121,17 @@ class VideoWriter:
             raise DffkitError(f"{self.path}: the video must end in .mp4")
         if not self.path.parent.is_dir():
             raise DffkitError(f"{self.path.parent}: output folder does not exist; create it first")
+        if self.path.is_dir():
+            raise DffkitError(f"{self.path} is a folder; pass a .mp4 file path")
+        if not os.access(self.path.parent, os.W_OK):
+            raise DffkitError(f"{self.path.parent}: output folder is not writable; choose another")
         self.fps = float(fps)
-        self._tmp = self.path.with_name(f".{self.path.stem}.part.mp4")
+        for p in _stale_temporaries(self.path):
+            p.unlink(missing_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".part.mp4",
+                                    dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(name)
         self._writer: cv2.VideoWriter | None = None
 
     def write(self, frame: np.ndarray) -> None:
@@ -120,6 +149,8 @@ class VideoWriter:
             self._writer.release()
             self._writer = None
             os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
         return self.path
 
     def close(self) -> None:
