@@ -42,24 +42,25 @@ def record(cls: type[T]) -> type[T]:
     return dataclasses.dataclass(frozen=True, eq=False)(cls)
 
 
-def to_json_value(x: Any) -> Any:
-    """A plain JSON value (dict, list, str, number, bool, None) of a record, array or container.
+def to_json_value(x: Any, leaf: Any = None) -> Any:
+    """A plain JSON value (dict, list, str, number, bool, None) of a record, array or container; ``leaf``,
+    when given, maps every other value (a path, say) first.
 
     Example:
         >>> to_json_value({"a": np.arange(3), "b": (np.float32(0.5), None)})
         {'a': [0, 1, 2], 'b': [0.5, None]}
     """
     if isinstance(x, Record):
-        return {f.name: to_json_value(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        return {f.name: to_json_value(getattr(x, f.name), leaf) for f in dataclasses.fields(x)}
     if isinstance(x, dict):
-        return {str(k): to_json_value(v) for k, v in x.items()}
+        return {str(k): to_json_value(v, leaf) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [to_json_value(v) for v in x]
+        return [to_json_value(v, leaf) for v in x]
     if isinstance(x, np.ndarray):
         return x.tolist()
     if isinstance(x, np.generic):
         return x.item()
-    return x
+    return x if leaf is None else leaf(x)
 
 
 def from_json_value(value: Any, hint: Any) -> Any:

@@ -21,7 +21,7 @@ LAYERS = [
     {"dffkit.descriptors"},
     {"dffkit.matching", "dffkit.alignment"},
     {"dffkit.evaluation", "dffkit.tracking"},
-    {"dffkit.chapters", "dffkit.cli", "dffkit"},
+    {"dffkit.chapters", "dffkit.cli", "dffkit.examples", "dffkit"},
 ]
 
 

@@ -48,90 +48,100 @@ def _result(build: Path, name: str) -> dict:
     return json.loads((build / "src" / "notebooks" / "results" / f"{name}.json").read_text())
 
 
-def test_every_chapter_writes_results_with_provenance(smoke_build):
+@pytest.fixture(scope="module")
+def book(smoke_build):
+    from dffkit.evaluation.results import BookResults
+
+    return BookResults.load(smoke_build / "src" / "notebooks" / "results")
+
+
+def test_every_chapter_writes_results_with_provenance(smoke_build, book):
     for name in reproduce.chapters(ROOT / "_toc.yml"):
         res = _result(smoke_build, name)
         assert set(res) == {"results", "config", "machine", "created"}
         assert res["machine"]["cores"] >= 1
+    assert book.unreadable == {} and book.missing == ()  # every file reads back as its typed record
 
 
-def test_face_model_chapter_results(smoke_build):
-    res = _result(smoke_build, "01_face_model")
-    assert res["config"]["size"] == 96  # the smoke parameter reached the notebook
-    assert res["results"]["model"]["vertices"] == 17202
-    assert res["results"]["render_ms"] > 0
+def test_face_model_chapter_results(book):
+    assert book.config("01_face_model")["size"] == 96  # the smoke parameter reached the notebook
+    assert book.model.model.vertices == 17202 and book.model.render_ms > 0
 
 
-def test_synthesis_chapter_results(smoke_build):
-    res = _result(smoke_build, "02_synthesis")
-    assert res["results"]["synthesis"]["samples"] == 16
-    assert res["results"]["fit"]["landmark-fit NME, median (%)"] < 3.0
+def test_synthesis_chapter_results(smoke_build, book):
+    assert book.synthesis.synthesis.samples == 16 and book.synthesis.fit.nme_median < 0.03
     assert (smoke_build / "src" / "notebooks" / "synth-train" / "manifest.json").is_file()
 
 
-def test_training_chapter_results(smoke_build):
-    res = _result(smoke_build, "04_training")
-    run = res["results"]["ci_runs"]["scale 16"]
-    assert run["last loss per head"] < run["first loss per head"]  # the short CI run learns
-    assert res["results"]["shipped"]["chance"] == 1 / 500
+def test_training_chapter_results(book):
+    run = {r.scale: r for r in book.training.logit_runs}[16.0]
+    assert run.last_loss_per_head < run.first_loss_per_head  # the short CI run learns
+    assert book.training.shipped.chance == 1 / 500
 
 
-def test_matching_chapter_results(smoke_build):
-    res = _result(smoke_build, "05_matching")["results"]
-    methods = {row["method"] for row in res["table"]}
-    assert methods == {"SIFT", "DFF sparse", "DFF dense"}
-    assert sum(row["pairs"] for row in res["table"] if row["method"] == "SIFT") == 6
-    for row in res["table"]:  # every pooled ratio is a share (or NaN for an empty bin)
-        for key in ("precision", "recall", "reject rate"):
-            assert row[key] is None or row[key] != row[key] or 0.0 <= row[key] <= 1.0
-    assert res["transfer"][-1]["yaw difference"] == "all" and res["transfer"][-1]["pairs"] > 0
+def test_matching_chapter_results(book):
+    m = book.matching.matching
+    assert set(m.table) == {"sift", "dff-sparse", "dff-dense"}
+    assert sum(s.pairs for s in m.table["sift"]) == 6
+    for per_bin in m.table.values():  # every pooled ratio is a share (or NaN for an empty bin)
+        for s in per_bin:
+            assert all(v != v or 0.0 <= v <= 1.0 for v in (s.precision, s.recall, s.reject_rate))
+    assert book.matching.transfer.bins[-1].bin_deg == (0.0, 360.0) and book.matching.transfer.bins[-1].pairs > 0
 
 
-def test_alignment_chapter_results(smoke_build):
-    res = _result(smoke_build, "06_alignment")
-    out = res["results"]
-    methods = [row["method"] for row in out["synthetic"]]
-    assert methods == ["Ours (DFF)", "Ours (SIFT)", "SDM mode (DFF, 2D)", "dlib (Kazemi & Sullivan)", "mean shape"]
-    for rows in (out["synthetic"], out["profiled"]):
-        dff, mean = rows[0], rows[-1]
-        assert dff["faces"] == 8 and dff["mean"] < mean["mean"]  # the cascade improves on its start
-    assert {row["protocol"] for row in out["real_300w"]} == {"300w", "300w-inner"}
-    assert res["config"]["n_real_faces"] == 8  # smoke scale: max_real reached the notebook
-    real = {row["method"]: row for row in out["real_300w"] if row["protocol"] == "300w"}
-    assert "Ours (DFF), detector box" in real and "dlib (Kazemi & Sullivan), its detector box" in real
-    lo, hi = real["Ours (DFF)"]["inter-ocular 95% CI (%)"]
-    assert lo <= real["Ours (DFF)"]["NME inter-ocular (%)"] <= hi
-    assert {row["shape"] for row in out["shape_mm"]} == {"Ours (DFF)", "mean face (the floor)"}
-    x, share = out["ced_inter_ocular"]["dff"]
+def test_alignment_chapter_results(book):
+    a = book.alignment
+    assert [m.method for m in a.rendered.methods] == ["dff", "sift", "sdm", "dlib", "mean"]
+    for comparison in (a.rendered, a.profiled):
+        dff, mean = comparison.get("dff"), comparison.get("mean")
+        assert dff.bins.faces == 8 and dff.bins.mean < mean.bins.mean  # the cascade improves on its start
+    assert {r.result.protocol for r in a.real} == {"300w", "300w-inner"}
+    assert book.config("06_alignment")["n_real_faces"] == 8  # smoke scale: max_real reached the notebook
+    real = {(r.method, r.box): r.result for r in a.real if r.result.protocol == "300w"}
+    assert ("dff", "detector") in real and ("dlib-detector", "truth") in real
+    w = real["dff", "truth"].w300
+    assert w.interocular_ci[0] <= w.nme_interocular <= w.interocular_ci[1]
+    assert a.shapes.ours.faces == a.shapes.mean_face.faces == 8
+    x, share = real["dff", "truth"].curve("interocular")
     assert np.all(np.diff(share) >= 0) and 0.0 <= share[0] <= share[-1] <= 1.0
 
 
-def test_tracking_chapter_results(smoke_build):
-    res = _result(smoke_build, "07_tracking")["results"]
-    rows = {(r["sequence"], r["method"]): r for r in res["methods"]}
-    assert {s for s, _ in rows} == {"yaw sweep", "similarity drift"}
-    drift_raw, drift_filtered = rows["similarity drift", "tracking"], rows["similarity drift", "tracking + One-Euro filter"]
-    assert drift_raw["tracks"] == 1 and drift_raw["frames without a face"] == 0
-    assert drift_filtered["jitter still (% of box)"] < drift_raw["jitter still (% of box)"]  # the filter smooths
-    assert res["filter_sweep"][0]["filter"] == "none"
+def test_tracking_chapter_results(book):
+    rows = {(r.sequence, r.method): r.summary for r in book.tracking.methods}
+    assert {s for s, _ in rows} == {"yaw-sweep", "similarity-drift"}
+    raw, filtered = rows["similarity-drift", "tracking"], rows["similarity-drift", "tracking-filtered"]
+    assert raw.tracks == 1 and raw.missing_frames == 0
+    assert filtered.jitter_still < raw.jitter_still  # the filter smooths
+    assert book.tracking.filter_sweep[0].smoothing is None
 
 
-def test_results_chapter_reads_every_result_file(smoke_build):
+def test_results_chapter_reads_every_result_file(smoke_build, book):
     html = (smoke_build / "_build" / "html" / "notebooks" / "08_results.html").read_text()
     for name in ("05_matching.json", "06_alignment.json", "04_training.json", "07_tracking.json"):
         assert name in html
-    res = _result(smoke_build, "08_results")["results"]
-    assert res["missing"] == [] and {"05_matching", "06_alignment", "07_tracking"} <= set(res["read"])
-    assert len(res["disagreements"]) >= 4  # the findings that contradict the paper are stated
+    assert book.page.missing == () and {"05_matching", "06_alignment", "07_tracking"} <= set(book.page.read)
+    assert len(book.page.disagreements) >= 4  # the findings that contradict the paper are stated
     assert "Paper Table IV" in html and "(paper)" in html and "Where this reproduction disagrees" in html
 
 
-def test_segmentation_chapter_results(smoke_build):
-    res = _result(smoke_build, "03_segmentation")
-    assert res["config"]["n_patches"] == 100
-    table = res["results"]["table"]
-    assert table["non-empty patches (min over segmentations)"] == 100
-    assert table["every patch one connected component"] is True
+def test_segmentation_chapter_results(book):
+    assert book.config("03_segmentation")["n_patches"] == 100
+    s = book.segmentation.summary
+    assert s.min_nonempty == 100 and s.connected is True
+
+
+def test_notebook_cells_only_call_and_show():
+    """No cell defines a function, loops, or assembles a table by hand: chapters compute in dffkit.chapters."""
+    import ast
+
+    for path in sorted((ROOT / "notebooks").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            assert not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)), f"{where} defines a function"
+            assert not isinstance(node, (ast.For, ast.While, ast.ListComp, ast.DictComp, ast.SetComp,
+                                         ast.GeneratorExp)), f"{where} loops"
+            assert not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "table"), f"{where} builds a table"
 
 
 def test_nbval_reproduces_the_checked_outputs(smoke_build):

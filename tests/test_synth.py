@@ -144,12 +144,16 @@ def _photo_folder(tmp_path, good=1, unreadable=0, blank=0):
     return folder
 
 
-def test_bad_photos_are_skipped_with_a_warning(tmp_path, capsys):
+def test_bad_images_are_counted_in_one_line_or_named_when_asked(tmp_path, capsys):
     folder = _photo_folder(tmp_path, good=1, unreadable=3)
     out = generate_dataset(tmp_path / "ds", images=folder, split="all", n=2, size=64, workers=0, progress=False)
     assert len(SynthDataset(out)) == 2
-    err = capsys.readouterr().err
-    assert "skipping broken0_1.jpg" in err and "not a readable image" in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "3 of 4 images could not be used" in err[0] and "not a readable image" in err[0]
+    named: list[str] = []
+    generate_dataset(tmp_path / "ds2", images=folder, split="all", n=2, size=64, workers=0, progress=False,
+                     warn=named.append)
+    assert sorted(line.split(":")[0] for line in named) == ["broken0_1.jpg", "broken1_1.jpg", "broken2_1.jpg"]
 
 
 def _cli(*args):
@@ -169,7 +173,7 @@ def test_unusable_photo_folders_get_one_line_and_leave_no_dataset(tmp_path, case
     r = _cli("--images", str(folder), "--split", "all", "--out", str(tmp_path / "ds"), "--n", "2", "--workers", "0",
              "--quiet")
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1].startswith("dffkit synth: error:")
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("dffkit synth: error:")
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "ds" / "manifest.json").exists() and not list((tmp_path / "ds").glob("shard-*"))
 

@@ -90,7 +90,9 @@ def synth(args: argparse.Namespace) -> int:
 
     out = generate_dataset(args.out, images=args.images, n=args.n, size=args.size, seed=args.seed,
                            workers=args.workers, split=args.split, shard_size=args.shard_size, mode=args.mode,
-                           progress=not args.quiet)
+                           progress=not args.quiet,
+                           warn=(lambda line: print(f"dffkit synth: skipped {line}", file=sys.stderr)) if args.verbose
+                           else None)
     ds = SynthDataset(out)
     print(f"{len(ds)} samples of {args.size}x{args.size} in {out} (complete: {ds.complete}, every shard verified)")
     return 0

@@ -80,7 +80,8 @@ def _run_shard(job: tuple[int, int, int]) -> tuple[int, dict]:
 
 def generate_dataset(out: str | Path, images: str | Path | None = None, n: int = 1000, size: int = 224,
                      seed: int = 0, workers: int = 2, split: str = "train", shard_size: int = 64,
-                     config: SynthConfig | None = None, mode: str | None = None, progress: bool = True) -> Path:
+                     config: SynthConfig | None = None, mode: str | None = None, progress: bool = True,
+                     warn=None) -> Path:
     """Write a synthetic dataset of ``n`` samples to ``out`` (resumable; see :mod:`dffkit.data.dataset`).
 
     Args:
@@ -96,6 +97,8 @@ def generate_dataset(out: str | Path, images: str | Path | None = None, n: int =
         config: the sampling distribution; None for defaults at ``size``.
         mode: 'render' (re-rendered textured faces) or 'profile' (rotated photos, :mod:`dffkit.data.profile`);
             None keeps ``config.mode``.
+        warn: told in one line of each image that could not be used (None: they are counted in one line on
+            stderr instead).
 
     Returns:
         The dataset folder, complete: every shard written and verified.
@@ -124,7 +127,7 @@ def generate_dataset(out: str | Path, images: str | Path | None = None, n: int =
     with owned_folder(out, "'dffkit synth'", worth_keeping, notice=_notice(progress)) as folder, threadpool_limits(1):
         # one BLAS thread per process (workers set their own): its small solves gain nothing from more,
         # and two runs side by side on a small machine would otherwise spin against each other
-        _generate(folder, chosen, n, seed, workers, split, shard_size, cfg, progress)
+        _generate(folder, chosen, n, seed, workers, split, shard_size, cfg, progress, warn)
     return Path(out)
 
 
@@ -133,7 +136,7 @@ def _notice(progress: bool):
 
 
 def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: str, shard_size: int,
-              cfg: SynthConfig, progress: bool) -> None:
+              cfg: SynthConfig, progress: bool, warn=None) -> None:
     """The body of :func:`generate_dataset`, run while holding the folder's lock."""
     from dffkit import __version__
 
@@ -151,8 +154,13 @@ def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: s
         raise DffkitError(f"{out} holds a dataset made with another config; choose another --out or delete it")
     spath = out / "sources.npz"
     if not _sources_ok(spath):
-        sources = fit_sources_parallel(chosen, workers, progress) if workers > 1 and len(chosen) >= 8 * workers \
-            else fit_sources(model, chosen, progress=progress)
+        skipped: list[str] = []
+        tell = warn or skipped.append
+        sources = fit_sources_parallel(chosen, workers, progress, warn=tell) if workers > 1 and len(chosen) >= 8 * workers \
+            else fit_sources(model, chosen, progress=progress, warn=tell)
+        if skipped:
+            print(f"dffkit synth: {len(skipped)} of {len(chosen)} images could not be used (first: {skipped[0]}); "
+                  "--verbose names them all", file=sys.stderr)
         atomic_write(spath, npz_bytes(sources.to_arrays()))
     n_shards = -(-n // shard_size)
     jobs = [(k, k * shard_size, min(n, (k + 1) * shard_size)) for k in range(n_shards)]

@@ -52,7 +52,7 @@ class FittedSources:
     landmarks: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.names)
+        return int(self.names.shape[0])
 
     def camera_of(self, k: int) -> Camera:
         """Source ``k``'s camera."""
@@ -92,7 +92,8 @@ class FittedSources:
 
 def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True,
                 warn=lambda msg: print(msg, file=sys.stderr)) -> FittedSources:
-    """Fit the model and sample a texture for each image; images that fail are skipped with a warning.
+    """Fit the model and sample a texture for each image; an image that fails is skipped, and ``warn`` is told
+    why in one line (``"NAME: reason"``).
 
     Example:
         >>> from dffkit.data.photos import default_images, list_images
@@ -103,6 +104,7 @@ def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True
     cand = contour_candidates(model)
     graph, mirror = vertex_graph(model), mirror_vertices(model)
     landmarker = None
+    why = ""
     rows: list[tuple] = []
     with Renderer() as renderer:
         for face in tqdm(images, desc="fitting source images", disable=not progress):
@@ -120,12 +122,14 @@ def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True
                 shape = model.shape(fit.p_id, fit.p_exp)
                 colors, seen = sample_texture(image, model, shape, fit.camera, renderer, graph, mirror)
             except DffkitError as exc:
-                warn(f"dffkit synth: skipping {face.image.name}: {exc}")
+                why = why or f"{face.image.name}: {exc}"
+                warn(f"{face.image.name}: {exc}")
                 continue
             rows.append((face.image.name, str(face.image.resolve()), face.split, fit.p_id, fit.p_exp,
                          fit.camera.to_vector(), colors, fit.nme, float(seen.mean()), lm.astype(np.float32)))
     if not rows:
-        raise DffkitError("no usable face image: every image was unreadable or had no face")
+        raise DffkitError(f"no usable face image: every one of the {len(images)} images was unreadable or had no face "
+                          f"(first: {why})")
     cols = list(zip(*rows))
     return FittedSources(names=np.array(cols[0]), paths=np.array(cols[1]), splits=np.array(cols[2]),
                          p_id=np.stack(cols[3]), p_exp=np.stack(cols[4]), camera=np.stack(cols[5]),
@@ -133,22 +137,29 @@ def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True
                          landmarks=np.stack(cols[9]))
 
 
-def _fit_chunk(images: list[FaceImage]) -> FittedSources | None:
+def _fit_chunk(images: list[FaceImage]) -> tuple[FittedSources | None, list[str]]:
+    said: list[str] = []
     try:
-        return fit_sources(load_default_model(), images, progress=False)
+        return fit_sources(load_default_model(), images, progress=False, warn=said.append), said
     except DffkitError:
-        return None  # every image of this chunk failed; warnings were printed
+        return None, said  # every image of this chunk failed
 
 
-def fit_sources_parallel(images: list[FaceImage], workers: int, progress: bool) -> FittedSources:
-    """:func:`fit_sources` over ``workers`` processes, in image order."""
+def fit_sources_parallel(images: list[FaceImage], workers: int, progress: bool,
+                         warn=lambda msg: print(msg, file=sys.stderr)) -> FittedSources:
+    """:func:`fit_sources` over ``workers`` processes, in image order (``warn`` is told here of each skipped image)."""
     chunks = [images[k::workers * 4] for k in range(workers * 4)]
     with worker_pool(workers) as pool:
-        parts = list(tqdm(pool.imap(_fit_chunk, chunks), total=len(chunks), desc="fitting source images",
-                          disable=not progress))
-    parts = [p for p in parts if p is not None]
+        done = list(tqdm(pool.imap(_fit_chunk, chunks), total=len(chunks), desc="fitting source images",
+                         disable=not progress))
+    for _, said in done:
+        for line in said:
+            warn(line)
+    parts = [p for p, _ in done if p is not None]
     if not parts:
-        raise DffkitError("no usable face image: every image was unreadable or had no face")
+        first = next((said[0] for _, said in done if said), "")
+        raise DffkitError(f"no usable face image: every one of the {len(images)} images was unreadable or had no face "
+                          f"(first: {first})")
     merged = FittedSources.concat(parts)
     rank = {str(face.image.resolve()): k for k, face in enumerate(images)}
     return merged.take(np.argsort([rank[p] for p in merged.paths], kind="stable"))  # the images' order

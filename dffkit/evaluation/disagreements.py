@@ -17,7 +17,7 @@ __all__ = ["disagreements"]
 
 
 def _logit_scale(results: BookResults) -> str | None:
-    runs = {r.scale: r for r in results.training.logit_runs} if results.training else {}
+    runs = {r.scale: r for r in results.training.logit_runs}
     if 1.0 not in runs or 16.0 not in runs:
         return None
     a1, a16 = runs[1.0].last_accuracy, runs[16.0].last_accuracy
@@ -37,8 +37,6 @@ def _logit_scale(results: BookResults) -> str | None:
 
 
 def _reject_rates(results: BookResults) -> str | None:
-    if results.matching is None:
-        return None
     table = results.matching.matching.table
     rr = {m: [s.reject_rate for s in table.get(m, ()) if np.isfinite(s.reject_rate)] for m in ("sift", "dff-sparse")}
     if not rr["sift"] or not rr["dff-sparse"]:
@@ -55,7 +53,7 @@ def _reject_rates(results: BookResults) -> str | None:
 
 def _dense_angle(results: BookResults) -> str | None:
     angle = results.config("05_matching").get("dense_angle")
-    if results.matching is None or angle is None:
+    if angle is None:
         return None
     spread = results.matching.spread
     recall = [s.recall for s in results.matching.matching.table.get("dff-dense", ()) if np.isfinite(s.recall)]
@@ -70,8 +68,6 @@ def _dense_angle(results: BookResults) -> str | None:
 
 
 def _large_pose(results: BookResults) -> str | None:
-    if results.alignment is None:
-        return None
     try:
         ours = results.alignment.profiled.get("dff").bins.means
     except KeyError:
@@ -88,8 +84,6 @@ def _large_pose(results: BookResults) -> str | None:
 
 
 def _shape(results: BookResults) -> str | None:
-    if results.alignment is None:
-        return None
     ours, floor = results.alignment.shapes.ours.mean, results.alignment.shapes.mean_face.mean
     gain = floor - ours
     verdict = (f"{gain:.2f} mm better than" if gain > 0 else f"{-gain:.2f} mm worse than")
@@ -102,12 +96,17 @@ def _shape(results: BookResults) -> str | None:
 
 
 def _numbering(results: BookResults) -> str | None:
-    if results.alignment is None or not results.alignment.real:
+    if not results.alignment.real:
         return None
     return ("**Table numbers and units.** Earlier builds of this book called the 300-W evaluation the paper's "
             "Table III; the paper's 300-W table is Table IV (Table III is AFLW2000's visible inner points), and "
             "the book now uses the paper's numbering, always written \"paper Table N\" or \"paper Fig. N\". Every "
             "NME in the book is in %, landmark transfer included (one table used to give it as a fraction).")
+
+
+#: Every finding, after the chapter whose record it reads (a finding is looked for only when that chapter ran).
+FINDINGS = (("training", _logit_scale), ("matching", _reject_rates), ("matching", _dense_angle),
+            ("alignment", _large_pose), ("alignment", _shape), ("alignment", _numbering))
 
 
 def disagreements(results: BookResults) -> list[str]:
@@ -119,6 +118,5 @@ def disagreements(results: BookResults) -> list[str]:
         >>> disagreements(BookResults())
         []
     """
-    found = (_logit_scale(results), _reject_rates(results), _dense_angle(results), _large_pose(results),
-             _shape(results), _numbering(results))
+    found = (finding(results) for chapter, finding in FINDINGS if getattr(results, chapter) is not None)
     return [p for p in found if p]

@@ -10,13 +10,15 @@ named in :data:`dffkit.evaluation.METHODS`.
 * ``dlib-landmark-box``: the same predictor given the landmark box itself, a convention it was not
   trained on (shown only to make the cost of a wrong box convention visible).
 
-A factory takes ``(model, net, regressors)``: the face model, the DFF network and regressors to use
-instead of the shipped ones (each None for the defaults; methods that need none ignore them).
+Each is a :class:`CascadeMethod` or a :class:`DlibMethod`, called with ``(model, net, regressors)``: the face
+model, the DFF network and the regressors to use instead of the shipped ones (each None for the defaults;
+methods that need none ignore them). A SIFT cascade gets no network: its descriptor has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,124 +27,69 @@ from dffkit.alignment.regressors import Regressors
 from dffkit.boxes import iou
 from dffkit.face.model import FaceModel
 
-__all__ = ["Predictor", "landmark_predictor", "with_detector_box", "dff", "sift", "sdm", "mean", "dlib",
-           "dlib_detector", "dlib_landmark_box"]
+__all__ = ["Predictor", "CascadeMethod", "DlibMethod", "landmark_predictor", "with_detector_box", "dff", "sift", "sdm",
+           "mean", "dlib", "dlib_detector", "dlib_landmark_box"]
 
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _cascade(kind: str, model: FaceModel | None, net, regressors: Regressors | None, n_stages: int | None = None) -> Predictor:
-    aligner = Aligner(model, regressors or Regressors.load(descriptor=kind), net=net)
-    return lambda image, box: aligner.align(image, box, n_stages=n_stages).landmarks
-
-
-def dff(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """The paper's 3D cascade on DFF (:class:`dffkit.alignment.cascade.Aligner`).
+@dataclass(frozen=True)
+class CascadeMethod:
+    """A method that runs the alignment cascade: its regressor kind and how many stages (None: all; 0: none,
+    the mean shape in the box). Called with ``(model, net, regressors)``, it returns the predictor.
 
     Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> dff()(image, landmark_box(truth)).shape
+        >>> from dffkit.examples import face
+        >>> image, truth, box = face()
+        >>> predict = CascadeMethod("dff", n_stages=0)()                  # the mean shape in the box
+        >>> predict(image, box).shape
         (68, 2)
     """
-    return _cascade("dff", model, net, regressors)
+
+    kind: str
+    n_stages: int | None = None
+
+    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
+        reg = regressors or Regressors.load(descriptor=self.kind)
+        aligner = Aligner(model, reg, net=net)
+        return lambda image, box: aligner.align(image, box, n_stages=self.n_stages).landmarks
 
 
-def sift(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """The paper's "Ours (SIFT)": the same cascade on SIFT (the network is not used).
+@dataclass(frozen=True)
+class DlibMethod:
+    """dlib's 68-point predictor given a box: ``'mapped'`` (the landmark box mapped to its detector's convention),
+    ``'landmark'`` (the landmark box itself, a convention it was not trained on) or ``'detector'`` (its own
+    detector's best-overlapping detection over IoU 0.3, else the mapped box).
 
     Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> sift()(image, landmark_box(truth)).shape
+        >>> from dffkit.examples import face
+        >>> image, truth, box = face()
+        >>> DlibMethod("detector")()(image, box).shape
         (68, 2)
     """
-    return _cascade("sift", model, None, regressors)
+
+    box: str
+
+    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
+        from dffkit.detect import DlibLandmarker
+
+        lm = DlibLandmarker()
+
+        def predict(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+            mapped = lm.face_box(box)
+            if self.box == "landmark":
+                return lm.landmarks(image, np.asarray(box, np.float64))
+            if self.box == "detector":
+                best = max(lm.find(image), key=lambda b: iou(b, mapped), default=None)
+                mapped = best if best is not None and iou(best, mapped) > 0.3 else mapped
+            return lm.landmarks(image, mapped)
+
+        return predict
 
 
-def sdm(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """The 2D SDM mode on DFF.
-
-    Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> sdm()(image, landmark_box(truth)).shape
-        (68, 2)
-    """
-    return _cascade("sdm", model, net, regressors)
-
-
-def mean(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """The mean shape placed in the box: the cascade's start (no stage run).
-
-    Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> mean()(image, landmark_box(truth)).shape
-        (68, 2)
-    """
-    return _cascade("dff", model, net, regressors, n_stages=0)
-
-
-def _dlib():
-    from dffkit.detect import DlibLandmarker
-
-    return DlibLandmarker()
-
-
-def dlib(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """dlib's predictor in the landmark box mapped to its detector's box convention.
-
-    Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> dlib()(image, landmark_box(truth)).shape
-        (68, 2)
-    """
-    lm = _dlib()
-    return lambda image, box: lm.landmarks(image, lm.face_box(box))
-
-
-def dlib_landmark_box(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """dlib's predictor in the landmark box itself (a convention it was not trained on).
-
-    Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> dlib_landmark_box()(image, landmark_box(truth)).shape
-        (68, 2)
-    """
-    lm = _dlib()
-    return lambda image, box: lm.landmarks(image, np.asarray(box, np.float64))
-
-
-def dlib_detector(model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
-    """dlib's predictor in its own detector's box (the best-overlapping detection over IoU 0.3), else in the
-    mapped landmark box.
-
-    Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> dlib_detector()(image, landmark_box(truth)).shape
-        (68, 2)
-    """
-    lm = _dlib()
-
-    def predict(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-        mapped = lm.face_box(box)
-        found = lm.find(image)
-        best = max(found, key=lambda b: iou(b, mapped), default=None)
-        use = best if best is not None and iou(best, mapped) > 0.3 else mapped
-        return lm.landmarks(image, use)
-
-    return predict
+#: The methods registered in :data:`dffkit.evaluation.METHODS`.
+dff, sift, sdm, mean = CascadeMethod("dff"), CascadeMethod("sift"), CascadeMethod("sdm"), CascadeMethod("dff", 0)
+dlib, dlib_landmark_box, dlib_detector = DlibMethod("mapped"), DlibMethod("landmark"), DlibMethod("detector")
 
 
 def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
@@ -156,10 +103,9 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
         regressors: regressors to use instead of the shipped ones of the method's kind.
 
     Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
-        >>> landmark_predictor("mean")(image, landmark_box(truth)).shape
+        >>> from dffkit.examples import face
+        >>> image, truth, box = face()
+        >>> landmark_predictor("sdm")(image, box).shape
         (68, 2)
     """
     from dffkit.evaluation import METHODS
@@ -173,11 +119,9 @@ def with_detector_box(predict: Predictor, detector=None) -> Predictor:
     counted in ``misses``).
 
     Example:
-        >>> from dffkit.boxes import landmark_box
-        >>> from dffkit.data.photos import sample_face
-        >>> image, truth = sample_face()
+        >>> from dffkit.examples import face
         >>> p = with_detector_box(landmark_predictor("mean"))
-        >>> p(image, landmark_box(truth)).shape, p.misses
+        >>> p(*face()[::2]).shape, p.misses
         ((68, 2), 0)
     """
     from dffkit.detect import default_detector

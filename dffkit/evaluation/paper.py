@@ -57,11 +57,14 @@ class Reported:
     ours: Callable[[BookResults], str | None]
 
 
-def _model(r: BookResults, kind: str) -> str | None:
-    if r.model is None:
-        return None
-    m = r.model.model
-    return f"{m.name.split(' (')[0]}, {m.identity_modes if kind == 'identity' else m.expression_modes} modes"
+def _read(chapter: str, text: Callable[[Any], str]) -> Callable[[BookResults], str | None]:
+    """A :attr:`Reported.ours` reading one chapter's record (None when that chapter did not run)."""
+    return lambda r: None if getattr(r, chapter) is None else text(getattr(r, chapter))
+
+
+def _config(chapter: str, key: str, text: Callable[[dict], str]) -> Callable[[BookResults], str | None]:
+    """A :attr:`Reported.ours` reading one chapter's config (None when it lacks ``key``)."""
+    return lambda r: text(r.config(chapter)) if key in r.config(chapter) else None
 
 
 def _images(r: BookResults) -> str | None:
@@ -72,56 +75,25 @@ def _images(r: BookResults) -> str | None:
             f"this run's synthesis: {syn.samples:,} at {syn.size}×{syn.size}")
 
 
-def _segmentations(r: BookResults) -> str | None:
-    if r.segmentation is None:
-        return None
-    s = r.segmentation.summary
-    return f"{s.segmentations} × {s.patches} patches, CVT"
-
-
-def _descriptor(r: BookResults) -> str | None:
-    if r.training is None:
-        return None
-    s = r.training.shipped
-    return f"{s.dim}-d unit vector per pixel, {s.input_size}² input"
-
-
-def _heads(r: BookResults) -> str | None:
-    if r.training is None:
-        return None
-    s = r.training.shipped
-    return f"{s.segmentations} angular-softmax heads of {s.patches} patches, m = 1, logit scale {s.logit_scale:g}"
-
-
-def _ratio(r: BookResults) -> str | None:
-    c = r.config("05_matching")
-    return f"1/{1 / float(c['sift_ratio']):.3g}" if "sift_ratio" in c else None
-
-
-def _angles(r: BookResults) -> str | None:
-    c = r.config("05_matching")
-    return f"{c['sparse_angle']:g}° sparse, {c['dense_angle']:g}° dense" if "sparse_angle" in c else None
-
-
-def _stages(r: BookResults) -> str | None:
-    return None if r.alignment is None else str(r.alignment.n_stages)
-
-
-def _sources(r: BookResults) -> str | None:
-    return None if r.synthesis is None else f"{r.synthesis.fit.sources:,} (this run)"
-
-
 REPORTED_SETUP: tuple[Reported, ...] = (
-    Reported("identity basis", "BFM, m1 = 80 modes", "III-A", lambda r: _model(r, "identity")),
-    Reported("expression basis", "FaceWarehouse, m2 = 79 modes", "III-A", lambda r: _model(r, "expression")),
-    Reported("source images fitted", "4,308", "III-A", _sources),
+    Reported("identity basis", "BFM, m1 = 80 modes", "III-A",
+             _read("model", lambda m: f"{m.model.name.split(' (')[0]}, {m.model.identity_modes} modes")),
+    Reported("expression basis", "FaceWarehouse, m2 = 79 modes", "III-A",
+             _read("model", lambda m: f"{m.model.name.split(' (')[0]}, {m.model.expression_modes} modes")),
+    Reported("source images fitted", "4,308", "III-A", _read("synthesis", lambda s: f"{s.fit.sources:,} (this run)")),
     Reported("synthetic training images", "80,000 at 224×224", "III-A", _images),
-    Reported("surface segmentations", "100 × 500 patches, CVT", "III-B", _segmentations),
-    Reported("descriptor", "32-d unit vector per pixel, 224² input", "III-B", _descriptor),
-    Reported("loss", "100 angular-softmax heads of 500 patches, m = 1", "III-B", _heads),
-    Reported("SIFT ratio test", "1/1.3", "IV-A", _ratio),
-    Reported("DFF match validity angle", "30° sparse, 12° dense", "IV-A", _angles),
-    Reported("alignment stages", "3", "III-C", _stages),
+    Reported("surface segmentations", "100 × 500 patches, CVT", "III-B",
+             _read("segmentation", lambda s: f"{s.summary.segmentations} × {s.summary.patches} patches, CVT")),
+    Reported("descriptor", "32-d unit vector per pixel, 224² input", "III-B",
+             _read("training", lambda t: f"{t.shipped.dim}-d unit vector per pixel, {t.shipped.input_size}² input")),
+    Reported("loss", "100 angular-softmax heads of 500 patches, m = 1", "III-B",
+             _read("training", lambda t: f"{t.shipped.segmentations} angular-softmax heads of {t.shipped.patches} "
+                                         f"patches, m = 1, logit scale {t.shipped.logit_scale:g}")),
+    Reported("SIFT ratio test", "1/1.3", "IV-A",
+             _config("05_matching", "sift_ratio", lambda c: f"1/{1 / float(c['sift_ratio']):.3g}")),
+    Reported("DFF match validity angle", "30° sparse, 12° dense", "IV-A",
+             _config("05_matching", "sparse_angle", lambda c: f"{c['sparse_angle']:g}° sparse, {c['dense_angle']:g}° dense")),
+    Reported("alignment stages", "3", "III-C", _read("alignment", lambda a: str(a.n_stages))),
 )
 
 #: The paper's tables by number, and their keys in ``paper_tables.json``.

@@ -49,12 +49,9 @@ def profiled_views(model: FaceModel, renderer: Renderer, sources: FittedSources,
         size: the views' side, pixels.
 
     Example:
-        >>> from dffkit.data.photos import default_images, list_images
-        >>> from dffkit.data.sources import fit_sources
-        >>> model = __import__("dffkit").load_default_model()
-        >>> src = fit_sources(model, list_images(default_images(), split="test")[:1], progress=False)
+        >>> from dffkit.examples import fitted
         >>> with Renderer() as r:
-        ...     views = profiled_views(model, r, src, 0, [0.0, 45.0], size=96)
+        ...     views = profiled_views(__import__("dffkit").load_default_model(), r, fitted(), 0, [0.0, 45.0], size=96)
         >>> [bool(v.arrays["annotated"]) for v in views], views[1].arrays["image"].shape
         ([True, False], (96, 96, 3))
     """
@@ -72,12 +69,10 @@ def fill_table(model: FaceModel, renderer: Renderer, sources: FittedSources, rot
     :func:`dffkit.data.profile.profile_sample` does.
 
     Example:
-        >>> from dffkit.data.photos import default_images, list_images
-        >>> from dffkit.data.sources import fit_sources
-        >>> model = __import__("dffkit").load_default_model()
-        >>> src = fit_sources(model, list_images(default_images(), split="test")[:1], progress=False)
+        >>> from dffkit import load_default_model
+        >>> from dffkit.examples import fitted
         >>> with Renderer() as r:
-        ...     rows = fill_table(model, r, src, [0.0, 60.0], size=96)
+        ...     rows = fill_table(load_default_model(), r, fitted(), [0.0, 60.0], size=96)
         >>> rows[0].inpainted < rows[1].inpainted
         True
     """

@@ -210,14 +210,13 @@ class BookResults:
         unreadable: {chapter file name: why its file could not be read as a record}.
 
     Example:
-        >>> import tempfile
-        >>> from dffkit.evaluation.summaries import model_summary
-        >>> from dffkit.face.model import load_default_model
+        >>> import json, tempfile
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = save_chapter(d, ModelResults(model_summary(load_default_model()), 4.0), {"size": 224})
+        ...     _ = (Path(d) / "08_results.json").write_text(json.dumps({"results": {"read": [], "missing": [],
+        ...                                                  "disagreements": ["x"]}, "config": {"seed": 1}}))
         ...     book = BookResults.load(d)
-        >>> book.read, book.config("01_face_model"), book.alignment is None, "06_alignment" in book.missing
-        (('01_face_model',), {'size': 224}, True, True)
+        >>> book.page.disagreements, book.config("08_results"), book.model is None, "06_alignment" in book.missing
+        (('x',), {'seed': 1}, True, True)
     """
 
     model: ModelResults | None = None

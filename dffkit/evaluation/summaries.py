@@ -38,8 +38,7 @@ def model_summary(model) -> ModelSummary:
     """The size of a :class:`dffkit.face.model.FaceModel`.
 
     Example:
-        >>> from dffkit.face.model import load_default_model
-        >>> s = model_summary(load_default_model())
+        >>> s = model_summary(__import__("dffkit").load_default_model())
         >>> s.identity_modes, s.expression_modes, s.landmarks
         (100, 53, 68)
     """
@@ -67,10 +66,8 @@ def fit_summary(sources) -> FitSummary:
     """The fit of :func:`dffkit.data.sources.fit_sources`' result.
 
     Example:
-        >>> from dffkit.data.sources import fit_sources
-        >>> from dffkit.data.photos import default_images, list_images
-        >>> from dffkit.face.model import load_default_model
-        >>> s = fit_summary(fit_sources(load_default_model(), list_images(default_images(), split="test")[:2], False))
+        >>> from dffkit.examples import fitted
+        >>> s = fit_summary(fitted(2))
         >>> s.sources, bool(s.nme_median < 0.05)
         (2, True)
     """

@@ -155,13 +155,9 @@ def run_tracker(video, truth: SequenceTruth, tracker: Tracker) -> TrackingScore:
 
     Example:
         >>> import tempfile
-        >>> from dffkit.data.photos import sample_face
-        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
-        >>> image, truth = sample_face(1)
-        >>> seq = similarity_drift(image, truth, n_still=4, n_move=4, size=(240, 320))
+        >>> from dffkit.examples import clip
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
-        ...     score = run_tracker(video, read_truth(t), Tracker())
+        ...     score = run_tracker(*clip(d), Tracker())
         >>> score.nme.shape, score.tracks >= 1
         ((8,), True)
     """
@@ -182,14 +178,10 @@ def run_per_frame(video, truth: SequenceTruth,
     Example:
         >>> import tempfile
         >>> from dffkit.alignment.cascade import default_aligner
-        >>> from dffkit.data.photos import sample_face
-        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
-        >>> image, truth = sample_face(1)
-        >>> seq = similarity_drift(image, truth, n_still=2, n_move=2, size=(240, 320))
+        >>> from dffkit.examples import clip
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
-        ...     score = run_per_frame(video, read_truth(t), lambda img, box: [default_aligner().align(img, box).landmarks])
-        >>> bool(np.nanmax(score.nme) < 0.2)
+        ...     per_frame = run_per_frame(*clip(d, 2, 2), lambda img, box: [default_aligner().align(img, box).landmarks])
+        >>> bool(np.nanmax(per_frame.nme) < 0.2)
         True
     """
     t0 = time.perf_counter()
@@ -204,14 +196,10 @@ def filter_sweep(video, truth: SequenceTruth, settings: Sequence[Smoothing], ali
 
     Example:
         >>> import tempfile
-        >>> from dffkit.data.photos import sample_face
-        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
-        >>> image, truth = sample_face(1)
-        >>> seq = similarity_drift(image, truth, n_still=4, n_move=4, size=(240, 320))
+        >>> from dffkit.examples import clip
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
-        ...     rows = filter_sweep(video, read_truth(t), [Smoothing(1.0, 5.0)])
-        >>> [r.smoothing is None for r in rows]
+        ...     sweep = filter_sweep(*clip(d), [Smoothing(1.0, 5.0)])
+        >>> [r.smoothing is None for r in sweep]
         [True, False]
     """
     rows = []
@@ -286,13 +274,9 @@ def compare_methods(sequence: str, video, truth: SequenceTruth, aligner, smoothi
     Example:
         >>> import tempfile
         >>> from dffkit.alignment.cascade import default_aligner
-        >>> from dffkit.data.photos import sample_face
-        >>> from dffkit.tracking.sequences import read_truth, similarity_drift, write_sequence
-        >>> image, truth = sample_face(1)
-        >>> seq = similarity_drift(image, truth, n_still=2, n_move=2, size=(240, 320))
+        >>> from dffkit.examples import clip
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     video, t = write_sequence(seq, f"{d}/clip.mp4")
-        ...     rows = compare_methods("drift", video, read_truth(t), default_aligner(), Smoothing(), with_dlib=False)
+        ...     rows = compare_methods("drift", *clip(d, 2, 2), default_aligner(), Smoothing(), with_dlib=False)
         >>> [r.method for r in rows]
         ['tracking', 'tracking-filtered', 'per-frame-detector', 'per-frame-true-box']
     """

@@ -98,11 +98,13 @@ class FaceModel:
     # --- sizes -------------------------------------------------------------------------------------
     @property
     def n_vertices(self) -> int:
-        return self.mean.shape[0]
+        """V, the number of vertices."""
+        return int(self.mean.shape[0])
 
     @property
     def n_triangles(self) -> int:
-        return self.triangles.shape[0]
+        """T, the number of triangles."""
+        return len(self.triangles)
 
     @property
     def n_identity(self) -> int:

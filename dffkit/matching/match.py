@@ -210,14 +210,12 @@ def match_faces(face_a: FaceDescription, face_b: FaceDescription, image_a: np.nd
         ratio: the ratio rule's threshold.
 
     Example:
-        >>> from dffkit.data.photos import sample_face
         >>> from dffkit.descriptors import make_descriptor
-        >>> image, truth = sample_face()
-        >>> sift = make_descriptor("sift", size=96)
-        >>> face = sift.describe_face(image, np.array([0.0, 0.0, float(min(image.shape[:2]))]))
-        >>> mask = np.ones(image.shape[:2], bool)
-        >>> m = match_faces(face, face, image, image, mask, mask)
-        >>> bool(m.n_valid > 0)
+        >>> from dffkit.examples import face
+        >>> image = face(1)[0]
+        >>> whole, mask = np.array([0.0, 0.0, float(min(image.shape[:2]))]), np.ones(image.shape[:2], bool)
+        >>> sift = make_descriptor("sift", size=96).describe_face(image, whole)
+        >>> match_faces(sift, sift, image, image, mask, mask).n_valid > 0          # Lowe's ratio test
         True
     """
     d = face_a.descriptor
@@ -251,14 +249,14 @@ def match_nearest(face_a: DescribedFace, face_b: DescribedFace, points_a: np.nda
         :class:`Matches`; ``score`` is the angle in degrees.
 
     Example:
-        >>> from dffkit.data.photos import sample_face
+        >>> from dffkit.boxes import square_crop
         >>> from dffkit.descriptors import make_descriptor
-        >>> image, truth = sample_face()
-        >>> sift = make_descriptor("sift", size=96)
-        >>> face = sift.describe_face(image, np.array([0.0, 0.0, float(min(image.shape[:2]))]))
-        >>> m = match_nearest(face, face, truth[30:31], np.ones(image.shape[:2], bool))
-        >>> m.score[0] < 1.0                                          # a point matches itself
-        np.True_
+        >>> from dffkit.examples import face
+        >>> image, truth, box = face()
+        >>> described = make_descriptor("dff").describe_face(image, square_crop(box))
+        >>> m = match_nearest(described, described, truth[30:31], np.ones(image.shape[:2], bool))
+        >>> float(m.score[0]) < 1.0                                   # a point matches itself
+        True
     """
     if not 0 < max_angle <= 180:
         raise DffkitError(f"max_angle must be in (0, 180] degrees, got {max_angle}")

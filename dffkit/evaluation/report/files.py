@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dffkit.atomic import atomic_write
+from dffkit.records import to_json_value
 
 __all__ = ["machine_info", "save_results", "load_results", "provenance", "project_root", "relative_path"]
 
@@ -83,19 +84,11 @@ def _cpu_name() -> str:
 
 
 def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, Path):
-        return relative_path(x)
-    if isinstance(x, str) and x.startswith("/"):
-        return relative_path(x)
-    return x
+    """JSON values of ``x`` (:func:`dffkit.records.to_json_value`), every path made relative to the project."""
+    def relative(v: Any) -> Any:
+        return relative_path(v) if isinstance(v, Path) or (isinstance(v, str) and v.startswith("/")) else v
+
+    return to_json_value(x, leaf=relative)
 
 
 def save_results(path: str | Path, results: dict[str, Any], config: dict[str, Any]) -> Path:

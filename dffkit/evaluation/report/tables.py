@@ -21,22 +21,8 @@ from dffkit.evaluation.report.labels import (
 )
 from dffkit.evaluation.report.table import Table, table
 
-if TYPE_CHECKING:
-    from dffkit.evaluation.alignment import MethodResult, PoseComparison
-    from dffkit.evaluation.protocols import ProtocolResult
-    from dffkit.evaluation.matching import AngularSpread, MatchingResult, TransferResult
-    from dffkit.evaluation.profiling import FillRow
-    from dffkit.evaluation.reconstruction import ShapeErrors
-    from dffkit.evaluation.results import BookResults
-    from dffkit.evaluation.summaries import (
-        DatasetSummary,
-        FitSummary,
-        LogitRun,
-        ModelSummary,
-        NetworkSummary,
-        SegmentationSummary,
-    )
-    from dffkit.evaluation.tracking import FilterRow, MethodRow
+if TYPE_CHECKING:  # the record types, by module
+    from dffkit.evaluation import alignment, matching, profiling, protocols, reconstruction, results, summaries, tracking
     from dffkit.metrics import BinMeans
 
 __all__ = ["model_table", "fit_table", "datasets_table", "fill_table", "segmentation_table", "network_table",
@@ -48,7 +34,7 @@ SOURCE = {"model": "01_face_model", "synthesis": "02_synthesis", "segmentation":
           "training": "04_training", "matching": "05_matching", "alignment": "06_alignment", "tracking": "07_tracking"}
 
 
-def sourced(t: Table, book: BookResults, chapter: str) -> Table:
+def sourced(t: Table, book: results.BookResults, chapter: str) -> Table:
     """``t`` with the provenance of the chapter's result file under it (:func:`dffkit.evaluation.report.provenance`).
 
     Example:
@@ -62,13 +48,13 @@ def sourced(t: Table, book: BookResults, chapter: str) -> Table:
     return table(t.rows, t.columns, t.digits, t.caption, notes=[*t.notes, provenance(name, book.docs[name])])
 
 
-def _bins(b: BinMeans, edges_as: str = "yaw") -> dict[str, float]:
+def _bins(b: BinMeans) -> dict[str, float]:
     labels = bin_labels(b.edges_deg)
     return {**{lab: pct(v) for lab, v in zip(labels, b.means)}, "mean": pct(b.mean), "faces": b.faces}
 
 
 # --- the face model, data, segmentations, training ----------------------------------------------------------
-def model_table(model: ModelSummary) -> Table:
+def model_table(model: summaries.ModelSummary) -> Table:
     """The model's size.
 
     Example:
@@ -80,7 +66,7 @@ def model_table(model: ModelSummary) -> Table:
                   "expression modes m2": model.expression_modes, "landmarks": model.landmarks})
 
 
-def fit_table(fit: FitSummary) -> Table:
+def fit_table(fit: summaries.FitSummary) -> Table:
     """How well the model fits the source images (NME in %).
 
     Example:
@@ -93,7 +79,7 @@ def fit_table(fit: FitSummary) -> Table:
                   "vertices textured from the image, mean (%)": round(pct(fit.textured_share), 1)})
 
 
-def datasets_table(rows: Sequence[tuple[str, DatasetSummary]]) -> Table:
+def datasets_table(rows: Sequence[tuple[str, summaries.DatasetSummary]]) -> Table:
     """Datasets side by side: (kind, summary) rows.
 
     Example:
@@ -109,7 +95,7 @@ def datasets_table(rows: Sequence[tuple[str, DatasetSummary]]) -> Table:
                    "share of samples with |yaw| > 60°": round(d.large_yaw_share, 3)} for kind, d in rows])
 
 
-def fill_table(rows: Sequence[FillRow]) -> Table:
+def fill_table(rows: Sequence[profiling.FillRow]) -> Table:
     """The share of profiled views filled rather than seen, per rotation (%).
 
     Example:
@@ -121,7 +107,7 @@ def fill_table(rows: Sequence[FillRow]) -> Table:
                    "face from the symmetric texture (%)": pct(r.symmetric)} for r in rows], digits=1)
 
 
-def segmentation_table(s: SegmentationSummary) -> Table:
+def segmentation_table(s: summaries.SegmentationSummary) -> Table:
     """A segmentation set's uniformity and cost.
 
     Example:
@@ -141,7 +127,7 @@ def segmentation_table(s: SegmentationSummary) -> Table:
                   f"pixel labels, all segmentations of one {s.label_size}² image (ms)": round(s.label_ms, 2)})
 
 
-def network_table(n: NetworkSummary) -> Table:
+def network_table(n: summaries.NetworkSummary) -> Table:
     """A network's config, size, training record and held-out patch accuracy.
 
     Example:
@@ -159,7 +145,7 @@ def network_table(n: NetworkSummary) -> Table:
                   "chance": n.chance}, digits=4)
 
 
-def logit_table(runs: Sequence[LogitRun]) -> Table:
+def logit_table(runs: Sequence[summaries.LogitRun]) -> Table:
     """The short logit-scale runs: first and last loss per head, last sampled accuracy.
 
     Example:
@@ -173,7 +159,7 @@ def logit_table(runs: Sequence[LogitRun]) -> Table:
 
 
 # --- matching ----------------------------------------------------------------------------------------------
-def matching_table(m: MatchingResult) -> Table:
+def matching_table(m: matching.MatchingResult) -> Table:
     """Matches per view-difference bin and method.
 
     Example:
@@ -194,7 +180,7 @@ def matching_table(m: MatchingResult) -> Table:
     return table(rows)
 
 
-def spread_table(s: AngularSpread) -> Table:
+def spread_table(s: matching.AngularSpread) -> Table:
     """The angular spread, degrees.
 
     Example:
@@ -207,7 +193,7 @@ def spread_table(s: AngularSpread) -> Table:
                   "points": s.points}, digits=1)
 
 
-def matching_ms_table(m: MatchingResult) -> Table:
+def matching_ms_table(m: matching.MatchingResult) -> Table:
     """Milliseconds per pair and method.
 
     Example:
@@ -219,7 +205,7 @@ def matching_ms_table(m: MatchingResult) -> Table:
                  digits=1)
 
 
-def transfer_table(t: TransferResult) -> Table:
+def transfer_table(t: matching.TransferResult) -> Table:
     """Landmark-transfer NME (%) per yaw-difference bin and descriptor.
 
     Example:
@@ -235,7 +221,7 @@ def transfer_table(t: TransferResult) -> Table:
 
 
 # --- alignment ---------------------------------------------------------------------------------------------
-def real_table(results: Sequence[MethodResult], protocols: Sequence[str] = ("300w", "300w-inner")) -> Table:
+def real_table(results: Sequence[alignment.MethodResult], protocols: Sequence[str] = ("300w", "300w-inner")) -> Table:
     """Methods on real images under the 300-W protocols: NMEs, interval and failures in %.
 
     Example:
@@ -257,7 +243,7 @@ def real_table(results: Sequence[MethodResult], protocols: Sequence[str] = ("300
     return table(rows, digits=2)
 
 
-def pose_table(comparisons: Sequence[tuple[str, PoseComparison]]) -> Table:
+def pose_table(comparisons: Sequence[tuple[str, alignment.PoseComparison]]) -> Table:
     """68-point box NME (%) per |yaw| bin: (data label, comparison) rows, every method of each.
 
     Example:
@@ -272,7 +258,7 @@ def pose_table(comparisons: Sequence[tuple[str, PoseComparison]]) -> Table:
                   for label, c in comparisons for m in c.methods], digits=2)
 
 
-def inner_table(label: str, c: PoseComparison) -> Table:
+def inner_table(label: str, c: alignment.PoseComparison) -> Table:
     """The visible inner points' NME (%) per |yaw| bin (the paper's Table III protocol).
 
     Example:
@@ -287,7 +273,7 @@ def inner_table(label: str, c: PoseComparison) -> Table:
                   for m in c.methods], digits=2)
 
 
-def alignment_ms_table(c: PoseComparison) -> Table:
+def alignment_ms_table(c: alignment.PoseComparison) -> Table:
     """Milliseconds per face and method.
 
     Example:
@@ -300,7 +286,7 @@ def alignment_ms_table(c: PoseComparison) -> Table:
     return table([{"method": method_label(m.method), "ms per face (this machine)": m.ms} for m in c.methods], digits=1)
 
 
-def shape_table(e: ShapeErrors) -> Table:
+def shape_table(e: reconstruction.ShapeErrors) -> Table:
     """3D shape error (mm) per |yaw| bin: the cascade's and the mean face's.
 
     Example:
@@ -317,7 +303,7 @@ def shape_table(e: ShapeErrors) -> Table:
     return table([row("Ours (DFF)", e.ours), row("mean face (the floor)", e.mean_face)], digits=2)
 
 
-def protocol_table(results: dict[str, ProtocolResult]) -> Table:
+def protocol_table(results: dict[str, protocols.ProtocolResult]) -> Table:
     """One protocol's results per method (``dffkit eval``): per |yaw| bin, or the 300-W summary, NME in %.
 
     Example:
@@ -344,18 +330,16 @@ def protocol_table(results: dict[str, ProtocolResult]) -> Table:
 
 
 # --- tracking ----------------------------------------------------------------------------------------------
-def _track_label(r: MethodRow) -> dict:
+def _track_label(r: tracking.MethodRow) -> dict:
     return {"sequence": SEQUENCE_LABELS.get(r.sequence, r.sequence), "method": TRACKING_LABELS.get(r.method, r.method)}
 
 
-def tracking_accuracy_table(rows: Sequence[MethodRow]) -> Table:
+def tracking_accuracy_table(rows: Sequence[tracking.MethodRow]) -> Table:
     """NME (%) of every method on every sequence: overall, still, moving and per |yaw| bin.
 
     Example:
-        >>> from dffkit.evaluation.tracking import MethodRow, TrackingScore, TrackingSummary
-        >>> s = TrackingSummary(0.05, 0.04, 0.06, None, 0, 0.006, 1.0, 1, 0, 40.0)
-        >>> row = MethodRow("yaw-sweep", "tracking", TrackingScore(np.zeros(1), np.zeros((1, 68, 2)), 1, 0, 40.0), s)
-        >>> tracking_accuracy_table([row]).rows[0]["NME (%)"]
+        >>> from dffkit.examples import tracking_row
+        >>> tracking_accuracy_table([tracking_row()]).rows[0]["NME (%)"]
         5.0
     """
     out = []
@@ -368,35 +352,32 @@ def tracking_accuracy_table(rows: Sequence[MethodRow]) -> Table:
     return table(out, digits=2)
 
 
-def tracking_stability_table(rows: Sequence[MethodRow]) -> Table:
+def tracking_stability_table(rows: Sequence[tracking.MethodRow]) -> Table:
     """Frames without a face, jitter (% of the box), lag (frames), tracks and re-detections.
 
     Example:
-        >>> from dffkit.evaluation.tracking import MethodRow, TrackingScore, TrackingSummary
-        >>> s = TrackingSummary(0.05, 0.04, 0.06, None, 2, 0.006, 1.0, 1, 0, 40.0)
-        >>> row = MethodRow("yaw-sweep", "tracking", TrackingScore(np.zeros(1), np.zeros((1, 68, 2)), 1, 0, 40.0), s)
-        >>> tracking_stability_table([row]).rows[0]["jitter still (% of box)"]
-        0.6
+        >>> from dffkit.examples import tracking_row
+        >>> t = tracking_stability_table([tracking_row(method="per-frame-dlib")])
+        >>> t.rows[0]["method"], t.rows[0]["jitter still (% of box)"]
+        ("per frame: dlib, its detector's box", 0.6)
     """
     return table([{**_track_label(r), "frames without a face": r.summary.missing_frames,
                    "jitter still (% of box)": pct(r.summary.jitter_still), "lag (frames)": r.summary.lag_frames,
                    "tracks": r.summary.tracks, "redetections": r.summary.redetections} for r in rows], digits=2)
 
 
-def tracking_fps_table(rows: Sequence[MethodRow]) -> Table:
+def tracking_fps_table(rows: Sequence[tracking.MethodRow]) -> Table:
     """Frames per second, decoding included.
 
     Example:
-        >>> from dffkit.evaluation.tracking import MethodRow, TrackingScore, TrackingSummary
-        >>> s = TrackingSummary(0.05, 0.04, 0.06, None, 2, 0.006, 1.0, 1, 0, 40.0)
-        >>> row = MethodRow("yaw-sweep", "tracking", TrackingScore(np.zeros(1), np.zeros((1, 68, 2)), 1, 0, 40.0), s)
-        >>> tracking_fps_table([row]).rows[0]["frames per second (this machine)"]
-        40.0
+        >>> from dffkit.examples import tracking_row
+        >>> tracking_fps_table([tracking_row("similarity-drift")]).columns
+        ['sequence', 'method', 'frames per second (this machine)']
     """
     return table([{**_track_label(r), "frames per second (this machine)": r.summary.fps} for r in rows], digits=1)
 
 
-def filter_table(rows: Sequence[FilterRow]) -> Table:
+def filter_table(rows: Sequence[tracking.FilterRow]) -> Table:
     """Jitter (% of the box) against lag (frames) per filter setting.
 
     Example:
