@@ -81,10 +81,10 @@ def test_dense_landmarks_contain_the_68_and_spread(model):
 def test_contour_marches_to_the_silhouette_only_on_the_turned_side(model):
     cand = contour_candidates(model)
     shape = model.mean
-    frontal = march_contour(model, shape, Camera(s=5, tx=100, ty=100), cand)
+    frontal = march_contour(model.landmarks68, shape, Camera(s=5, tx=100, ty=100), cand)
     np.testing.assert_array_equal(frontal, model.landmarks68)
     w = Camera(s=5, yaw=np.radians(60), tx=100, ty=100)  # the subject's left (landmarks 9-16) turns away
-    marched = march_contour(model, shape, w, cand)
+    marched = march_contour(model.landmarks68, shape, w, cand)
     np.testing.assert_array_equal(marched[:9], model.landmarks68[:9])
     for lm in range(9, 17):
         reach = project(shape[cand[lm]], w)[:, 0]

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
+from dffkit.alignment.refine import point_uncertainty, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
@@ -70,8 +71,16 @@ class Alignment:
     """One aligned face, in image pixels.
 
     Attributes:
-        landmarks: (68, 2) the model's 68 landmark vertices projected by the final camera.
-        visible: (68,) bool, their z-buffer visibility.
+        landmarks: (68, 2) the 68 landmarks in the **3D convention** (AFLW2000-3D: the model's landmark
+            vertices wherever they are, hidden ones included): ``model_landmarks`` moved by the regressors'
+            2D refinement stages of that convention, if they have any.
+        landmarks_2d: (68, 2) the landmarks in the **2D convention** (300-W: the jawline of a turned-away side
+            on the visible silhouette), refined by that convention's stages.
+        model_landmarks: (68, 2) the model's 68 landmark vertices projected by the final camera (the cascade's
+            own answer, before any refinement).
+        uncertainty, uncertainty_2d: (68,) each point's predicted error, pixels, in either convention (NaN
+            when the regressors carry no uncertainty model).
+        visible: (68,) bool, the z-buffer visibility of the model's landmark vertices.
         camera: the final weak-perspective camera in the image frame.
         p_id, p_exp: the shape parameters.
         landmark_box: (4,) the landmark box the cascade started from (x0, y0, x1, y1).
@@ -87,11 +96,15 @@ class Alignment:
         >>> from dffkit.boxes import landmark_box
         >>> image, truth = sample_face()
         >>> a = align(image, landmark_box(truth))
-        >>> a.landmarks.shape, a.stages.shape, a.dense.shape, a.face_box is None
-        ((68, 2), (4, 68, 2), (160, 2), True)
+        >>> a.landmarks.shape, a.landmarks_2d.shape, a.stages.shape, a.dense.shape, a.face_box is None
+        ((68, 2), (68, 2), (4, 68, 2), (160, 2), True)
     """
 
     landmarks: np.ndarray
+    landmarks_2d: np.ndarray
+    model_landmarks: np.ndarray
+    uncertainty: np.ndarray
+    uncertainty_2d: np.ndarray
     visible: np.ndarray
     camera: Camera
     p_id: np.ndarray
@@ -237,7 +250,6 @@ class Aligner:
         return float(np.linalg.norm(delta[:136].reshape(68, 2), axis=1).mean() / box_size(cbox))
 
     def _run_3d(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
-        size = self.reg.size
         noise = self.reg.sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))
         history = []
         for weights in stages:
@@ -246,28 +258,40 @@ class Aligner:
             stage_update(self.geo, st, point_features(self.descriptor, self.reg, prepared, dense, vis), weights, noise)
         dense, vis, x68 = project_points(self.geo, st)
         history.append(x68)
+        starts = {"3d": (x68, vis[:68]), "2d": (self.geo.marched_landmarks(st.p, st.camera), np.ones(68, bool))}
+        return self._finish(prepared, crop, cbox, box, st, history, dense, vis, starts, face_box, score)
+
+    def _run_sdm(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
+        ones = np.ones(68, bool)
+        start = self.geo.landmarks(st.p, st.camera)
+        x, updates = refine_points(self.descriptor, self.reg, prepared, start, ones, stages)
+        history = [start, *np.cumsum(updates, axis=0) + start] if updates else [start]
+        return self._finish(prepared, crop, cbox, box, st, history, x, ones, {"3d": (x, ones), "2d": (x, ones)},
+                            face_box, score, refine=False)
+
+    def _finish(self, prepared, crop, cbox, box, st, history, dense, vis, starts, face_box, score,
+                refine: bool = True) -> Alignment:
+        """The Alignment of a finished cascade: each convention's points refined by its stages (if any), and
+        their uncertainty (if the regressors carry a model of it)."""
+        size = self.reg.size
+        side = box_size(cbox)
+        out = {}
+        for conv, (start, visible) in starts.items():
+            stages = self.reg.refine.get(conv, []) if refine else []
+            x, updates = refine_points(self.descriptor, self.reg, prepared, start, visible, stages)
+            unc = np.full(68, np.nan)
+            if conv in self.reg.uncertainty:
+                feats = uncertainty_features(self.descriptor, self.reg, prepared, x, visible, updates, side)
+                unc = point_uncertainty(self.reg.uncertainty[conv], feats, side)
+            out[conv] = (to_image(x, crop, size), unc / crop_affine(crop, size)[0])
         k, shift = crop_affine(crop, size)
-        return Alignment(landmarks=to_image(x68, crop, size), visible=vis[:68].copy(),
+        return Alignment(landmarks=out["3d"][0], landmarks_2d=out["2d"][0], model_landmarks=to_image(history[-1], crop, size),
+                         uncertainty=out["3d"][1], uncertainty_2d=out["2d"][1], visible=np.asarray(vis[:68]).copy(),
                          camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
                          dense=to_image(dense, crop, size), dense_visible=vis, face_box=face_box, score=score,
                          residual=self._residual(prepared, dense, vis, cbox))
-
-    def _run_sdm(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
-        size = self.reg.size
-        x = self.geo.landmarks(st.p, st.camera)
-        ones = np.ones(68, bool)
-        history = [x]
-        for weights in stages:
-            x = x + (point_features(self.descriptor, self.reg, prepared, x, ones) @ weights[:-1] + weights[-1]).reshape(68, 2)
-            history.append(x)
-        k, shift = crop_affine(crop, size)
-        return Alignment(landmarks=to_image(x, crop, size), visible=ones, camera=st.camera.mapped(1.0 / k, -shift / k),
-                         p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
-                         landmark_box=box, stages=to_image(np.stack(history), crop, size),
-                         dense=to_image(x, crop, size), dense_visible=ones, face_box=face_box, score=score,
-                         residual=self._residual(prepared, x, ones, cbox))
 
 
 def _one_box(landmark_box: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dffkit.face.camera import Camera, project, transform
-from dffkit.face.landmarks import dense_landmarks
+from dffkit.face.landmarks import contour_candidates, dense_landmarks, march_contour
 from dffkit.face.model import FaceModel
 
 __all__ = ["ShapeBasis", "CascadeState", "zbuffer_visibility", "init_camera", "camera_from_vector",
@@ -35,6 +35,9 @@ class ShapeBasis:
         m1: identity modes.
         flat: (m, n·3) float32 the basis as one matrix; b68: (m, 68, 3) its landmark rows; flat68: (m, 68·3).
         gram: (3, 3, m, m) Σ_i B_ic B_idᵀ over the 68 landmarks i, for the normal equations of eq. 8.
+        march_mean, march_flat: (c, 3) and (m, c·3) the mean and basis of the vertices landmark marching
+            looks at (the 68 and their jawline bands, :func:`dffkit.face.landmarks.contour_candidates`);
+            march_lm68: (68,) the landmarks' rows among them; march_bands: jawline landmark -> its band's rows.
 
     Example:
         >>> from dffkit.face.model import load_default_model
@@ -55,6 +58,10 @@ class ShapeBasis:
     flat68: np.ndarray
     b68: np.ndarray
     gram: np.ndarray
+    march_mean: np.ndarray
+    march_flat: np.ndarray
+    march_lm68: np.ndarray
+    march_bands: dict
 
     @classmethod
     def of(cls, model: FaceModel, step: int = 4) -> ShapeBasis:
@@ -66,6 +73,10 @@ class ShapeBasis:
         basis = np.concatenate([model.identity_basis[:, keep], model.expression_basis[:, keep]]).astype(np.float64)
         lm68 = np.array([row[v] for v in model.landmarks68])
         b68 = np.ascontiguousarray(basis[:, lm68])
+        bands = contour_candidates(model)
+        marching = np.unique(np.r_[model.landmarks68, *bands.values()])
+        mrow = {v: k for k, v in enumerate(marching)}
+        mbasis = np.concatenate([model.identity_basis[:, marching], model.expression_basis[:, marching]])
         return cls(mean=model.mean[keep].astype(np.float64), basis=basis,
                    lm68=lm68, dense=np.array([row[v] for v in dense]),
                    lo=np.r_[np.full(model.n_identity, -np.inf), model.expression_bounds[:, 0]],
@@ -73,7 +84,11 @@ class ShapeBasis:
                    prior=np.r_[1.0 / model.identity_std, 1.0 / model.expression_std], m1=model.n_identity,
                    flat=np.ascontiguousarray(basis.reshape(len(basis), -1), np.float32), b68=b68,
                    flat68=np.ascontiguousarray(b68.reshape(len(basis), -1)),
-                   gram=np.einsum("mic,nid->cdmn", b68, b68))
+                   gram=np.einsum("mic,nid->cdmn", b68, b68),
+                   march_mean=model.mean[marching].astype(np.float64),
+                   march_flat=np.ascontiguousarray(mbasis.reshape(len(basis), -1), np.float32),
+                   march_lm68=np.array([mrow[v] for v in model.landmarks68]),
+                   march_bands={lm: np.array([mrow[v] for v in vs]) for lm, vs in bands.items()})
 
     @property
     def n_params(self) -> int:
@@ -94,6 +109,12 @@ class ShapeBasis:
             (68, 2)
         """
         return project(self.mean[self.lm68] + (p @ self.flat68).reshape(68, 3), camera)
+
+    def marched_landmarks(self, p: np.ndarray, camera: Camera) -> np.ndarray:
+        """(68, 2) the landmarks in the 2D convention: a turned-away jawline on the silhouette
+        (:func:`dffkit.face.landmarks.marched_landmarks`, computed on the marching vertices alone)."""
+        pts = self.march_mean + (np.asarray(p, np.float32) @ self.march_flat).reshape(self.march_mean.shape)
+        return project(pts[march_contour(self.march_lm68, pts, camera, self.march_bands)], camera)
 
     def unit_landmarks(self) -> np.ndarray:
         """(68, 2) the mean landmarks under a frontal camera of scale 1 at the origin."""

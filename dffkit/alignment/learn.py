@@ -13,24 +13,25 @@ stage is learned. Both modes share the instance builder and the stage loop:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from dffkit.alignment.cascade import crop_box, point_features
+from dffkit.alignment.cascade import Aligner, crop_box, point_features
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
+from dffkit.alignment.refine import CONVENTIONS, uncertainty_features
 from dffkit.alignment.regressors import Regressors
-from dffkit.boxes import crop_affine, landmark_box, warp_crop
+from dffkit.boxes import box_size, crop_affine, landmark_box, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel
 from dffkit.images import to_rgb_uint8
 
-__all__ = ["train_regressors", "train_sdm", "ridge", "LAMBDAS"]
+__all__ = ["train_regressors", "train_sdm", "train_refinement", "ridge", "LAMBDAS"]
 
 LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
@@ -73,40 +74,55 @@ def ridge(x: np.ndarray, y: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS, ho
 
 @dataclass
 class _Instance:
-    """One perturbed start of one training face, in its crop frame."""
+    """One perturbed start of one training face, in its crop frame (the crop is kept, not its descriptor map:
+    the map is recomputed at each stage, so that memory grows with crops, not with maps)."""
 
-    prepared: Any
-    state: CascadeState
-    x: np.ndarray  # (68, 2) current landmarks (SDM mode)
+    crop: np.ndarray  # (size, size, 3) uint8
+    state: CascadeState | None  # camera and shape (3D cascade)
+    x: np.ndarray  # (68, 2) current landmarks (SDM mode, refinement)
     target: np.ndarray  # (68, 2) true landmarks
     true_w: np.ndarray | None  # (6,) true camera vector (3D mode)
     noise: float  # shape-solve landmark noise, pixels
+    visible: np.ndarray | None = None  # (68,) where the descriptor is read (refinement)
+    box: float = 1.0  # the landmark box's size, crop pixels
+    updates: list = field(default_factory=list)  # the refinement updates made, (68, 2) each
 
 
-def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], descriptor: Descriptor, geo: ShapeBasis,
+def _prepared(descriptor: Descriptor, inst: list[_Instance], chunk: int = 64) -> Iterator[tuple[_Instance, Any]]:
+    """Every instance with its crop prepared by the descriptor, ``chunk`` crops at a time."""
+    for s in range(0, len(inst), chunk):
+        part = inst[s:s + chunk]
+        yield from zip(part, descriptor.prepare_batch(np.stack([i.crop for i in part])))
+
+
+def _starts(image: np.ndarray, truth: np.ndarray, n_init: int, box_jitter: float, rng: np.random.Generator,
+            detector=None) -> list[np.ndarray]:
+    """``n_init`` landmark boxes to start from: the detector's calibrated box of the face (when a ``detector``
+    finds it; what the cascade will be given) and the true landmark box jittered as a detector errs."""
+    truth_box = landmark_box(truth)
+    found = detector.landmark_box_at(image, (truth_box[:2] + truth_box[2:]) / 2) if detector is not None else None
+    return [found if (j == 0 and found is not None) else _jittered(truth_box, rng, box_jitter) for j in range(n_init)]
+
+
+def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], size: int, geo: ShapeBasis,
                sigma: float, n_init: int, box_jitter: float, rng: np.random.Generator, progress: bool,
                detector=None) -> list[_Instance]:
-    """``n_init`` starts of every (image, landmarks (68, 2), camera or None) face: jittered true landmark
-    boxes, and, with a ``detector``, the first start from the detector's own box where it finds the face
-    (so that the cascade learns the boxes it will be given)."""
-    size = descriptor.size
+    """``n_init`` starts (:func:`_starts`) of every (image, landmarks (68, 2), camera or None) face, at the mean
+    shape under a frontal camera in the box."""
     unit = geo.unit_landmarks()
     out = []
     for image, lm, camera in tqdm(faces, desc="preparing instances", disable=not progress):
         gt = np.asarray(lm, np.float64)
         img = to_rgb_uint8(image)
-        truth_box = landmark_box(gt)
-        found = detector.landmark_box_at(img, (truth_box[:2] + truth_box[2:]) / 2) if detector is not None else None
-        for j in range(n_init):
-            box = found if (j == 0 and found is not None) else _jittered(landmark_box(gt), rng, box_jitter)
+        for box in _starts(img, gt, n_init, box_jitter, rng, detector):
             crop, cbox = crop_box(box, size)
             k, shift = crop_affine(crop, size)
             start = init_camera(unit, cbox)
-            out.append(_Instance(prepared=descriptor.prepare(warp_crop(img, crop, size), compact=True),
-                                 state=CascadeState(start, np.zeros(geo.n_params)), x=geo.landmarks(np.zeros(geo.n_params), start),
-                                 target=gt * k + shift,
+            out.append(_Instance(crop=warp_crop(img, crop, size), state=CascadeState(start, np.zeros(geo.n_params)),
+                                 x=geo.landmarks(np.zeros(geo.n_params), start), target=gt * k + shift,
                                  true_w=None if camera is None else camera.mapped(k, shift).to_vector(),
-                                 noise=sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1])))))
+                                 noise=sigma * float(np.sqrt((cbox[2] - cbox[0]) * (cbox[3] - cbox[1]))),
+                                 box=box_size(cbox)))
     return out
 
 
@@ -119,16 +135,19 @@ def _jittered(box: np.ndarray, rng: np.random.Generator, jitter: float) -> np.nd
     return np.r_[c - half, c + half]
 
 
-def _learn_stages(inst: list[_Instance], n_stages: int, step: Callable[[_Instance], tuple[np.ndarray, np.ndarray]],
+def _learn_stages(descriptor: Descriptor, inst: list[_Instance], n_stages: int,
+                  step: Callable[[_Instance, Any], tuple[np.ndarray, np.ndarray]],
                   move: Callable[[_Instance, np.ndarray, np.ndarray], None], error: Callable[[_Instance], float],
                   lambdas: tuple[float, ...], seed: int, progress: bool) -> tuple[list[np.ndarray], list[dict]]:
-    """The stage loop of both modes: features and targets of every instance, a ridge fit, then every
-    instance moved by the fitted update. Returns (per-stage weights, per-stage records)."""
+    """The stage loop of every mode: features and targets of every instance (its crop prepared anew), a ridge
+    fit, then every instance moved by the fitted update. Returns (per-stage weights, per-stage records)."""
     stages, record = [], []
     for k in range(n_stages):
-        rows = [step(i) for i in tqdm(inst, desc=f"stage {k + 1} features", disable=not progress)]
+        rows = [step(i, p) for i, p in tqdm(_prepared(descriptor, inst), total=len(inst),
+                                            desc=f"stage {k + 1} features", disable=not progress)]
         x = np.asarray([r[0] for r in rows], np.float32)
         y = np.asarray([r[1] for r in rows], np.float64)
+        del rows
         before = float(np.mean([error(i) for i in inst]))
         w, lam, errors = ridge(x, y, lambdas, seed=seed + k)
         for i, f in zip(inst, x):
@@ -170,25 +189,27 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     reg = Regressors(descriptor=descriptor, size=desc.size, stages=[], descriptor_options=desc.options)
     geo = ShapeBasis.of(model)
     rng = np.random.default_rng(seed)
-    inst = _instances(((s.image, s.landmarks68, s.camera) for s in samples), desc, geo, reg.sigma, n_init, box_jitter,
-                      rng, progress, detector)
+    inst = _instances(((s.image, s.landmarks68, s.camera) for s in samples), desc.size, geo, reg.sigma, n_init,
+                      box_jitter, rng, progress, detector)
     if desc.dim > 32:  # reduce each point's descriptor to 32 dimensions by PCA, as DFF has
-        raw = np.concatenate([desc.sample(i.prepared, d[v]) for i in inst[:: max(1, len(inst) // 500)]
+        some = inst[:: max(1, len(inst) // 500)]
+        raw = np.concatenate([desc.sample(p, d[v]) for i, p in _prepared(desc, some)
                               for d, v, _ in [project_points(geo, i.state)]])
         mean = raw.mean(0)
         _, _, vt = np.linalg.svd(raw - mean, full_matrices=False)
         reg.pca_mean, reg.pca_basis = mean.astype(np.float32), vt[:32].T.astype(np.float32)
 
-    def step(i: _Instance) -> tuple[np.ndarray, np.ndarray]:
+    def step(i: _Instance, prepared: Any) -> tuple[np.ndarray, np.ndarray]:
         dense, vis, x68 = project_points(geo, i.state)
-        return (point_features(desc, reg, i.prepared, dense, vis),
+        return (point_features(desc, reg, prepared, dense, vis),
                 np.r_[(i.target - x68).reshape(-1), i.true_w - i.state.camera.to_vector()])
 
     def error(i: _Instance) -> float:
         return float(np.linalg.norm(i.target - project_points(geo, i.state)[2], axis=1).mean())
 
-    reg.stages, record = _learn_stages(inst, n_stages, step, lambda i, f, w: stage_update(geo, i.state, f, w, i.noise),
-                                       error, lambdas, seed, progress)
+    reg.stages, record = _learn_stages(desc, inst, n_stages, step,
+                                       lambda i, f, w: stage_update(geo, i.state, f, w, i.noise), error, lambdas, seed,
+                                       progress)
     reg.meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init,
                 "box_jitter": box_jitter, "stages": record, "seed": seed,
                 "detector_starts": None if detector is None else detector.name}
@@ -216,20 +237,105 @@ def train_sdm(model: FaceModel, faces, net=None, n_stages: int = 4, n_init: int 
     desc = make_descriptor("dff", net=net)
     reg = Regressors(descriptor="dff", size=desc.size, stages=[], mode="sdm")
     geo = ShapeBasis.of(model)
-    inst = _instances(((im, lm, None) for im, lm in faces), desc, geo, reg.sigma, n_init, box_jitter,
+    inst = _instances(((im, lm, None) for im, lm in faces), desc.size, geo, reg.sigma, n_init, box_jitter,
                       np.random.default_rng(seed), progress, detector)
-    ones = np.ones(68, bool)
-
-    def step(i: _Instance) -> tuple[np.ndarray, np.ndarray]:
-        return point_features(desc, reg, i.prepared, i.x, ones), (i.target - i.x).reshape(-1)
-
-    def move(i: _Instance, f: np.ndarray, w: np.ndarray) -> None:
-        i.x = i.x + (np.r_[f, 1.0] @ w).reshape(68, 2)
-
-    reg.stages, record = _learn_stages(inst, n_stages, step, move,
-                                       lambda i: float(np.linalg.norm(i.target - i.x, axis=1).mean()),
-                                       lambdas, seed, progress)
+    for i in inst:
+        i.visible = np.ones(68, bool)
+    reg.stages, record = _learn_stages(desc, inst, n_stages, _points_step(desc, reg), _points_move,
+                                       _points_error, lambdas, seed, progress)
     reg.meta = {"descriptor": "dff", "mode": "sdm", "n_samples": len(inst) // n_init, "n_init": n_init,
                 "box_jitter": box_jitter, "stages": record, "seed": seed,
                 "detector_starts": None if detector is None else detector.name}
     return reg
+
+
+def _points_step(desc: Descriptor, reg: Regressors) -> Callable[[_Instance, Any], tuple[np.ndarray, np.ndarray]]:
+    """A 2D stage's features and target: the descriptor at the current points (where ``visible``), and the
+    remaining error of the points."""
+    return lambda i, prepared: (point_features(desc, reg, prepared, i.x, i.visible), (i.target - i.x).reshape(-1))
+
+
+def _points_move(i: _Instance, f: np.ndarray, w: np.ndarray) -> None:
+    step = (np.r_[f, 1.0] @ w).reshape(68, 2)
+    i.x = i.x + step
+    i.updates.append(step)
+
+
+def _points_error(i: _Instance) -> float:
+    return float(np.linalg.norm(i.target - i.x, axis=1).mean())
+
+
+def train_refinement(aligner: Aligner, faces: Iterable[tuple[np.ndarray, dict[str, np.ndarray]]], n_stages: int = 3,
+                     n_init: int = 2, box_jitter: float = 0.05, lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0,
+                     detector=None, gate_visibility: bool = True, uncertainty_faces: int = 6000,
+                     progress: bool = True) -> Regressors:
+    """Learn the 2D refinement stages of each landmark convention on top of a cascade, from the errors the
+    cascade actually leaves, and each convention's per-point uncertainty (:mod:`dffkit.alignment.refine`).
+
+    Every face is aligned by ``aligner`` from ``n_init`` boxes (:func:`_starts`); each convention with a truth
+    then starts from the cascade's points (``'3d'``: the model's landmark vertices; ``'2d'``: marched to the
+    silhouette) and learns ``n_stages`` ridge stages on the descriptor at them, as the SDM mode does. The
+    uncertainty model is then fitted on the log error of every point of (up to ``uncertainty_faces``) instances.
+
+    Args:
+        aligner: the cascade (its regressors must have no refinement yet).
+        faces: (image, {convention: (68, 2) truth, pixels}) items; a convention may be missing from an item.
+        gate_visibility: read the descriptor only at the points the z-buffer shows (``'3d'``).
+
+    Returns:
+        A copy of ``aligner.reg`` with ``refine`` and ``uncertainty`` set and the record in ``meta["refine"]``.
+
+    Example:
+        >>> from dffkit.alignment.cascade import Aligner
+        >>> from dffkit.examples import face
+        >>> faces = [(image, {"2d": truth}) for image, truth, _ in (face(0), face(1), face(2))]
+        >>> reg = train_refinement(Aligner(), faces, n_stages=1, n_init=1, uncertainty_faces=3, progress=False)
+        >>> sorted(reg.refine), reg.refine["2d"][0].shape, reg.uncertainty["2d"].shape
+        (['2d'], (2177, 136), (104,))
+    """
+    import dataclasses
+
+    if any(aligner.reg.refine.values()):
+        raise DffkitError("train_refinement starts from a cascade without refinement; load its regressors without")
+    reg, desc, size = aligner.reg, aligner.descriptor, aligner.reg.size
+    rng = np.random.default_rng(seed)
+    inst: dict[str, list[_Instance]] = {c: [] for c in CONVENTIONS}
+    for image, truths in tqdm(faces, desc="aligning training faces", disable=not progress):
+        img = to_rgb_uint8(image)
+        ref = truths.get("2d", truths.get("3d"))
+        for box in _starts(img, np.asarray(ref, np.float64), n_init, box_jitter, rng, detector):
+            a = aligner.align_checked(img, box[None])[0]
+            crop, cbox = crop_box(box, size)
+            k, shift = crop_affine(crop, size)
+            patch = warp_crop(img, crop, size)
+            for conv, truth in truths.items():
+                start = a.landmarks if conv == "3d" else a.landmarks_2d
+                vis = a.visible if (conv == "3d" and gate_visibility) else np.ones(68, bool)
+                inst[conv].append(_Instance(crop=patch, state=None, x=start * k + shift,
+                                            target=np.asarray(truth, np.float64) * k + shift, true_w=None, noise=0.0,
+                                            visible=np.asarray(vis, bool), box=box_size(cbox)))
+    refine, uncertainty, record = {}, {}, {}
+    for conv, items in inst.items():
+        if not items:
+            continue
+        refine[conv], rec = _learn_stages(desc, items, n_stages, _points_step(desc, reg), _points_move, _points_error,
+                                          lambdas, seed, progress)
+        uncertainty[conv], fit = _learn_uncertainty(desc, reg, items[:: max(1, len(items) // uncertainty_faces)],
+                                                    lambdas, seed)
+        record[conv] = {"instances": len(items), "stages": rec, "uncertainty": fit, "gate_visibility": gate_visibility}
+    meta = {**reg.meta, "refine": {"n_init": n_init, "box_jitter": box_jitter, "seed": seed, "record": record,
+                                   "detector_starts": None if detector is None else detector.name}}
+    return dataclasses.replace(reg, refine=refine, uncertainty=uncertainty, meta=meta)
+
+
+def _learn_uncertainty(desc: Descriptor, reg: Regressors, inst: list[_Instance], lambdas: tuple[float, ...],
+                       seed: int) -> tuple[np.ndarray, dict]:
+    """Ridge regression of each point's log error (over the box size) on its features
+    (:func:`dffkit.alignment.refine.uncertainty_features`). Returns ((F + 1,) weights, the fit's record)."""
+    feats, target = [], []
+    for i, prepared in _prepared(desc, inst):
+        feats.append(uncertainty_features(desc, reg, prepared, i.x, i.visible, i.updates, i.box))
+        target.append(np.log(np.linalg.norm(i.target - i.x, axis=1) / i.box + 1e-3))
+    x, y = np.concatenate(feats), np.concatenate(target)[:, None]
+    w, lam, errors = ridge(x, y, lambdas, seed=seed)
+    return w[:, 0], {"points": int(len(y)), "lambda": lam, "heldout_mse": errors, "target_var": float(y.var())}

@@ -58,6 +58,11 @@ class Regressors:
             the 68 current landmarks, which all count as visible).
         sigma: landmark noise of the shape solve, a share of the box size.
         pca_mean, pca_basis: (D0,), (D0, d) the reduction of each point's descriptor, or None.
+        refine: {convention ('3d', '2d'): per stage, (68·d + 1, 136) ridge weights}: 2D refinement stages
+            after the cascade, each moving the 68 points of one landmark convention by the descriptor at
+            them (:mod:`dffkit.alignment.refine`); empty for none.
+        uncertainty: {convention: (F + 1,) weights}: the per-point log error predicted from the points'
+            features (:func:`dffkit.alignment.refine.point_uncertainty`); empty for none.
         meta: training record (data, samples, lambdas, machine, time).
 
     Example:
@@ -74,6 +79,8 @@ class Regressors:
     descriptor_options: dict = field(default_factory=dict)
     pca_mean: np.ndarray | None = None
     pca_basis: np.ndarray | None = None
+    refine: dict = field(default_factory=dict)
+    uncertainty: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
     @property
@@ -112,9 +119,13 @@ class Regressors:
         arrays = {f"stage{k}": s.astype(np.float16) for k, s in enumerate(self.stages)}
         if self.pca_basis is not None:
             arrays.update(pca_mean=self.pca_mean.astype(np.float32), pca_basis=self.pca_basis.astype(np.float32))
+        for conv, stages in self.refine.items():
+            arrays.update({f"refine_{conv}_{k}": s.astype(np.float16) for k, s in enumerate(stages)})
+        arrays.update({f"uncertainty_{conv}": w.astype(np.float32) for conv, w in self.uncertainty.items()})
         head = {"format": FORMAT, "descriptor": self.descriptor, "descriptor_options": self.descriptor_options,
                 "mode": self.mode, "size": self.size, "n_stages": len(self.stages), "sigma": self.sigma,
-                "meta": self.meta}
+                "n_refine": {conv: len(s) for conv, s in self.refine.items()},
+                "uncertainty": sorted(self.uncertainty), "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
         return atomic_write(Path(path), npz_bytes(arrays))
 
@@ -143,6 +154,9 @@ class Regressors:
                 head = json.loads(bytes(z["header"]).decode())
                 stages = [z[f"stage{k}"].astype(np.float32) for k in range(head["n_stages"])]
                 pca = (z["pca_mean"], z["pca_basis"]) if "pca_basis" in z.files else (None, None)
+                refine = {conv: [z[f"refine_{conv}_{k}"].astype(np.float32) for k in range(n)]
+                          for conv, n in head.get("n_refine", {}).items()}
+                uncertainty = {conv: z[f"uncertainty_{conv}"].astype(np.float32) for conv in head.get("uncertainty", [])}
         except Exception as exc:  # noqa: BLE001 - numpy, zipfile and json raise many types for a bad file
             raise DffkitError(f"{p} is not a readable dffkit regressor file ({exc.__class__.__name__}); "
                               "retrain it") from None
@@ -157,4 +171,4 @@ class Regressors:
             head["descriptor_options"] = {"keypoint_size": head["sift_size"]} if head["descriptor"] == "sift" else {}
         return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
                    sigma=head["sigma"], descriptor_options=dict(head["descriptor_options"]), pca_mean=pca[0],
-                   pca_basis=pca[1], meta=head["meta"])
+                   pca_basis=pca[1], refine=refine, uncertainty=uncertainty, meta=head["meta"])

@@ -4,8 +4,8 @@ Each face is one row (:mod:`dffkit.alignment.records`): file, face index, landma
 score, pose, ms, the 68 points and their visibility. A file with no face gets one row with face −1 (so
 that ``--resume`` knows it was done); a file that cannot be read gets no row, is reported on stderr and
 listed at the end. A row is written whole and flushed; on resume, a last line cut short by a crash is
-dropped, and files are matched by their resolved paths (``photos/a.jpg`` and ``/home/me/photos/a.jpg``
-are one file).
+dropped. Rows name each file by its resolved absolute path, so that a resumed run matches them however it
+names the images (``photos/a.jpg`` from one folder, ``/home/me/photos/a.jpg`` from another).
 """
 
 from __future__ import annotations
@@ -43,13 +43,15 @@ def _done_files(path: Path, kind: str) -> set[str]:
 
 
 def _rows(r: FileResult) -> list[dict]:
+    path = _key(r.path)  # absolute: a resumed run, from any folder and however it names the images, knows it
     if not r.faces:
-        return [{"file": r.path, "face": -1, "ms": round(r.ms, 1)}]
-    return [{"file": r.path, "face": k, "ms": round(r.ms / len(r.faces), 1), **f} for k, f in enumerate(r.faces)]
+        return [{"file": path, "face": -1, "ms": round(r.ms, 1)}]
+    return [{"file": path, "face": k, "ms": round(r.ms / len(r.faces), 1), **f} for k, f in enumerate(r.faces)]
 
 
 def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, resume: bool, regressors: str | None,
-              descriptor: str | None, landmark_box, progress: bool, detector: str | None = None) -> int:
+              descriptor: str | None, landmark_box, progress: bool, detector: str | None = None,
+              convention: str = "2d") -> int:
     """Align every face of every file, writing rows to ``out`` (or JSON lines to stdout).
 
     Returns:
@@ -83,7 +85,7 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
             else:
                 for row in _rows(r):
                     if writer is not None:
-                        writer.writerow(csv_row(row, IMAGE_CONTEXT))
+                        writer.writerow(csv_row(row, IMAGE_CONTEXT, convention))
                     else:
                         fh.write(json.dumps(row) + "\n")
                 faces += len(r.faces)

@@ -13,25 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dffkit.cli.outputs import IMAGE_OUTPUT, all_or_nothing, check_outputs
 from dffkit.errors import DffkitError, NoFaceError
 
 __all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "track", "eval"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def _output_path(text: str | None, suffixes: tuple[str, ...], what: str) -> Path | None:
-    """The checked output path (None when not asked for): a known suffix and an existing folder, checked
-    before any work is done."""
-    if text is None:
-        return None
-    out = Path(text)
-    if out.suffix.lower() not in suffixes:
-        raise DffkitError(f"{out}: the {what} must end in {' or '.join(suffixes)}")
-    if not out.parent.is_dir():
-        raise DffkitError(f"{out.parent}: output folder does not exist; create it first")
-    return out
-
 
 def _write_output(out: Path, write: Callable[[], object]) -> None:
     """Run ``write`` (which writes ``out``) and turn an OS error into a one-line error."""
@@ -47,6 +32,7 @@ def render(args: argparse.Namespace) -> int:
     from dffkit.images import write_image
     from dffkit.viz import render_face
 
+    out = check_outputs({"-o": (args.output, IMAGE_OUTPUT)})["-o"]
     rng = np.random.default_rng(args.seed)
     model = load_default_model()
     p_id = model.sample_identity(rng, scale=args.identity_scale) if args.identity == "random" else None
@@ -55,13 +41,13 @@ def render(args: argparse.Namespace) -> int:
         image = render_face(renderer, model, args.size, p_id, p_exp, pitch=np.radians(args.pitch),
                             yaw=np.radians(args.yaw), roll=np.radians(args.roll), landmarks=args.landmarks,
                             fill=args.fill)
-    write_image(args.output, image)
+    write_image(out, image)
     if args.json:
-        print(json.dumps({"output": str(args.output), "yaw": args.yaw, "pitch": args.pitch, "roll": args.roll,
+        print(json.dumps({"output": str(out), "yaw": args.yaw, "pitch": args.pitch, "roll": args.roll,
                           "p_id": None if p_id is None else p_id.tolist(),
                           "p_exp": None if p_exp is None else p_exp.tolist()}))
     else:
-        print(f"wrote {args.output}")
+        print(f"wrote {out}")
     return 0
 
 
@@ -112,24 +98,28 @@ def train(args: argparse.Namespace) -> int:
 
 def train_align(args: argparse.Namespace) -> int:
     from dffkit.alignment.card import write_card
-    from dffkit.alignment.learn import train_regressors, train_sdm
+    from dffkit.alignment.cascade import Aligner
+    from dffkit.alignment.learn import train_refinement, train_regressors, train_sdm
+    from dffkit.alignment.regressors import Regressors
     from dffkit.data.dataset import SynthDataset
     from dffkit.data.photos import list_images, read_landmarks
     from dffkit.dff.runner import file_sha256
     from dffkit.dff.weights import load_weights, shipped_weights_path
     from dffkit.evaluation.report import machine_info, relative_path
+    from dffkit.face.landmarks import contour_candidates
     from dffkit.face.model import load_default_model
     from dffkit.images import read_image
 
-    if args.kind != "sdm" and args.data is None:
+    learn_cascade = args.regressors is None
+    if args.kind != "sdm" and args.data is None and (learn_cascade or not args.refine):
         raise DffkitError(f"--kind {args.kind} learns on a synthetic dataset: pass --data DIR from 'dffkit synth'")
+    if args.kind == "sdm" and args.refine:
+        raise DffkitError("--refine refines a 3D cascade; the 2D SDM mode is 2D already")
     faces = list_images(args.images, split="train", require_landmarks=True)
     if not faces:
         raise DffkitError(f"{args.images} holds no annotated train-split images (.jpg/.png with .pts or .mat)")
-    samples = None
-    if args.kind != "sdm":
-        ds = SynthDataset(args.data)
-        samples = [ds[i] for i in range(min(args.n, len(ds)))]
+    ds = SynthDataset(args.data) if args.data is not None else None
+    base = Regressors.load(args.regressors, descriptor=args.kind) if not learn_cascade else None
     model, net = load_default_model(), load_weights(args.weights)
     if args.detector_starts:
         from dffkit.detect import default_detector
@@ -143,15 +133,28 @@ def train_align(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     t = time.perf_counter()
+    n = min(args.n, len(ds)) if ds is not None else args.n
     if args.kind == "sdm":
-        pairs = [(read_image(p.image), read_landmarks(p.landmarks)) for p in faces[: args.n]]
+        pairs = ((read_image(p.image), read_landmarks(p.landmarks)) for p in faces[: args.n])
         reg = train_sdm(model, pairs, net=net, n_init=args.n_init, box_jitter=args.box_jitter, detector=detector,
                         progress=not args.quiet)
         reg.meta.update(images=relative_path(args.images), split="train")
-    else:
-        reg = train_regressors(model, samples, descriptor=args.kind, net=net, n_init=args.n_init,
+    elif learn_cascade:
+        reg = train_regressors(model, (ds[i] for i in range(n)), descriptor=args.kind, net=net, n_init=args.n_init,
                                box_jitter=args.box_jitter, detector=detector, progress=not args.quiet)
         reg.meta.update(data=relative_path(args.data))
+    else:
+        reg = base
+    if args.refine:
+        bands = contour_candidates(model)
+        real = ((image, {"2d": read_landmarks(p.landmarks)}) for p in faces for image in [read_image(p.image)]
+                for _ in range(args.image_init))  # each real image from several boxes
+        rendered = ((s.image, s.conventions(model, bands)) for s in (ds[i] for i in range(n))) if ds is not None \
+            else iter(())
+        reg = train_refinement(Aligner(model, reg, net=net), _chain(real, rendered), n_stages=args.refine,
+                               n_init=1, box_jitter=args.box_jitter, detector=detector, progress=not args.quiet)
+        reg.meta["refine"].update(images=relative_path(args.images), image_init=args.image_init,
+                                  data=None if args.data is None else relative_path(args.data))
     reg.meta.update(weights=Path(args.weights).name if args.weights else "dff_cpu.pt",
                     weights_sha256=file_sha256(Path(args.weights) if args.weights else shipped_weights_path()),
                     train_seconds=time.perf_counter() - t, machine=machine_info(), command=" ".join(sys.argv[1:]))
@@ -161,13 +164,18 @@ def train_align(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chain(*iterables):
+    for it in iterables:
+        yield from it
+
+
 def features(args: argparse.Namespace) -> int:
     from dffkit.atomic import atomic_write
     from dffkit.dff.features import features as dff_features
     from dffkit.dff.weights import load_weights
     from dffkit.images import read_image
 
-    out = _output_path(args.output, (".npy",), "output")
+    out = check_outputs({"-o": (args.output, (".npy",))})["-o"]
     image = read_image(args.image)
     net = load_weights(args.weights) if args.weights else None
     feats = dff_features(image, None if args.landmark_box is None else np.array(args.landmark_box), net=net)
@@ -210,7 +218,7 @@ def match(args: argparse.Namespace) -> int:
     from dffkit.matching.match import match_faces
     from dffkit.viz import draw_matches
 
-    out = _output_path(args.output, IMAGE_SUFFIXES, "drawing")
+    out = check_outputs({"-o": (args.output, IMAGE_OUTPUT)})["-o"]
     images = [read_image(args.image_a), read_image(args.image_b)]
     (box_a, mask_a), (box_b, mask_b) = (_face_region(im, bx, str(nm)) for im, bx, nm in
                                         zip(images, (args.landmark_box_a, args.landmark_box_b),
@@ -244,24 +252,26 @@ def align(args: argparse.Namespace) -> int:
     from dffkit.images import read_image, write_image
     from dffkit.viz import draw_landmarks
 
-    if args.csv and args.jsonl:
+    if args.csv is not None and args.jsonl is not None:
         raise DffkitError("pass --csv or --jsonl, not both")
-    many = len(args.images) > 1 or Path(args.images[0]).is_dir() or args.csv or args.jsonl
+    paths = check_outputs({"-o": (args.output, IMAGE_OUTPUT), "--mesh": (args.mesh, (".ply", ".obj")),
+                           "--depth": (args.depth, IMAGE_OUTPUT), "--pncc": (args.pncc, IMAGE_OUTPUT),
+                           "--pose-axes": (args.pose_axes, IMAGE_OUTPUT), "--csv": (args.csv, (".csv",)),
+                           "--jsonl": (args.jsonl, (".jsonl", ".json"))})
+    many = len(args.images) > 1 or Path(args.images[0]).is_dir() or args.csv is not None or args.jsonl is not None
     if many:
         from dffkit.cli.batch import run_batch
 
-        if args.output or args.mesh or args.depth or args.pncc or args.pose_axes or args.dense:
+        if any(paths[k] is not None for k in ("-o", "--mesh", "--depth", "--pncc", "--pose-axes")) or args.dense:
             raise DffkitError("-o, --mesh, --depth, --pncc, --pose-axes and --dense are for one image; with many "
                               "images use --csv or --jsonl")
-        text = args.csv or args.jsonl
-        out = _output_path(text, (".csv",) if args.csv else (".jsonl", ".json"), "output") if text else None
-        return run_batch(args.images, out, "csv" if args.csv else "jsonl", args.workers, args.resume,
+        out = paths["--csv"] or paths["--jsonl"]
+        return run_batch(args.images, out, "csv" if args.csv is not None else "jsonl", args.workers, args.resume,
                          args.regressors, args.descriptor, args.landmark_box, progress=not args.quiet,
-                         detector=args.detector)
-    out = _output_path(args.output, IMAGE_SUFFIXES, "overlay")
-    extra = {name: _output_path(getattr(args, name), suffixes, what) for name, suffixes, what in
-             (("mesh", (".ply", ".obj"), "mesh"), ("depth", IMAGE_SUFFIXES, "depth image"),
-              ("pncc", IMAGE_SUFFIXES, "PNCC image"), ("pose_axes", IMAGE_SUFFIXES, "pose-axes image"))}
+                         detector=args.detector, convention=args.convention)
+    out = paths["-o"]
+    extra = {"mesh": paths["--mesh"], "depth": paths["--depth"], "pncc": paths["--pncc"],
+             "pose_axes": paths["--pose-axes"]}
     image = read_image(args.images[0])
     aligner = aligner_for(args.regressors, args.descriptor)
     detector = None
@@ -271,13 +281,14 @@ def align(args: argparse.Namespace) -> int:
         detector = make_detector(args.detector)
     faces = align_all(image, None if args.landmark_box is None else np.array([args.landmark_box]), aligner, detector)
     doc = {"faces": [alignment_record(a) for a in faces]}
-    if out is not None:
-        overlay = image
-        for a in faces:
-            overlay = draw_landmarks(overlay, a.landmarks, a.visible)
-        _write_output(out, lambda: write_image(out, overlay))
-    if any(v is not None for v in extra.values()) or args.dense:
-        _write_3d(image, faces, aligner.model, extra, doc if args.dense else None)
+    with all_or_nothing() as write:  # every output, or none
+        if out is not None:
+            overlay = image
+            for a in faces:
+                overlay = draw_landmarks(overlay, *_drawn(a, args.convention))
+            write(out, lambda tmp: write_image(tmp, overlay))
+        if any(v is not None for v in extra.values()) or args.dense:
+            _write_3d(image, faces, aligner.model, extra, doc if args.dense else None, write)
     if args.json:
         print(json.dumps(doc))
     else:
@@ -290,8 +301,15 @@ def align(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | None) -> None:
-    """The 3D outputs of ``align``: meshes, depth, PNCC and pose-axes images, dense points in ``doc``."""
+def _drawn(a, convention: str) -> tuple[np.ndarray, np.ndarray]:
+    """The points an overlay draws and their visibility: the 3D convention's by the z-buffer (green seen, red
+    hidden); the 2D convention's are all on the visible face."""
+    return (a.landmarks, a.visible) if convention == "3d" else (a.landmarks_2d, np.ones(68, bool))
+
+
+def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | None, write) -> None:
+    """The 3D outputs of ``align``: meshes, depth, PNCC and pose-axes images (through ``write``, of
+    :func:`dffkit.cli.outputs.all_or_nothing`), dense points in ``doc``."""
     from dffkit.alignment.reconstruct import depth_map, face_mesh, pncc_map, write_mesh
     from dffkit.face.render import Renderer
     from dffkit.images import write_image
@@ -308,7 +326,7 @@ def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | No
                 if paths["mesh"] is not None:
                     p = paths["mesh"]
                     target = p if k == 0 else p.with_name(f"{p.stem}_{k}{p.suffix}")
-                    _write_output(target, lambda: write_mesh(target, mesh, h))
+                    write(target, lambda tmp, m=mesh: write_mesh(tmp, m, h))
                 if doc is not None:
                     vis = np.nonzero(mesh.visible)[0]
                     doc["faces"][k]["dense"] = {"vertex": vis.tolist(), "xyz": mesh.vertices[vis].round(2).tolist()}
@@ -320,7 +338,7 @@ def _write_3d(image: np.ndarray, faces: list, model, paths: dict, doc: dict | No
             axes = draw_pose_axes(axes, a.camera, model.mean[model.landmarks68[30]])
     for name, img in (("depth", depth_image(depth)), ("pncc", pncc), ("pose_axes", axes)):
         if paths[name] is not None:
-            _write_output(paths[name], lambda p=paths[name], i=img: write_image(p, i))
+            write(paths[name], lambda tmp, i=img: write_image(tmp, i))
 
 
 def track(args: argparse.Namespace) -> int:
@@ -328,10 +346,11 @@ def track(args: argparse.Namespace) -> int:
     from dffkit.tracking.run import frame_rows, track_video
     from dffkit.tracking.tracker import Tracker
 
-    if args.csv and args.jsonl:
+    if args.csv is not None and args.jsonl is not None:
         raise DffkitError("pass --csv or --jsonl, not both")
-    overlay = _output_path(args.output, (".mp4",), "overlay video")
-    rows = _output_path(args.csv, (".csv",), "rows") if args.csv else _output_path(args.jsonl, (".jsonl",), "rows")
+    paths = check_outputs({"-o": (args.output, (".mp4",)), "--csv": (args.csv, (".csv",)),
+                           "--jsonl": (args.jsonl, (".jsonl",))})
+    overlay, rows = paths["-o"], paths["--csv"] or paths["--jsonl"]
     tracker = Tracker(detect_every=args.detect_every,
                       filter=None if args.no_filter else Smoothing(args.min_cutoff, args.beta))
     n = faces = 0

@@ -189,6 +189,13 @@ def _train_align(sub) -> None:
     ta.add_argument("--n-init", type=_ranged(1, 100, int), default=2, help="starts per sample")
     ta.add_argument("--box-jitter", type=_ranged(0, 0.5), default=0.05, help="jitter of the true boxes, share of size")
     ta.add_argument("--weights", help="DFF weights.pt (default: the shipped ones)")
+    ta.add_argument("--regressors", help="a cascade to refine (with --refine) instead of learning one")
+    ta.add_argument("--refine", type=_ranged(0, 10, int), default=0,
+                    help="learn this many 2D refinement stages per landmark convention after the cascade, and the "
+                         "points' uncertainty: on the train-split images of --images (2D convention) and the "
+                         "samples of --data (both conventions) (default 0: none)")
+    ta.add_argument("--image-init", type=_ranged(1, 100, int), default=4,
+                    help="with --refine: starts per real image (a jittered or detector box each; default 4)")
     ta.add_argument("--out", required=True, help="output folder for the .npz and the card")
     _flags(ta, detector_starts="the first start of each sample from the default detector's box (as at test time)",
            quiet="no progress bars")
@@ -239,9 +246,13 @@ def _align(sub) -> None:
     _landmark_box_option(a, "the face's landmark box (around its 68 points, brows to chin), pixels")
     a.add_argument("--detector", choices=_names("detector"), help="the face detector (default blazeface)")
     a.add_argument("--descriptor", choices=_kinds(),
-                   help="the regressor kind: dff (default), sift for 'Ours (SIFT)', sdm for the 2D SDM mode; with "
-                        "--regressors, the file must be of this kind")
+                   help="the regressor kind: dff, sift for 'Ours (SIFT)', sdm for the 2D SDM mode (default: dff, or "
+                        "with --regressors the file's own kind); a --regressors file of another kind is refused")
     a.add_argument("--regressors", help="regressor .npz (default: the shipped ones)")
+    a.add_argument("--convention", choices=("2d", "3d"), default="2d",
+                   help="the landmarks drawn and put in the CSV's x, y columns: 2d (default; 300-W: the jawline on "
+                        "the visible silhouette) or 3d (AFLW2000-3D: the model's landmark vertices, hidden ones "
+                        "included); JSON carries both")
     a.add_argument("-o", "--output", help="overlay image, .png or .jpg (green visible, red hidden landmarks; one image)")
     for name, text in (("mesh", "the photo-coloured 3D face, .ply or .obj (face k > 0 in NAME_k.ply)"),
                        ("depth", "the faces' depth map as an image, .png or .jpg (nearer is brighter)"),

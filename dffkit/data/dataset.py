@@ -86,6 +86,27 @@ class Sample:
         """(V, 3) the sample's shape S = S̄ + A_id p_id + A_exp p_exp, cm."""
         return model.shape(self.p_id, self.p_exp)
 
+    def conventions(self, model: FaceModel, candidates: dict | None = None) -> dict[str, np.ndarray]:
+        """The sample's 68 landmarks in both conventions: ``'3d'`` the model's landmark vertices projected,
+        ``'2d'`` with a turned-away jawline on the silhouette (an annotated image's own hand annotation).
+
+        Example:
+            >>> from dffkit.examples import views
+            >>> from dffkit.face.model import load_default_model
+            >>> s = views()[0]
+            >>> c = s.conventions(load_default_model())
+            >>> bool(np.allclose(c["3d"], s.landmarks68, atol=1e-3)), c["2d"].shape
+            (True, (68, 2))
+        """
+        from dffkit.face.camera import project
+        from dffkit.face.landmarks import marched_landmarks
+
+        shape = self.vertices(model)
+        out = {"3d": project(shape[model.landmarks68], self.camera)}
+        out["2d"] = np.asarray(self.landmarks68, np.float64) if self.annotated else \
+            marched_landmarks(model, shape, self.camera, candidates)
+        return out
+
     def vertices_image(self, model: FaceModel) -> np.ndarray:
         """(V, 3) the shape in the image frame (x, y pixels; z towards the viewer)."""
         return transform(self.vertices(model), self.camera)

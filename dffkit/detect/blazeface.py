@@ -21,6 +21,7 @@ at least ``min_tile`` pixels), and every pass's detections are merged as in step
 from __future__ import annotations
 
 import os
+import threading
 from importlib import resources
 from typing import ClassVar
 
@@ -89,7 +90,11 @@ class BlazeFace(FaceDetector):
         tile_score: the lowest score kept from a tile, for a face under 0.35 of the tile's side (larger ones
             are the whole image's to find; a tile over a big face sees only parts of it).
         min_tile: the smallest tile side searched, pixels (0: the whole image only).
-        threads: LiteRT threads (None: the cores this process may use).
+        threads: LiteRT threads per interpreter (None: the cores this process may use).
+
+    Thread safety: a LiteRT interpreter holds its tensors between calls, so each thread that calls
+    :meth:`detect` gets an interpreter of its own (made on its first call); one detector may be shared by
+    any number of threads.
 
     Example:
         >>> det = BlazeFace()                                        # doctest: +SKIP
@@ -105,17 +110,28 @@ class BlazeFace(FaceDetector):
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
             raise DffkitError("the BlazeFace detector needs LiteRT; pip install ai-edge-litert") from None
-        n = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-        with captured_stderr():  # LiteRT's banner ("Created TensorFlow Lite XNNPACK delegate")
-            self._net = Interpreter(model_path=str(model_path()), num_threads=n)
-            self._net.allocate_tensors()
-        self._in = self._net.get_input_details()[0]["index"]
-        out = {d["name"]: d["index"] for d in self._net.get_output_details()}
+        self._make = Interpreter
+        self._threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        self._local = threading.local()
+        net = self._net  # this thread's interpreter, made now: a broken model fails here, not on first use
+        self._in = net.get_input_details()[0]["index"]
+        out = {d["name"]: d["index"] for d in net.get_output_details()}
         self._boxes, self._scores = out["Identity"], out["Identity_1"]
         self.min_score, self.tile_score, self.min_tile = float(min_score), float(tile_score), int(min_tile)
         c = (np.arange(GRID) + 0.5) / GRID
         ax, ay = np.meshgrid(c, c)
         self._anchors = np.stack([ax.ravel(), ay.ravel()], 1)  # (2304, 2), row by row
+
+    @property
+    def _net(self):
+        """The calling thread's interpreter (made on its first call)."""
+        net = getattr(self._local, "net", None)
+        if net is None:
+            with captured_stderr():  # LiteRT's banner ("Created TensorFlow Lite XNNPACK delegate")
+                net = self._make(model_path=str(model_path()), num_threads=self._threads)
+                net.allocate_tensors()
+            self._local.net = net
+        return net
 
     def _pass(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int) -> tuple[np.ndarray, np.ndarray]:
         """One pass over the (side_w × side_h) region at (x0, y0): (boxes in image pixels, scores)."""
@@ -126,10 +142,11 @@ class BlazeFace(FaceDetector):
         px, py = (INPUT - w) // 2, (INPUT - h) // 2
         interp = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
         tensor[py:py + h, px:px + w] = cv2.resize(region, (w, h), interpolation=interp).astype(np.float32) / 127.5 - 1
-        self._net.set_tensor(self._in, tensor[None])
-        self._net.invoke()
-        raw = self._net.get_tensor(self._boxes)[0]
-        score = 1.0 / (1.0 + np.exp(-np.clip(self._net.get_tensor(self._scores)[0, :, 0].astype(np.float64), -100, 100)))
+        net = self._net
+        net.set_tensor(self._in, tensor[None])
+        net.invoke()
+        raw = net.get_tensor(self._boxes)[0].copy()
+        score = 1.0 / (1.0 + np.exp(-np.clip(net.get_tensor(self._scores)[0, :, 0].astype(np.float64), -100, 100)))
         keep = score >= self.min_score
         raw, score, anchors = raw[keep], score[keep], self._anchors[keep]
         centre = anchors + raw[:, :2] / INPUT

@@ -12,6 +12,7 @@ those photos is not a fair test result.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from pathlib import Path
 
 import cv2
@@ -53,6 +54,7 @@ class DlibLandmarker(FaceDetector):
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(str(predictor_path()))
+        self._lock = threading.Lock()  # dlib's objects are not documented as thread-safe: one call at a time
 
     def detect(self, image: np.ndarray, upsample: int = 1, max_side: int = 2000, retry_side: int = 1000) -> Detections:
         """Faces in an RGB uint8 (H, W, 3) image, largest first.
@@ -72,16 +74,18 @@ class DlibLandmarker(FaceDetector):
         scale = min(1.0, max_side / max(image.shape[:2]))
         small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
-        rects, scores, _ = self._detector.run(small, upsample, 0.0)
-        if len(rects) == 0 and max(image.shape[:2]) <= retry_side:
-            rects, scores, _ = self._detector.run(small, 2 * upsample, 0.0)
+        with self._lock:
+            rects, scores, _ = self._detector.run(small, upsample, 0.0)
+            if len(rects) == 0 and max(image.shape[:2]) <= retry_side:
+                rects, scores, _ = self._detector.run(small, 2 * upsample, 0.0)
         boxes = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], np.float64).reshape(-1, 4)
         return Detections.of(boxes / scale, np.array(scores, np.float64))
 
     def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks of the face in ``box`` (x0, y0, x1, y1). Returns (68, 2) float64, 0-based pixels."""
         x0, y0, x1, y1 = (int(round(v)) for v in np.asarray(box, np.float64))
-        shape = self._predictor(np.ascontiguousarray(image), self._dlib.rectangle(x0, y0, x1, y1))
+        with self._lock:
+            shape = self._predictor(np.ascontiguousarray(image), self._dlib.rectangle(x0, y0, x1, y1))
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
 
     def largest_face_landmarks(self, image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -94,7 +94,7 @@ def fit_landmarks(model: FaceModel, landmarks: np.ndarray, n_iter: int = 6, sigm
     it = 0
     for it in range(1, n_iter + 1):
         if contour:
-            idx = march_contour(model, shape, cam, candidates)
+            idx = march_contour(model.landmarks68, shape, cam, candidates)
         cam = estimate_camera(shape[idx], x)
         # projection of landmark i: u = s R0·q + tx, v = ty − s R1·q, q = S̄_i + A_i p
         r = cam.R
@@ -108,7 +108,7 @@ def fit_landmarks(model: FaceModel, landmarks: np.ndarray, n_iter: int = 6, sigm
         p = lsq_linear(r_fac, q.T @ b, bounds=(lo, hi), method="bvls").x
         shape = model.shape(p[:m1], p[m1:])
     if contour:
-        idx = march_contour(model, shape, cam, candidates)
+        idx = march_contour(model.landmarks68, shape, cam, candidates)
     cam = estimate_camera(shape[idx], x)
     nme = nme_box(project(shape[idx], cam), x)
     return Fit(camera=cam, p_id=p[:m1].astype(np.float32), p_exp=p[m1:].astype(np.float32),

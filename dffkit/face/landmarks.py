@@ -15,7 +15,7 @@ from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera, project
 from dffkit.face.model import FaceModel
 
-__all__ = ["dense_landmarks", "contour_candidates", "march_contour", "CONTOUR_RIGHT", "CONTOUR_LEFT"]
+__all__ = ["dense_landmarks", "contour_candidates", "march_contour", "marched_landmarks", "CONTOUR_RIGHT", "CONTOUR_LEFT"]
 
 #: Jawline landmarks on the subject's right (model x < 0) and left (x > 0), iBUG numbering (0-based).
 CONTOUR_RIGHT = np.arange(0, 8)
@@ -65,7 +65,7 @@ def contour_candidates(model: FaceModel, band_cm: float = 0.5) -> dict[int, np.n
     return out
 
 
-def march_contour(model: FaceModel, shape: np.ndarray, camera: Camera, candidates: dict[int, np.ndarray],
+def march_contour(landmarks68: np.ndarray, shape: np.ndarray, camera: Camera, candidates: dict[int, np.ndarray],
                   min_turn: float = np.sin(np.radians(10.0))) -> np.ndarray:
     """The 68 landmark vertices for a pose, with the turned-away jawline on the silhouette.
 
@@ -74,16 +74,23 @@ def march_contour(model: FaceModel, shape: np.ndarray, camera: Camera, candidate
     projection lies furthest out along that side's image direction.
 
     Args:
-        model: the face model.
-        shape: (V, 3) the current shape.
+        landmarks68: (68,) the landmark vertices' rows in ``shape`` (``model.landmarks68`` for a whole shape).
+        shape: (V, 3) the current shape (or the rows of it the indices name).
         camera: the current camera.
-        candidates: from :func:`contour_candidates`.
+        candidates: from :func:`contour_candidates`, in the same rows.
         min_turn: threshold on the turn, as a sine.
 
     Returns:
-        (68,) int64 vertex indices.
+        (68,) int64 row indices.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> m = load_default_model()
+        >>> idx = march_contour(m.landmarks68, m.mean, Camera(s=5.0, yaw=1.0), contour_candidates(m))
+        >>> int((idx != m.landmarks68).sum()) > 0
+        True
     """
-    idx = model.landmarks68.astype(np.int64).copy()
+    idx = np.asarray(landmarks68).astype(np.int64).copy()
     r = camera.R
     x_axis_z = r[2, 0]  # depth component of the rotated +x axis: < 0 means the subject's left turns away
     direction = np.array([r[0, 0], -r[1, 0]])  # image direction of the +x axis
@@ -96,3 +103,34 @@ def march_contour(model: FaceModel, shape: np.ndarray, camera: Camera, candidate
             reach = project(shape[cand], camera) @ (sign * direction)
             idx[lm] = cand[int(np.argmax(reach))]
     return idx
+
+
+def marched_landmarks(model: FaceModel, shape: np.ndarray, camera: Camera,
+                      candidates: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """The 68 landmarks in the **2D convention** (300-W, iBUG): the landmark vertices projected, the jawline of
+    a side that turns away moved to the silhouette ("landmark marching", as 300W-LP builds its labels).
+
+    The **3D convention** (AFLW2000-3D, 300W-LP's ``pt3d_68``) is ``project(shape[model.landmarks68],
+    camera)``: the same vertices wherever they are, hidden or not. The two agree on a frontal face.
+
+    Args:
+        model: the face model.
+        shape: (V, 3) the face's shape, cm.
+        camera: its camera.
+        candidates: from :func:`contour_candidates` (computed when None).
+
+    Returns:
+        (68, 2) image points, pixels.
+
+    Example:
+        >>> from dffkit.face.model import load_default_model
+        >>> m = load_default_model()
+        >>> front, turned = Camera(s=5.0), Camera(s=5.0, yaw=np.radians(60))
+        >>> bool(np.allclose(marched_landmarks(m, m.mean, front), project(m.mean[m.landmarks68], front)))
+        True
+        >>> moved = np.linalg.norm(marched_landmarks(m, m.mean, turned) - project(m.mean[m.landmarks68], turned), axis=1)
+        >>> bool(moved[:17].max() > 1.0), bool(moved[17:].max() == 0.0)       # only the jawline marches
+        (True, True)
+    """
+    cand = candidates if candidates is not None else contour_candidates(model)
+    return project(shape[march_contour(model.landmarks68, shape, camera, cand)], camera)

@@ -77,7 +77,7 @@ def track_video(source: str | Path, tracker: Tracker, overlay: str | Path | None
                 writer.write(draw_frame(image, frame))
             for r in frame_rows(frame):
                 if table is not None:
-                    table.writerow(csv_row(r, VIDEO_CONTEXT))
+                    table.writerow(csv_row(r, VIDEO_CONTEXT, "3d"))  # the tracker filters the 3D convention
                 elif rows is not None:
                     text.write(json.dumps(r) + "\n")
             bar.update(1)
