@@ -13,11 +13,14 @@ import multiprocessing as mp
 import multiprocessing.pool
 from collections.abc import Callable, Iterator
 
+from dffkit.threads import mark_worker
+
 __all__ = ["worker_pool", "limit_threads"]
 
 
 def limit_threads(threads: int = 1) -> None:
-    """Hold this process's BLAS and OpenMP pools to ``threads`` threads (what each pool worker runs with)."""
+    """Hold this process's BLAS and OpenMP pools to ``threads`` threads (what each pool worker runs with;
+    :mod:`dffkit.threads` gives the policy)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -53,6 +56,7 @@ def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
 
 
 def _start(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    mark_worker()
     limit_threads()
     if initializer is not None:
         initializer(*initargs)

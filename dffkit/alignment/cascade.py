@@ -43,6 +43,7 @@ from dffkit.face.model import FaceModel, load_default_model
 from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
 from dffkit.records import Record, record
+from dffkit.threads import BlasLimit
 
 __all__ = ["Alignment", "Aligner", "Pose", "align", "align_all", "default_aligner", "point_features", "crop_box"]
 
@@ -193,6 +194,7 @@ class Aligner:
             raise DffkitError(f"the regressors were trained on {self.reg.size}px crops but the {self.reg.descriptor} "
                               f"descriptor takes {self.descriptor.size}px; use the matching weights")
         self._unit = self.geo.unit_landmarks()
+        self._blas = BlasLimit()
 
     def align(self, image: np.ndarray, landmark_box: np.ndarray, n_stages: int | None = None) -> Alignment:
         """Align the face in its landmark box (x0, y0, x1, y1), pixels.
@@ -237,9 +239,10 @@ class Aligner:
         stages = self.reg.stages[: len(self.reg.stages) if n_stages is None else n_stages]
         run = self._run_sdm if self.reg.mode == "sdm" else self._run_3d
         out = []
-        for (crop, cbox), prep, box, fb, score in zip(crops, prepared, boxes, face_boxes, scores):
-            st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
-            out.append(run(prep, crop, cbox, box, stages, st, fb, score))
+        with self._blas():  # one face's small matrices on one BLAS thread (dffkit.threads)
+            for (crop, cbox), prep, box, fb, score in zip(crops, prepared, boxes, face_boxes, scores):
+                st = CascadeState(init_camera(self._unit, cbox), np.zeros(self.geo.n_params))
+                out.append(run(prep, crop, cbox, box, stages, st, fb, score))
         return out
 
     def _residual(self, prepared, points, visible, cbox) -> float:

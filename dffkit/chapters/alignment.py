@@ -64,11 +64,13 @@ def rendered_views(model: FaceModel, faces: list, n_pairs: int, size: int, seed:
 
 def measure(model: FaceModel, aligner: Aligner, faces: list[Face], profiled: list[Sample], rendered: list[Sample],
             methods: Sequence[str], real_methods: Sequence[str], detector_methods: Sequence[str]) -> AlignmentResults:
-    """Every method on the real faces (``real_methods`` with the true box, ``detector_methods`` also with the
-    detector's), and ``methods`` on the profiled and rendered views; the cascade's 3D shapes on the profiled ones."""
-    predictors = {m: landmark_predictor(m, model) for m in dict.fromkeys([*methods, *real_methods])}
-    real = {(m, "truth"): predictors[m] for m in real_methods}
-    real.update({(m, "detector"): with_detector_box(predictors[m]) for m in detector_methods})
+    """Every method on the real faces in the 2D convention of their 300-W annotation (``real_methods`` with the
+    true box, ``detector_methods`` also with the detector's), and ``methods`` on the profiled and rendered
+    views in the 3D convention of AFLW2000-3D; the cascade's 3D shapes on the profiled ones."""
+    predictors = {m: landmark_predictor(m, model) for m in methods}
+    in_2d = {m: landmark_predictor(m, model, convention="2d") for m in dict.fromkeys([*real_methods, *detector_methods])}
+    real = {(m, "truth"): in_2d[m] for m in real_methods}
+    real.update({(m, "detector"): with_detector_box(in_2d[m]) for m in detector_methods})
     return AlignmentResults(
         real=score_real_images(faces, real),
         profiled=evaluate_alignment(profiled, {m: predictors[m] for m in methods}, "profiled"),

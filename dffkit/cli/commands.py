@@ -378,7 +378,7 @@ def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     faces = protocol.load(args.root)[: args.limit]
     res = {}
     for method in args.method:
-        r = evaluate(protocol, faces, landmark_predictor(method), progress=not args.quiet)
+        r = evaluate(protocol, faces, landmark_predictor(method, convention=protocol.convention), progress=not args.quiet)
         res[method] = r
         if args.verbose:
             for line in r.failed:

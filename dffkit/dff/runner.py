@@ -24,6 +24,7 @@ import numpy as np
 
 from dffkit.dff.config import NetConfig
 from dffkit.errors import DffkitError
+from dffkit.threads import onnx_threads
 
 if TYPE_CHECKING:
     from dffkit.dff.net import UNet
@@ -82,7 +83,8 @@ class DffRunner:
     Args:
         net: a network from :func:`dffkit.dff.weights.load_weights`; None: the shipped weights.
         engine: 'auto', 'onnx' or 'torch' (see the module docstring).
-        threads: ONNX Runtime's threads (None: its default, one per core).
+        threads: ONNX Runtime's threads (None: :func:`dffkit.threads.onnx_threads`: one in a pool worker,
+            else ``DFFKIT_ONNX_THREADS`` or one per core).
 
     Example:
         >>> from dffkit.dff.net import UNet, get_config
@@ -100,6 +102,7 @@ class DffRunner:
         self.net, self.session = None, None
         if ort is not None:
             opts = ort.SessionOptions()
+            threads = threads if threads is not None else onnx_threads()
             if threads is not None:
                 opts.intra_op_num_threads = threads
             opts.log_severity_level = 3

@@ -10,9 +10,10 @@ named in :data:`dffkit.evaluation.METHODS`.
 * ``dlib-landmark-box``: the same predictor given the landmark box itself, a convention it was not
   trained on (shown only to make the cost of a wrong box convention visible).
 
-Each is a :class:`CascadeMethod` or a :class:`DlibMethod`, called with ``(model, net, regressors)``: the face
-model, the DFF network and the regressors to use instead of the shipped ones (each None for the defaults;
-methods that need none ignore them). A SIFT cascade gets no network: its descriptor has none.
+Each is a :class:`CascadeMethod` or a :class:`DlibMethod`, called with ``(model, net, regressors,
+convention)``: the face model, the DFF network and the regressors to use instead of the shipped ones (each
+None for the defaults; methods that need none ignore them), and the landmark convention of the answer
+(a cascade answers in either; dlib's predictor in the 2D convention it was trained on).
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ class CascadeMethod:
     kind: str
     n_stages: int | None = None
 
-    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
+    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None,
+                 convention: str = "3d") -> Predictor:
         reg = regressors or Regressors.load(descriptor=self.kind)
         aligner = Aligner(model, reg, net=net)
-        return lambda image, box: aligner.align(image, box, n_stages=self.n_stages).landmarks
+        key = "landmarks_2d" if convention == "2d" else "landmarks"
+        return lambda image, box: getattr(aligner.align(image, box, n_stages=self.n_stages), key)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class DlibMethod:
 
     box: str
 
-    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None) -> Predictor:
+    def __call__(self, model: FaceModel | None = None, net=None, regressors: Regressors | None = None,
+                 convention: str = "2d") -> Predictor:
         from dffkit.detect import DlibLandmarker
 
         lm = DlibLandmarker()
@@ -93,7 +97,7 @@ dlib, dlib_landmark_box, dlib_detector = DlibMethod("mapped"), DlibMethod("landm
 
 
 def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
-                       regressors: Regressors | None = None) -> Predictor:
+                       regressors: Regressors | None = None, convention: str = "3d") -> Predictor:
     """The ``predict(image, landmark_box) -> (68, 2)`` function of a method of :data:`dffkit.evaluation.METHODS`.
 
     Args:
@@ -101,6 +105,8 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
         model: the face model (None: the embedded default).
         net: the DFF network (None: the shipped weights).
         regressors: regressors to use instead of the shipped ones of the method's kind.
+        convention: the landmark convention to answer in ('3d' or '2d', :mod:`dffkit.alignment.refine`); a
+            method with only one (dlib's: 2D) ignores it.
 
     Example:
         >>> from dffkit.examples import face
@@ -110,7 +116,7 @@ def landmark_predictor(method: str, model: FaceModel | None = None, net=None,
     """
     from dffkit.evaluation import METHODS
 
-    return METHODS.get(method)(model, net, regressors)
+    return METHODS.get(method)(model, net, regressors, convention)
 
 
 def with_detector_box(predict: Predictor, detector=None) -> Predictor:

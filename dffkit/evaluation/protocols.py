@@ -173,7 +173,9 @@ class ProtocolResult(Record):
 
 
 class Protocol(ABC):
-    """A benchmark protocol: how its faces are read, scored and summarised.
+    """A benchmark protocol: how its faces are read, scored and summarised, and the landmark convention its
+    annotation follows (``convention``: '3d' for the model's landmark vertices, hidden ones included, as
+    AFLW2000-3D; '2d' for a jawline on the visible silhouette, as 300-W; :mod:`dffkit.alignment.refine`).
 
     Example:
         >>> from dffkit.data.photos import default_images
@@ -185,6 +187,7 @@ class Protocol(ABC):
 
     name: str
     pattern: str  # the annotation files' glob
+    convention: str = "3d"
 
     @abstractmethod
     def read(self, path: Path) -> Face | None:
@@ -335,7 +338,7 @@ class W300Protocol(Protocol):
         0.05
     """
 
-    name, pattern = "300w", "*.pts"
+    name, pattern, convention = "300w", "*.pts", "2d"
     points: np.ndarray | None = None  # the scored landmarks (None: all 68)
 
     def read(self, path: Path) -> Face | None:
