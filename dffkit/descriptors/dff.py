@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dffkit.descriptors.base import Descriptor
-from dffkit.dff.features import DffRunner, as_runner, channel_chunks, sample_map
+from dffkit.dff.features import DffRunner, as_runner, sample_map
 from dffkit.dff.net import UNet
 
 __all__ = ["DffDescriptor"]
@@ -42,13 +42,12 @@ class DffDescriptor(Descriptor):
         self.dim = self.runner.dim
 
     def prepare_batch(self, crops: np.ndarray, compact: bool = False) -> list[Any]:
-        """The descriptor maps of the crops, as channel chunks; when ``compact``, as int8 maps (components
-        × 127: a quarter of the memory, 0.004 of quantisation error on unit vectors)."""
+        """The (S, S, dim) descriptor maps of the crops (views of the network's output, not copies); when
+        ``compact``, as int8 maps (components × 127: a quarter of the memory, 0.004 of quantisation error on
+        unit vectors)."""
         maps = self.runner(crops)
-        return [np.round(m * 127).astype(np.int8) if compact else channel_chunks(m) for m in maps]
+        return [np.round(m * 127).astype(np.int8) if compact else m for m in maps]
 
     def sample(self, prepared: Any, points: np.ndarray) -> np.ndarray:
         """DFF at the crop points, bilinear and renormalised."""
-        if isinstance(prepared, list):
-            return sample_map(prepared, points)
-        return sample_map(np.asarray(prepared, np.float32) / 127.0, points)
+        return sample_map(prepared, points)

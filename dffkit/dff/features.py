@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from dffkit.boxes import check_box, mask_grid, square_crop, to_crop, warp_crop
@@ -26,7 +25,7 @@ from dffkit.lazy import once
 if TYPE_CHECKING:
     from dffkit.dff.net import UNet
 
-__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map", "channel_chunks"]
+__all__ = ["FaceFeatures", "DffRunner", "as_runner", "default_runner", "features", "framed_features", "sample_map"]
 
 
 @once
@@ -42,31 +41,44 @@ def as_runner(net: UNet | DffRunner | None) -> DffRunner:
     return default_runner() if net is None else DffRunner(net)
 
 
-def channel_chunks(descriptors: np.ndarray) -> list[np.ndarray]:
-    """A (H, W, D) map as contiguous (H, W, ≤4) pieces: what :func:`sample_map` reads (``cv2.remap`` takes at
-    most 4 channels), split once for a map sampled many times."""
-    return [np.ascontiguousarray(descriptors[..., k:k + 4], np.float32) for k in range(0, descriptors.shape[2], 4)]
+def sample_map(descriptors: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a descriptor map at crop points, renormalised; cells outside the map count as
+    zero, and a point with no cell inside (or not finite) gives a zero row.
 
-
-def sample_map(descriptors: np.ndarray | list[np.ndarray], points: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a descriptor map at crop points, renormalised; zero outside the map.
+    One gather of the N points' four neighbours, plane by plane when the map is a channels-last view of a
+    channel-first array (the network's output, :meth:`DffRunner.__call__`), row by row when it is stored
+    channels-last: the map is never copied. An int8 map (components × 127) is read as it is, the
+    renormalisation removing its scale.
 
     Args:
-        descriptors: (H, W, D) float32 map, or its :func:`channel_chunks`.
+        descriptors: (H, W, D) float32 or int8 map.
         points: (N, 2) crop coordinates (x, y), pixel centres at integers.
 
     Returns:
-        (N, D) float32 unit rows (zero rows outside the map).
+        (N, D) float32 unit rows.
+
+    Example:
+        >>> m = np.zeros((4, 4, 2), np.float32); m[..., 0] = 1; m[:, 2:, 1] = 1
+        >>> sample_map(m, np.array([[0.0, 0.0], [1.5, 0.0], [-3.0, 0.0]])).astype(float).round(3).tolist()
+        [[1.0, 0.0], [0.894, 0.447], [0.0, 0.0]]
     """
-    chunks = channel_chunks(descriptors) if isinstance(descriptors, np.ndarray) else descriptors
-    c = np.asarray(points, np.float32).reshape(-1, 2)
-    n = len(c)
-    cols = max(1, min(n, 1024))  # cv2.remap maps must stay under 32767 rows: rows of at most 1024 points
-    pad = np.full((-(-n // cols) * cols, 2), -10.0, np.float32)
-    pad[:n] = c
-    grid = pad.reshape(-1, cols, 2)
-    out = np.concatenate([cv2.remap(ch, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                    borderValue=0).reshape(-1, ch.shape[-1])[:n] for ch in chunks], axis=1)
+    h, w, d = descriptors.shape
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    p = np.where(np.isfinite(p).all(axis=1)[:, None], p, -10.0)
+    base = np.floor(p)
+    fx, fy = (p - base).T
+    xi = base[:, 0].astype(np.intp) + np.array([[0], [1], [0], [1]])  # (4, N): the four neighbours
+    yi = base[:, 1].astype(np.intp) + np.array([[0], [0], [1], [1]])
+    inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    weight = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy]) * inside  # (4, N)
+    flat = (np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)).reshape(-1)
+    planes = descriptors.transpose(2, 0, 1)
+    if planes.flags.c_contiguous:
+        values = planes.reshape(d, h * w)[:, flat].reshape(d, 4, -1)  # (D, 4, N)
+        out = np.einsum("dkn,kn->nd", values, weight.astype(np.float32))
+    else:
+        values = descriptors.reshape(h * w, d)[flat].reshape(4, -1, d)  # (4, N, D)
+        out = np.einsum("knd,kn->nd", values, weight.astype(np.float32))
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
 

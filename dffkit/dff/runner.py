@@ -137,7 +137,8 @@ class DffRunner:
         return self.config.dim
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        """(B, S, S, 3) uint8 crops -> (B, S, S, dim) float32 unit descriptors."""
+        """(B, S, S, 3) uint8 crops -> (B, S, S, dim) float32 unit descriptors: a channels-last view of the
+        network's channel-first output (not a copy: readers that gather points never pay for a transpose)."""
         x = np.ascontiguousarray(np.asarray(crops).transpose(0, 3, 1, 2), np.float32) / np.float32(255.0)
         if self.session is not None:
             out = self.session.run(None, {"image": x})[0]
@@ -146,5 +147,5 @@ class DffRunner:
 
             with torch.no_grad():
                 out = self.net(torch.from_numpy(x)).numpy()
-        return np.ascontiguousarray(out.transpose(0, 2, 3, 1), np.float32)
+        return np.asarray(out, np.float32).transpose(0, 2, 3, 1)
 
