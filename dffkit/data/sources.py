@@ -22,6 +22,7 @@ from dffkit.face.render import Renderer
 from dffkit.face.texture import mirror_vertices, sample_texture, vertex_graph
 from dffkit.images import read_image
 from dffkit.parallel import worker_pool
+from dffkit.threads import BlasLimit
 
 __all__ = ["FittedSources", "fit_sources", "fit_sources_parallel", "ImageCache"]
 
@@ -106,7 +107,7 @@ def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True
     landmarker = None
     why = ""
     rows: list[tuple] = []
-    with Renderer() as renderer:
+    with Renderer() as renderer, BlasLimit()():  # one face's small solves on one BLAS thread (dffkit.threads)
         for face in tqdm(images, desc="fitting source images", disable=not progress):
             try:
                 image = read_image(face.image)

@@ -9,6 +9,10 @@
 * ``auto`` (the default): ``onnx`` where onnxruntime is installed, else ``torch``.
 
 The two agree to within 1e-4 per descriptor component (``tests/test_net.py``).
+
+The shipped weights also ship as an int8 model (``dffkit/assets/dff_cpu_int8.onnx``, static quantisation
+calibrated on real face crops, :mod:`dffkit.dff.quantize`). ``precision`` picks one: 'fp32', 'int8', or
+None for ``DFFKIT_PRECISION`` if set, else :data:`DEFAULT_PRECISION`.
 """
 
 from __future__ import annotations
@@ -29,14 +33,39 @@ from dffkit.threads import onnx_threads
 if TYPE_CHECKING:
     from dffkit.dff.net import UNet
 
-__all__ = ["DffRunner", "ENGINES", "shipped_onnx_path", "export_onnx", "onnx_bytes"]
+__all__ = ["DffRunner", "ENGINES", "PRECISIONS", "DEFAULT_PRECISION", "PRECISION_ENV", "resolve_precision",
+           "shipped_onnx_path", "export_onnx", "onnx_bytes"]
 
 ENGINES = ("auto", "onnx", "torch")
+PRECISIONS = ("fp32", "int8")
+DEFAULT_PRECISION = "fp32"
+PRECISION_ENV = "DFFKIT_PRECISION"
 
 
-def shipped_onnx_path() -> Path:
-    """The ONNX export of the shipped weights."""
-    return Path(str(resources.files("dffkit").joinpath("assets/dff_cpu.onnx")))
+def resolve_precision(value: str | None = None) -> str:
+    """The network's precision: ``value``, else ``DFFKIT_PRECISION``, else :data:`DEFAULT_PRECISION`.
+
+    Example:
+        >>> resolve_precision("int8"), resolve_precision() in PRECISIONS
+        ('int8', True)
+    """
+    import os
+
+    p = value or os.environ.get(PRECISION_ENV, "").strip() or DEFAULT_PRECISION
+    if p not in PRECISIONS:
+        raise DffkitError(f"unknown precision {p!r}; choose one of {', '.join(PRECISIONS)}")
+    return p
+
+
+def shipped_onnx_path(precision: str = "fp32") -> Path:
+    """The ONNX export of the shipped weights ('fp32'), or its int8 quantisation ('int8').
+
+    Example:
+        >>> shipped_onnx_path("int8").name
+        'dff_cpu_int8.onnx'
+    """
+    name = "dff_cpu.onnx" if precision == "fp32" else f"dff_cpu_{precision}.onnx"
+    return Path(str(resources.files("dffkit").joinpath(f"assets/{name}")))
 
 
 def onnx_bytes(net: UNet, opset: int = 17, metadata: dict[str, str] | None = None) -> bytes:
@@ -85,6 +114,8 @@ class DffRunner:
         engine: 'auto', 'onnx' or 'torch' (see the module docstring).
         threads: ONNX Runtime's threads (None: :func:`dffkit.threads.onnx_threads`: one in a pool worker,
             else ``DFFKIT_ONNX_THREADS`` or one per core).
+        precision: 'fp32' or 'int8' (the shipped weights' quantised model; ONNX Runtime only), None for
+            :func:`resolve_precision`'s default.
 
     Example:
         >>> from dffkit.dff.net import UNet, get_config
@@ -93,11 +124,16 @@ class DffRunner:
         (1, 64, 64, 32)
     """
 
-    def __init__(self, net: UNet | None = None, engine: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, net: UNet | None = None, engine: str = "auto", threads: int | None = None,
+                 precision: str | None = None) -> None:
         if engine not in ENGINES:
             raise DffkitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.precision = resolve_precision(precision) if net is None else (precision or "fp32")
+        if self.precision == "int8" and (net is not None or engine == "torch"):
+            raise DffkitError("int8 runs the shipped weights through ONNX Runtime; for other weights quantise them "
+                              "with tools/quantize_dff.py, or use precision 'fp32'")
         ort = _onnxruntime() if engine != "torch" else None
-        if engine == "onnx" and ort is None:
+        if (engine == "onnx" or self.precision == "int8") and ort is None:
             raise DffkitError("engine 'onnx' needs onnxruntime; pip install onnxruntime, or use engine 'torch'")
         self.net, self.session = None, None
         if ort is not None:
@@ -109,8 +145,10 @@ class DffRunner:
             # No busy-waiting between runs: spinning ONNX Runtime threads starve numpy's BLAS threads in the
             # cascade around each call (measured on 2 cores: 16-28 ms per face with spinning, 12 without).
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            if net is None and shipped_onnx_path().is_file():
-                model = shipped_onnx_path().read_bytes()
+            if net is None and shipped_onnx_path(self.precision).is_file():
+                model = shipped_onnx_path(self.precision).read_bytes()
+            elif self.precision == "int8":
+                raise DffkitError(f"{shipped_onnx_path('int8')} is missing; reinstall dffkit, or use precision 'fp32'")
             else:
                 from dffkit.dff.weights import load_weights
 

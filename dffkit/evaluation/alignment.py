@@ -74,7 +74,7 @@ class PoseComparison(Record):
 
 
 def evaluate_alignment(samples: Sequence, predictors: Mapping[str, Predict], data: str = "",
-                       progress: bool = False) -> PoseComparison:
+                       progress: bool = False, convention: str = "3d") -> PoseComparison:
     """Score alignment methods on samples with known landmarks, each given the box of the true 68 points
     (as 3DDFA's AFLW2000-3D protocol does), under the ``aflw2000-3d`` and ``aflw2000-3d-inner`` protocols.
 
@@ -82,8 +82,9 @@ def evaluate_alignment(samples: Sequence, predictors: Mapping[str, Predict], dat
         samples: :class:`dffkit.data.dataset.Sample` items (their ``landmarks68`` are the 3D landmarks'
             projections, or an image's own annotation).
         predictors: {method: predict(image, landmark_box) -> (68, 2)}
-            (:func:`dffkit.evaluation.methods.landmark_predictor`).
+            (:func:`dffkit.evaluation.methods.landmark_predictor`), answering in ``convention``.
         data: what the samples are, recorded in the result.
+        convention: the truth's landmark convention (:func:`dffkit.evaluation.harness.faces_of_samples`).
 
     Example:
         >>> from dffkit.data.synth import example_samples
@@ -92,7 +93,7 @@ def evaluate_alignment(samples: Sequence, predictors: Mapping[str, Predict], dat
         >>> r.get("mean").bins.faces, len(r.get("mean").errors)
         (2, 2)
     """
-    faces = faces_of_samples(samples)
+    faces = faces_of_samples(samples, convention)
     out = []
     for name, predict in predictors.items():
         pred = predict_faces(faces, predict, progress, name)

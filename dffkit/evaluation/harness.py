@@ -38,16 +38,34 @@ class Predictions:
     ms: float
 
 
-def faces_of_samples(samples: Sequence) -> list[Face]:
+def faces_of_samples(samples: Sequence, convention: str = "3d", model=None) -> list[Face]:
     """Synthetic or profiled samples (:class:`dffkit.data.dataset.Sample`) as faces: their image, their 68
-    landmarks' projections and z-buffer visibility, and their yaw.
+    landmarks in a convention (:mod:`dffkit.alignment.refine`), their visibility and their yaw.
+
+    Args:
+        samples: the samples.
+        convention: '3d' (the landmark vertices' projections, with the z-buffer's visibility; AFLW2000-3D)
+            or '2d' (the jawline marched to the silhouette, every point visible; 300-W).
+        model: the face model of the samples (None: the embedded default), for '2d'.
 
     Example:
         >>> from dffkit.data.synth import example_samples
         >>> faces = faces_of_samples(example_samples(2, size=96))
         >>> len(faces), faces[0].points.shape, faces[0].visible.dtype
         (2, (68, 2), dtype('bool'))
+        >>> bool(faces_of_samples(example_samples(2, size=96), "2d")[0].visible.all())
+        True
     """
+    if convention not in ("3d", "2d"):
+        raise DffkitError(f"unknown landmark convention {convention!r}; choose '3d' or '2d'")
+    if convention == "2d":
+        from dffkit.face.landmarks import contour_candidates
+        from dffkit.face.model import load_default_model
+
+        model = model or load_default_model()
+        bands = contour_candidates(model)
+        return [Face(s.image, s.conventions(model, bands)["2d"], np.ones(68, bool), float(np.degrees(s.camera.yaw)),
+                     name=f"sample {s.index}") for s in samples]
     return [Face(s.image, np.asarray(s.landmarks68, np.float64), np.asarray(s.visible68, bool),
                  float(np.degrees(s.camera.yaw)), name=f"sample {s.index}") for s in samples]
 
