@@ -1,14 +1,21 @@
-"""Alignment speed per face on this machine, with ratios to dlib's predictor: the default ``dffkit.align``
-(box given, resident model), its stages, dlib, the detector alone, and folder throughput.
+"""Alignment speed per face on this machine, quiet and under load, with dlib's predictor and MediaPipe FaceMesh
+timed in the same runs: ``dffkit.align`` (box given, resident model) at each network precision, its stage
+profile, the network alone, the detector, folder throughput with 1 and 2 workers, and ``dffkit track``.
+
+Every figure is measured twice: on a quiet machine, and beside a second process that aligns faces in a
+loop with dffkit's default thread policy (what ``--workers 2``, a second server worker or a notebook beside
+a job do). Each process keeps dffkit's thread policy (:mod:`dffkit.threads`) unless ``--threads`` says
+otherwise.
 
 Usage:
-    .venv/bin/python benchmarks/bench_align.py [--faces 100] [--threads 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_align.py [--faces 100] [--json out.json] [--precisions fp32,int8]
 
 Faces: the held-out real test photos vendored with dffkit, each with the box of its hand-made landmarks.
 Stages come from a profile of the same calls (cProfile's cumulative time of the functions that do each
 job; the profiler's own overhead makes them a little larger than the plain timing). The detector runs on
 each photo placed in a 640×480 frame. The folder run is ``dffkit align DIR --csv`` over the same photos,
-with detection, start-up included.
+with detection, start-up included. Tracking runs ``dffkit.tracking`` on a 640×480 and a 1280×720 clip of
+a held-out face (decoding included).
 
 MediaPipe FaceMesh (468 points) is timed on the same faces when ``mediapipe`` can be imported. It is not a
 dffkit dependency (mediapipe 0.10.21 needs protobuf < 5); to include it, install it beside the venv:
@@ -43,28 +50,84 @@ def _timed(fn, items, repeat: int = 1) -> np.ndarray:
     return np.array(out)
 
 
-def _facemesh(items, align_ms: np.ndarray) -> dict[str, object]:
-    """MediaPipe FaceMesh's time per face on square crops of twice each box, when mediapipe imports."""
+def _stats(ms: np.ndarray) -> dict[str, float]:
+    return {"mean": float(ms.mean()), "median": float(np.median(ms)), "p95": float(np.percentile(ms, 95))}
+
+
+def _items(n: int):
+    from dffkit.boxes import landmark_box
+    from dffkit.data.photos import default_images, list_images, read_landmarks
+    from dffkit.images import read_image
+
+    photos = list_images(default_images(), split="test", require_landmarks=True)[:n]
+    return photos, [(read_image(p.image), landmark_box(read_landmarks(p.landmarks))) for p in photos]
+
+
+def _aligners(precisions: list[str]) -> dict:
+    from dffkit.alignment.cascade import Aligner
+    from dffkit.dff.runner import DffRunner
+
+    return {p: Aligner(net=DffRunner(precision=p)) for p in precisions}
+
+
+def _facemesh():
     try:
         import mediapipe as mp
-        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
+
+        return mp, mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
     except Exception as exc:  # not installed, or its protobuf clashes: recorded, not fatal
-        return {"MediaPipe FaceMesh": f"not run ({type(exc).__name__}: {str(exc)[:80]})"}
+        return f"not run ({type(exc).__name__}: {str(exc)[:80]})", None
+
+
+def _mesh_crops(items) -> list[tuple[np.ndarray]]:
     crops = []
     for img, box in items:
         x0, y0, x1, y1 = box
         cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
         a, b = int(max(0, cy - r)), int(max(0, cx - r))
         crops.append((np.ascontiguousarray(img[a:int(cy + r), b:int(cx + r)]),))
-    found = sum(mesh.process(c).multi_face_landmarks is not None for (c,) in crops)
-    ms = _timed(lambda c: mesh.process(c), crops)
-    return {f"MediaPipe FaceMesh {mp.__version__}, ms per face (incl. its detection)": _stats(ms),
-            "MediaPipe FaceMesh faces found": f"{found} / {len(crops)}",
-            "ratio dffkit.align / MediaPipe FaceMesh (median)": float(np.median(align_ms) / np.median(ms))}
+    return crops
 
 
-def _stats(ms: np.ndarray) -> dict[str, float]:
-    return {"mean": float(ms.mean()), "median": float(np.median(ms)), "p95": float(np.percentile(ms, 95))}
+def _frames(items) -> list[tuple[np.ndarray]]:
+    frames = []
+    for img, _ in items:
+        canvas = np.zeros((480, 640, 3), np.uint8)
+        h, w = img.shape[:2]
+        k = min(1.0, 400 / max(h, w))
+        small = img if k == 1.0 else cv2.resize(img, (round(w * k), round(h * k)))
+        canvas[40:40 + small.shape[0], 120:120 + small.shape[1]] = small
+        frames.append((canvas,))
+    return frames
+
+
+def measure(items, aligners: dict, mesh, dlib, det) -> dict:
+    """Median ms per face of every method on the same faces, in one run."""
+    out: dict = {}
+    for p, aligner in aligners.items():
+        for img, box in items[:5]:
+            aligner.align(img, box)
+        ms = _timed(lambda img, box: aligner.align(img, box), items, repeat=2)
+        out[f"dffkit.align ({p}), ms per face"] = _stats(ms)
+        crops = np.zeros((1, aligner.reg.size, aligner.reg.size, 3), np.uint8)
+        for _ in range(5):
+            aligner.descriptor.prepare_batch(crops)
+        out[f"network alone ({p}), one {aligner.reg.size}² crop, ms"] = _stats(
+            _timed(lambda c: aligner.descriptor.prepare_batch(c), [(crops,)] * 50))
+    boxes = [(img, dlib.face_box(box)) for img, box in items]
+    out["dlib 68-point predictor, ms per face"] = _stats(_timed(lambda img, b: dlib.landmarks(img, b), boxes, repeat=2))
+    if mesh[1] is not None:
+        crops = _mesh_crops(items)
+        found = sum(mesh[1].process(c).multi_face_landmarks is not None for (c,) in crops)
+        out[f"MediaPipe FaceMesh {mesh[0].__version__}, ms per face (incl. its detection)"] = _stats(
+            _timed(lambda c: mesh[1].process(c), crops))
+        out["MediaPipe FaceMesh faces found"] = f"{found} / {len(crops)}"
+    else:
+        out["MediaPipe FaceMesh"] = mesh[0]
+    frames = _frames(items)
+    det.detect(frames[0][0])
+    out["detector (BlazeFace) on a 640×480 frame, ms"] = _stats(_timed(lambda f: det.detect(f), frames))
+    return out
 
 
 def _stage_breakdown(fn, items) -> dict[str, float]:
@@ -85,80 +148,114 @@ def _stage_breakdown(fn, items) -> dict[str, float]:
              "projection + z-buffer visibility": cum("project_points", "alignment/geometry.py"),
              "sampling DFF at the points": cum("point_features", "alignment"),
              "regression (eqs. 4, 5)": cum("stage_update", "alignment/geometry.py") - cum("solve_shape", "alignment/geometry.py"),
-             "shape solve (eqs. 6-8)": cum("solve_shape", "alignment/geometry.py")}
+             "shape solve (eqs. 6-8)": cum("solve_shape", "alignment/geometry.py"),
+             "2D refinement and uncertainty": cum("_finish", "alignment/cascade.py") - cum("_residual", "alignment/cascade.py"),
+             "landmark marching (2D convention)": cum("marched_landmarks", "alignment/geometry.py")}
     parts["other"] = total - sum(parts.values())
     return {k: 1e3 * v / n for k, v in {**parts, "total (profiled)": total}.items()}
+
+
+def _folder(photos, workers: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in photos:
+            os.symlink(p.image.resolve(), Path(tmp) / p.image.name)
+        csv = Path(tmp) / "faces.csv"
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "dffkit.cli", "align", tmp, "--csv", str(csv), "--workers",
+                            str(workers), "--quiet"], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        rows = max(0, len(csv.read_text().splitlines()) - 1) if csv.is_file() else 0
+    return {"faces/s (start-up included)": rows / wall, "faces found / photos": f"{rows} / {len(photos)} (exit {r.returncode})"}
+
+
+def _clips(folder: Path) -> dict[str, Path]:
+    from dffkit.examples import face
+    from dffkit.tracking.sequences import similarity_drift, write_sequence
+
+    image, truth, _ = face(1)
+    out = {}
+    for name, size in (("640×480", (480, 640)), ("1280×720", (720, 1280))):
+        seq = similarity_drift(image, truth, n_still=30, n_move=90, size=size)
+        out[name] = write_sequence(seq, folder / f"clip-{size[1]}.mp4")[0]
+    return out
+
+
+def _track_fps(clip: Path) -> float:
+    from dffkit.tracking.run import track_video
+    from dffkit.tracking.tracker import Tracker
+
+    tracker = Tracker()
+    t0 = time.perf_counter()
+    n = sum(1 for _ in track_video(clip, tracker, progress=False))
+    return n / (time.perf_counter() - t0)
+
+
+def _load_loop(n: int) -> None:
+    """The second process: align the faces in a loop until killed."""
+    import dffkit
+
+    _, items = _items(n)
+    for img, box in items[:3]:
+        dffkit.align(img, box)
+    print("ready", flush=True)
+    while True:
+        for img, box in items:
+            dffkit.align(img, box)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precisions", default="fp32,int8")
+    ap.add_argument("--threads", type=int, help="override dffkit's BLAS policy (DFFKIT_BLAS_THREADS)")
+    ap.add_argument("--load-loop", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json")
     args = ap.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    from threadpoolctl import threadpool_limits
-
+    if args.threads:
+        os.environ["DFFKIT_BLAS_THREADS"] = str(args.threads)
+    if args.load_loop:
+        _load_loop(args.faces)
+        return
     import dffkit
-    from dffkit.alignment.cascade import default_aligner
-    from dffkit.boxes import landmark_box
-    from dffkit.data.photos import default_images, list_images, read_landmarks
     from dffkit.detect import DlibLandmarker, default_detector
     from dffkit.evaluation.report import machine_info
-    from dffkit.images import read_image
 
-    threadpool_limits(args.threads)
-    photos = list_images(default_images(), split="test", require_landmarks=True)[: args.faces]
-    items = [(read_image(p.image), landmark_box(read_landmarks(p.landmarks))) for p in photos]
-    out: dict = {"machine": machine_info(), "faces": len(items), "threads": args.threads}
-
+    photos, items = _items(args.faces)
+    out: dict = {"machine": machine_info(), "faces": len(items), "thread policy": {
+        k: os.environ.get(k, "(dffkit default)") for k in ("DFFKIT_BLAS_THREADS", "DFFKIT_ONNX_THREADS", "OMP_NUM_THREADS")}}
     t0 = time.perf_counter()
-    default_aligner()
-    out["first call: build the default aligner (ms)"] = 1e3 * (time.perf_counter() - t0)
-    for img, box in items[:5]:  # warm-up
-        dffkit.align(img, box)
-    align_ms = _timed(lambda img, box: dffkit.align(img, box), items, repeat=2)
-    out["dffkit.align(image, box), ms per face"] = _stats(align_ms)
-    out["stages, ms per face"] = _stage_breakdown(lambda img, box: dffkit.align(img, box), items)
-
-    runner = default_aligner().descriptor
-    crops = np.zeros((1, 128, 128, 3), np.uint8)
-    for _ in range(5):
-        runner.prepare_batch(crops)
-    out["network alone, one 128² crop (ms)"] = _stats(_timed(lambda c: runner.prepare_batch(c), [(crops,)] * 50))
-
-    dlib = DlibLandmarker()
-    boxes = [(img, dlib.face_box(box)) for img, box in items]
-    dlib_ms = _timed(lambda img, b: dlib.landmarks(img, b), boxes, repeat=2)
-    out["dlib 68-point predictor, ms per face"] = _stats(dlib_ms)
-    out["ratio dffkit.align / dlib (median)"] = float(np.median(align_ms) / np.median(dlib_ms))
-
-    out.update(_facemesh(items, align_ms))
-
-    det = default_detector()
-    frames = []
-    for img, _ in items:
-        canvas = np.zeros((480, 640, 3), np.uint8)
-        h, w = img.shape[:2]
-        k = min(1.0, 400 / max(h, w))
-        small = img if k == 1.0 else cv2.resize(img, (round(w * k), round(h * k)))
-        canvas[40:40 + small.shape[0], 120:120 + small.shape[1]] = small
-        frames.append((canvas,))
-    det.detect(frames[0][0])
-    out["detector (BlazeFace) on a 640×480 frame, ms"] = _stats(_timed(lambda f: det.detect(f), frames))
-
+    aligners = _aligners(args.precisions.split(","))
+    out["first call: build the aligners (ms)"] = 1e3 * (time.perf_counter() - t0)
+    mesh, dlib, det = _facemesh(), DlibLandmarker(), default_detector()
     with tempfile.TemporaryDirectory() as tmp:
-        for p in photos:
-            os.symlink(p.image.resolve(), Path(tmp) / p.image.name)
-        for workers in (1, 2):
-            csv = Path(tmp) / f"faces{workers}.csv"
-            t0 = time.perf_counter()
-            r = subprocess.run([sys.executable, "-m", "dffkit.cli", "align", tmp, "--csv", str(csv), "--workers",
-                                str(workers), "--quiet"], capture_output=True, text=True)
-            wall = time.perf_counter() - t0
-            rows = max(0, len(csv.read_text().splitlines()) - 1) if csv.is_file() else 0
-            out[f"folder run, {workers} worker(s): faces/s (start-up included)"] = rows / wall
-            out[f"folder run, {workers} worker(s): faces found / photos"] = f"{rows} / {len(photos)} (exit {r.returncode})"
+        clips = _clips(Path(tmp))
+        for condition in ("quiet", "loaded"):
+            load = None
+            if condition == "loaded":
+                load = subprocess.Popen([sys.executable, __file__, "--load-loop", "--faces", str(args.faces)],
+                                        stdout=subprocess.PIPE, text=True)
+                load.stdout.readline()  # 'ready'
+            try:
+                res = measure(items, aligners, mesh, dlib, det)
+                res.update({f"dffkit track, {name}: frames/s (decoding included)": _track_fps(c) for name, c in clips.items()})
+                res.update({f"folder run, {w} worker(s)": _folder(photos, w) for w in (1, 2)})
+            finally:
+                if load is not None:
+                    load.kill()
+                    load.wait()
+            key = next(k for k in res if k.startswith("dffkit.align ("))
+            if "MediaPipe FaceMesh faces found" in res:
+                mp_key = next(k for k in res if k.startswith("MediaPipe FaceMesh ") and "ms per face" in k)
+                res["ratio dffkit.align / MediaPipe FaceMesh (median)"] = res[key]["median"] / res[mp_key]["median"]
+            res["ratio dffkit.align / dlib (median)"] = res[key]["median"] / res["dlib 68-point predictor, ms per face"]["median"]
+            f1, f2 = (res[f"folder run, {w} worker(s)"]["faces/s (start-up included)"] for w in (1, 2))
+            res["folder run: 2 workers / 1 worker"] = f2 / f1 if f1 else float("nan")
+            out[condition] = res
+    for p in aligners:
+        k = f"dffkit.align ({p}), ms per face"
+        out[f"loaded / quiet, dffkit.align ({p}) (median)"] = out["loaded"][k]["median"] / out["quiet"][k]["median"]
+    first = next(iter(aligners.values()))
+    out["stages, ms per face (quiet, first precision)"] = _stage_breakdown(lambda img, box: first.align(img, box), items)
     text = json.dumps(out, indent=1, default=str)
     print(text)
     if args.json:
