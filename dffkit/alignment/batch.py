@@ -1,9 +1,10 @@
-"""Aligning folders of images: one model load per process, several processes, results in file order.
+"""Aligning folders of images: one model load per worker, on any :mod:`dffkit.execution` backend (this
+process, a pool of processes, a Dask cluster).
 
 :func:`align_files` yields one :class:`FileResult` per image file: the record of every face the detector
 finds (or of the given landmark box; :func:`dffkit.alignment.records.alignment_record`), or the one-line
-reason the file was skipped. Worker processes each build their aligner and detector once; what they
-build is checked in this process first, so that a bad regressor file is one error before any worker starts.
+reason the file was skipped. Workers each build their aligner and detector once; what they build is
+checked in this process first, so that a bad regressor file is one error before any worker starts.
 """
 
 from __future__ import annotations
@@ -105,31 +106,24 @@ class _Job:
         return FileResult(path, [alignment_record(a) for a in faces], ms=1e3 * (time.perf_counter() - t0))
 
 
-_JOB: _Job | None = None
-
-
-def _init(*args) -> None:
-    global _JOB
-    _JOB = _Job(*args)
-
-
-def _run(path: str) -> FileResult:
-    assert _JOB is not None
-    return _JOB(path)
+def _align_one(job: _Job, path: str) -> FileResult:
+    return job(path)
 
 
 def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str | None = None,
                 descriptor: str | None = None, landmark_box: Sequence[float] | None = None,
-                detector: str | None = None) -> Iterator[FileResult]:
-    """Align every face of every file, in file order.
+                detector: str | None = None, executor=None) -> Iterator[FileResult]:
+    """Align every face of every file: in file order in this process, in completion order on several workers.
 
     Args:
         paths: image files (see :func:`image_files`).
-        workers: processes; 1 runs in this one.
+        workers: processes when no ``executor`` is given; 1 runs in this one.
         regressors: a regressor file (None: the shipped ones of ``descriptor``).
         descriptor: a regressor kind ('dff', 'sift', 'sdm' or a registered descriptor's name).
         landmark_box: one landmark box for every file (None: detect the faces).
         detector: a name of :data:`dffkit.detect.DETECTORS` (None: the default detector).
+        executor: a :class:`dffkit.execution.Executor` (None: :func:`dffkit.execution.make_executor` of
+            ``workers``); a Dask cluster's workers must see the files at the same paths.
 
     Yields:
         One :class:`FileResult` per file.
@@ -143,16 +137,10 @@ def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str |
         >>> [len(r.faces) for r in align_files(files)]
         [1, 1]
     """
+    from dffkit.execution import InProcess, make_executor, reuse
+
     files = [str(p) for p in paths]
     job = _Job(regressors, descriptor, landmark_box, detector)  # here, now: a bad file fails once, before any work
-    return _results(job, files, workers, (regressors, descriptor, landmark_box, detector))
-
-
-def _results(job: _Job, files: list[str], workers: int, args: tuple) -> Iterator[FileResult]:
-    if workers <= 1:
-        yield from map(job, files)
-        return
-    from dffkit.parallel import worker_pool
-
-    with worker_pool(workers, _init, args) as pool:
-        yield from pool.imap(_run, files, chunksize=2)
+    ex = executor or make_executor(workers)
+    setup, args = (reuse, (job,)) if isinstance(ex, InProcess) else (_Job, (regressors, descriptor, landmark_box, detector))
+    return (r for _, r in ex.map(setup, args, _align_one, files))

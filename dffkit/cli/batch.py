@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -20,6 +21,7 @@ from typing import IO
 from dffkit.alignment.batch import FileResult, align_files, image_files
 from dffkit.alignment.records import IMAGE_CONTEXT, csv_row, record_columns
 from dffkit.errors import DffkitError
+from dffkit.execution import make_executor
 
 __all__ = ["run_batch"]
 
@@ -51,8 +53,9 @@ def _rows(r: FileResult) -> list[dict]:
 
 def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, resume: bool, regressors: str | None,
               descriptor: str | None, landmark_box, progress: bool, detector: str | None = None,
-              convention: str = "2d") -> int:
-    """Align every face of every file, writing rows to ``out`` (or JSON lines to stdout).
+              convention: str = "2d", cluster: str | None = None) -> int:
+    """Align every face of every file, writing rows to ``out`` (or JSON lines to stdout) as each file is done,
+    on ``workers`` processes or a Dask ``cluster`` (:mod:`dffkit.execution`); this process is the one writer.
 
     Returns:
         The exit status: 0, or 1 when some file could not be read (they are listed on stderr).
@@ -61,8 +64,6 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
         DffkitError: no image among the paths, an output that exists without ``resume``, or regressors or a
             detector that cannot be built; nothing is written then.
     """
-    from tqdm import tqdm
-
     files = image_files(paths)
     if not files:
         raise DffkitError("no image file among the paths given; pass image files or folders holding them")
@@ -70,14 +71,24 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
         raise DffkitError(f"{out} exists; pass --resume to continue it, or choose another output")
     done = _done_files(out, kind) if (out is not None and resume) else set()
     todo = [str(f) for f in files if _key(str(f)) not in done]
-    results = align_files(todo, workers=workers, regressors=regressors, descriptor=descriptor,
-                          landmark_box=landmark_box, detector=detector)  # checked here, before the output opens
+    with make_executor(workers, cluster) as executor:
+        results = align_files(todo, regressors=regressors, descriptor=descriptor, landmark_box=landmark_box,
+                              detector=detector, executor=executor)  # checked here, before the output opens
+        return _write(results, files, todo, done, out, kind, convention, progress, executor.name)
+
+
+def _write(results, files: list, todo: list, done: set, out: Path | None, kind: str, convention: str, progress: bool,
+           where: str) -> int:
+    from tqdm import tqdm
+
     fh: IO[str] = sys.stdout if out is None else open(out, "a", newline="")
     writer = csv.writer(fh) if kind == "csv" else None
     if writer is not None and (out is None or not done and fh.tell() == 0):
         writer.writerow(record_columns(IMAGE_CONTEXT))
     failed, faces = [], 0
-    bar = tqdm(total=len(files), initial=len(files) - len(todo), unit="file", disable=not progress, desc="aligning")
+    bar = tqdm(total=len(files), initial=len(files) - len(todo), unit="file", disable=not progress,
+               desc=f"aligning ({where})")
+    t0 = time.perf_counter()
     try:
         for r in results:
             if r.error is not None:
@@ -91,7 +102,7 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
                 faces += len(r.faces)
                 fh.flush()
             bar.update(1)
-            bar.set_postfix(faces=faces)
+            bar.set_postfix(faces=faces, faces_per_s=f"{faces / max(time.perf_counter() - t0, 1e-9):.1f}")
     finally:
         bar.close()
         if fh is not sys.stdout:

@@ -76,7 +76,7 @@ def synth(args: argparse.Namespace) -> int:
 
     out = generate_dataset(args.out, images=args.images, n=args.n, size=args.size, seed=args.seed,
                            workers=args.workers, split=args.split, shard_size=args.shard_size, mode=args.mode,
-                           progress=not args.quiet,
+                           progress=not args.quiet, cluster=args.cluster,
                            warn=(lambda line: print(f"dffkit synth: skipped {line}", file=sys.stderr)) if args.verbose
                            else None)
     ds = SynthDataset(out)
@@ -268,7 +268,7 @@ def align(args: argparse.Namespace) -> int:
         out = paths["--csv"] or paths["--jsonl"]
         return run_batch(args.images, out, "csv" if args.csv is not None else "jsonl", args.workers, args.resume,
                          args.regressors, args.descriptor, args.landmark_box, progress=not args.quiet,
-                         detector=args.detector, convention=args.convention)
+                         detector=args.detector, convention=args.convention, cluster=args.cluster)
     out = paths["-o"]
     extra = {"mesh": paths["--mesh"], "depth": paths["--depth"], "pncc": paths["--pncc"],
              "pose_axes": paths["--pose-axes"]}

@@ -149,6 +149,7 @@ def _synth(sub) -> None:
     s.add_argument("--size", type=_ranged(16, 1024, int), default=224, help="image side in pixels")
     s.add_argument("--seed", type=SEED, default=0)
     s.add_argument("--workers", type=_ranged(0, 256, int), default=2, help="processes (0: this one)")
+    _cluster_option(s, "the shards (and the source fits); --out must be a folder every worker sees")
     s.add_argument("--split", choices=("train", "val", "test", "all"), default="train",
                    help="which images to use (fixed split by photograph; default train)")
     s.add_argument("--shard-size", type=_ranged(1, 100_000, int), default=64, help="samples per shard file")
@@ -174,6 +175,12 @@ def _train(sub) -> None:
     t.add_argument("--seed", type=_ranged(0, 2**31 - 1, int), default=0)
     t.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     _flags(t, resume="continue from OUT/checkpoint.pt", quiet="no progress bar")
+
+
+def _cluster_option(p, what: str) -> None:
+    p.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
+                   help=f"run {what} on a Dask cluster instead of --workers: local:N starts N worker processes here, "
+                        "tcp://HOST:PORT uses a running 'dask scheduler' (pip install dask distributed)")
 
 
 def _train_align(sub) -> None:
@@ -262,6 +269,7 @@ def _align(sub) -> None:
                        ("jsonl", "write one JSON line per face to this file (many images)")):
         a.add_argument(f"--{name}", help=text)
     a.add_argument("--workers", type=_ranged(1, 256, int), default=1, help="processes for many images (default 1)")
+    _cluster_option(a, "many images")
     _flags(a, json="print every face's record as JSON", dense="with --json: every visible vertex's 2D point and "
            "depth too", resume="skip the files already in the --csv / --jsonl output", quiet="no progress bar")
 

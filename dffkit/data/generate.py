@@ -8,7 +8,10 @@ pure function of its samples (:func:`dffkit.atomic.npz_bytes`), so:
 * a rerun verifies every shard the manifest lists as done against its recorded size and SHA-256, and
   rewrites the ones that fail before it reports the dataset complete;
 * one process at a time writes a folder (:func:`dffkit.atomic.folder_lock`); a second is refused with
-  the holder's pid.
+  the holder's pid;
+* shards are written by workers (this process, a pool, or a Dask cluster: :mod:`dffkit.execution`) and
+  verified by this process, the one writer of the manifest, against the size and SHA-256 the worker
+  reported, before they enter the manifest.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from dffkit.atomic import atomic_write, npz_bytes, owned_folder
@@ -32,7 +34,8 @@ from dffkit.errors import DffkitError
 from dffkit.face.landmarks import dense_landmarks
 from dffkit.face.model import load_default_model
 from dffkit.face.render import Renderer
-from dffkit.parallel import worker_pool
+from dffkit.execution import Executor, make_executor
+from dffkit.threads import BlasLimit
 
 __all__ = ["generate_dataset"]
 
@@ -65,23 +68,14 @@ class _Worker:
         self.renderer.close()
 
 
-_WORKER: _Worker | None = None  # one per worker process (set by the pool initializer)
-
-
-def _init_worker(*args) -> None:
-    global _WORKER
-    _WORKER = _Worker(*args)
-
-
-def _run_shard(job: tuple[int, int, int]) -> tuple[int, dict]:
-    assert _WORKER is not None
-    return _WORKER.write_shard(*job)
+def _run_shard(worker: _Worker, job: tuple[int, int, int]) -> tuple[int, dict]:
+    return worker.write_shard(*job)
 
 
 def generate_dataset(out: str | Path, images: str | Path | None = None, n: int = 1000, size: int = 224,
                      seed: int = 0, workers: int = 2, split: str = "train", shard_size: int = 64,
                      config: SynthConfig | None = None, mode: str | None = None, progress: bool = True,
-                     warn=None) -> Path:
+                     warn=None, cluster: str | None = None) -> Path:
     """Write a synthetic dataset of ``n`` samples to ``out`` (resumable; see :mod:`dffkit.data.dataset`).
 
     Args:
@@ -99,6 +93,8 @@ def generate_dataset(out: str | Path, images: str | Path | None = None, n: int =
             None keeps ``config.mode``.
         warn: told in one line of each image that could not be used (None: they are counted in one line on
             stderr instead).
+        cluster: a Dask cluster to write the shards on instead of ``workers`` ('local:N' or
+            'tcp://HOST:PORT', :mod:`dffkit.execution`); ``out`` must be a folder every worker sees.
 
     Returns:
         The dataset folder, complete: every shard written and verified.
@@ -124,10 +120,11 @@ def generate_dataset(out: str | Path, images: str | Path | None = None, n: int =
     def worth_keeping(folder: Path) -> bool:  # a finished shard is worth resuming from
         return any(folder.glob("shard-*.npz"))
 
-    with owned_folder(out, "'dffkit synth'", worth_keeping, notice=_notice(progress)) as folder, threadpool_limits(1):
+    with owned_folder(out, "'dffkit synth'", worth_keeping, notice=_notice(progress)) as folder, BlasLimit(1)(), \
+            make_executor(workers, cluster) as executor:
         # one BLAS thread per process (workers set their own): its small solves gain nothing from more,
         # and two runs side by side on a small machine would otherwise spin against each other
-        _generate(folder, chosen, n, seed, workers, split, shard_size, cfg, progress, warn)
+        _generate(folder, chosen, n, seed, executor, split, shard_size, cfg, progress, warn)
     return Path(out)
 
 
@@ -135,7 +132,7 @@ def _notice(progress: bool):
     return (lambda msg: print(f"dffkit synth: {msg}", file=sys.stderr)) if progress else None
 
 
-def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: str, shard_size: int,
+def _generate(out: Path, chosen: list, n: int, seed: int, executor: Executor, split: str, shard_size: int,
               cfg: SynthConfig, progress: bool, warn=None) -> None:
     """The body of :func:`generate_dataset`, run while holding the folder's lock."""
     from dffkit import __version__
@@ -156,8 +153,8 @@ def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: s
     if not _sources_ok(spath):
         skipped: list[str] = []
         tell = warn or skipped.append
-        sources = fit_sources_parallel(chosen, workers, progress, warn=tell) if workers > 1 and len(chosen) >= 8 * workers \
-            else fit_sources(model, chosen, progress=progress, warn=tell)
+        sources = fit_sources_parallel(chosen, executor, progress, warn=tell) \
+            if executor.width > 1 and len(chosen) >= 8 * executor.width else fit_sources(model, chosen, progress=progress, warn=tell)
         if skipped:
             print(f"dffkit synth: {len(skipped)} of {len(chosen)} images could not be used (first: {skipped[0]}); "
                   "--verbose names them all", file=sys.stderr)
@@ -178,22 +175,13 @@ def _generate(out: Path, chosen: list, n: int, seed: int, workers: int, split: s
     bar = tqdm(total=n, initial=n - sum(b - a for _, a, b in todo), desc="synthesising", unit="img",
                disable=not progress)
 
-    def done(k: int, fields: dict) -> None:
+    for _, (k, fields) in executor.map(_Worker, init_args, _run_shard, todo):
+        if not shard_ok(out / shard_name(k), fields):
+            raise DffkitError(f"{out / shard_name(k)} does not match the size and SHA-256 its worker reported; with "
+                              "--cluster, --out must be a folder every worker and this machine see (shared storage)")
         shards[k].update(done=True, **fields)
         write_manifest(out, manifest)
         bar.update(shards[k]["count"])
-
-    if workers <= 1:
-        worker = _Worker(*init_args)
-        try:
-            for job in todo:
-                done(*worker.write_shard(*job))
-        finally:
-            worker.close()
-    else:
-        with worker_pool(workers, _init_worker, init_args) as pool:
-            for k, fields in pool.imap_unordered(_run_shard, todo):
-                done(k, fields)
     bar.close()
 
 

@@ -21,7 +21,6 @@ from dffkit.face.model import FaceModel, load_default_model
 from dffkit.face.render import Renderer
 from dffkit.face.texture import mirror_vertices, sample_texture, vertex_graph
 from dffkit.images import read_image
-from dffkit.parallel import worker_pool
 from dffkit.threads import BlasLimit
 
 __all__ = ["FittedSources", "fit_sources", "fit_sources_parallel", "ImageCache"]
@@ -138,7 +137,7 @@ def fit_sources(model: FaceModel, images: list[FaceImage], progress: bool = True
                          landmarks=np.stack(cols[9]))
 
 
-def _fit_chunk(images: list[FaceImage]) -> tuple[FittedSources | None, list[str]]:
+def _fit_chunk(_state: None, images: list[FaceImage]) -> tuple[FittedSources | None, list[str]]:
     said: list[str] = []
     try:
         return fit_sources(load_default_model(), images, progress=False, warn=said.append), said
@@ -146,13 +145,23 @@ def _fit_chunk(images: list[FaceImage]) -> tuple[FittedSources | None, list[str]
         return None, said  # every image of this chunk failed
 
 
-def fit_sources_parallel(images: list[FaceImage], workers: int, progress: bool,
+def _no_state() -> None:
+    return None
+
+
+def fit_sources_parallel(images: list[FaceImage], executor, progress: bool,
                          warn=lambda msg: print(msg, file=sys.stderr)) -> FittedSources:
-    """:func:`fit_sources` over ``workers`` processes, in image order (``warn`` is told here of each skipped image)."""
-    chunks = [images[k::workers * 4] for k in range(workers * 4)]
-    with worker_pool(workers) as pool:
-        done = list(tqdm(pool.imap(_fit_chunk, chunks), total=len(chunks), desc="fitting source images",
-                         disable=not progress))
+    """:func:`fit_sources` on the workers of a :class:`dffkit.execution.Executor` (or on ``executor`` processes
+    when given a number), in image order (``warn`` is told here of each skipped image)."""
+    from dffkit.execution import make_executor
+
+    ex = make_executor(executor) if isinstance(executor, int) else executor
+    n_chunks = ex.width * 4
+    chunks = [images[k::n_chunks] for k in range(n_chunks)]
+    done = [r for _, r in tqdm(ex.map(_no_state, (), _fit_chunk, chunks), total=len(chunks),
+                               desc="fitting source images", disable=not progress)]
+    if isinstance(executor, int):
+        ex.close()
     for _, said in done:
         for line in said:
             warn(line)
