@@ -35,6 +35,7 @@ import numpy as np
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
+from dffkit.alignment.verdict import face_probability, verdict_features
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError, NoFaceError
@@ -91,6 +92,10 @@ class Alignment:
         score: the detector's score of the face (NaN when the box was given).
         residual: the update the last stage would still make, mean landmark motion over the box size (0 when
             the cascade has converged; large when it has not, or when the box holds no face).
+        dense_descriptors: (160, d) float32 the (reduced) descriptor at the dense landmarks (zero where hidden).
+        face_score: the verdict's probability that the box holds a face (:mod:`dffkit.alignment.verdict`;
+            NaN when the regressors carry no verdict); is_face: whether it reaches the verdict's threshold
+            (True without a verdict).
 
     Example:
         >>> from dffkit.data.photos import sample_face
@@ -117,6 +122,9 @@ class Alignment:
     face_box: np.ndarray | None = None
     score: float = float("nan")
     residual: float = float("nan")
+    dense_descriptors: np.ndarray | None = None
+    face_score: float = float("nan")
+    is_face: bool = True
 
     @property
     def pose(self) -> Pose:
@@ -245,11 +253,11 @@ class Aligner:
                 out.append(run(prep, crop, cbox, box, stages, st, fb, score))
         return out
 
-    def _residual(self, prepared, points, visible, cbox) -> float:
+    def _residual(self, features: np.ndarray, cbox) -> float:
         """The last stage's update at the final state, mean landmark motion over the box size: near 0 where
         the cascade has converged on a face, large where it has not (or where there is no face)."""
         w = self.reg.stages[-1]
-        delta = point_features(self.descriptor, self.reg, prepared, points, visible) @ w[:-1] + w[-1]
+        delta = features.reshape(-1) @ w[:-1] + w[-1]
         return float(np.linalg.norm(delta[:136].reshape(68, 2), axis=1).mean() / box_size(cbox))
 
     def _run_3d(self, prepared, crop, cbox, box, stages, st, face_box, score) -> Alignment:
@@ -288,13 +296,20 @@ class Aligner:
                 unc = point_uncertainty(self.reg.uncertainty[conv], feats, side)
             out[conv] = (to_image(x, crop, size), unc / crop_affine(crop, size)[0])
         k, shift = crop_affine(crop, size)
+        described = point_features(self.descriptor, self.reg, prepared, dense, vis).reshape(len(dense), -1)
+        residual = self._residual(described, cbox) if self.reg.mode != "sdm" else float("nan")
+        face_score, is_face = float("nan"), True
+        if self.reg.verdict:
+            face_score = face_probability(self.reg.verdict["weights"], verdict_features(
+                described, vis, self.reg.verdict["template"], residual))
+            is_face = face_score >= self.reg.verdict["threshold"]
         return Alignment(landmarks=out["3d"][0], landmarks_2d=out["2d"][0], model_landmarks=to_image(history[-1], crop, size),
                          uncertainty=out["3d"][1], uncertainty_2d=out["2d"][1], visible=np.asarray(vis[:68]).copy(),
                          camera=st.camera.mapped(1.0 / k, -shift / k),
                          p_id=st.p[: self.geo.m1].astype(np.float32), p_exp=st.p[self.geo.m1:].astype(np.float32),
                          landmark_box=box, stages=to_image(np.stack(history), crop, size),
                          dense=to_image(dense, crop, size), dense_visible=vis, face_box=face_box, score=score,
-                         residual=self._residual(prepared, dense, vis, cbox))
+                         residual=residual, dense_descriptors=described, face_score=face_score, is_face=is_face)
 
 
 def _one_box(landmark_box: np.ndarray) -> np.ndarray:

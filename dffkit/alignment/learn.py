@@ -31,7 +31,7 @@ from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel
 from dffkit.images import to_rgb_uint8
 
-__all__ = ["train_regressors", "train_sdm", "train_refinement", "ridge", "LAMBDAS"]
+__all__ = ["train_regressors", "train_sdm", "train_refinement", "learn_restart_scale", "ridge", "LAMBDAS"]
 
 LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
@@ -96,17 +96,20 @@ def _prepared(descriptor: Descriptor, inst: list[_Instance], chunk: int = 64) ->
 
 
 def _starts(image: np.ndarray, truth: np.ndarray, n_init: int, box_jitter: float, rng: np.random.Generator,
-            detector=None) -> list[np.ndarray]:
+            detector=None, near: int = 0) -> list[np.ndarray]:
     """``n_init`` landmark boxes to start from: the detector's calibrated box of the face (when a ``detector``
-    finds it; what the cascade will be given) and the true landmark box jittered as a detector errs."""
+    finds it; what the cascade will be given), the true landmark box jittered as a detector errs, and (the
+    last ``near`` of them) the true box barely jittered (a quarter of ``box_jitter``: a face already aligned,
+    as in a tracked video, so that the stages learn to leave a converged face where it is)."""
     truth_box = landmark_box(truth)
     found = detector.landmark_box_at(image, (truth_box[:2] + truth_box[2:]) / 2) if detector is not None else None
-    return [found if (j == 0 and found is not None) else _jittered(truth_box, rng, box_jitter) for j in range(n_init)]
+    return [found if (j == 0 and found is not None) else
+            _jittered(truth_box, rng, box_jitter / 4 if j >= n_init - near else box_jitter) for j in range(n_init)]
 
 
 def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], size: int, geo: ShapeBasis,
                sigma: float, n_init: int, box_jitter: float, rng: np.random.Generator, progress: bool,
-               detector=None) -> list[_Instance]:
+               detector=None, near: int = 0) -> list[_Instance]:
     """``n_init`` starts (:func:`_starts`) of every (image, landmarks (68, 2), camera or None) face, at the mean
     shape under a frontal camera in the box."""
     unit = geo.unit_landmarks()
@@ -114,7 +117,7 @@ def _instances(faces: Iterable[tuple[np.ndarray, np.ndarray, Camera | None]], si
     for image, lm, camera in tqdm(faces, desc="preparing instances", disable=not progress):
         gt = np.asarray(lm, np.float64)
         img = to_rgb_uint8(image)
-        for box in _starts(img, gt, n_init, box_jitter, rng, detector):
+        for box in _starts(img, gt, n_init, box_jitter, rng, detector, near):
             crop, cbox = crop_box(box, size)
             k, shift = crop_affine(crop, size)
             start = init_camera(unit, cbox)
@@ -161,7 +164,7 @@ def _learn_stages(descriptor: Descriptor, inst: list[_Instance], n_stages: int,
 def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=None, n_stages: int = 3,
                      n_init: int = 2, size: int | None = None, box_jitter: float = 0.05,
                      lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, detector=None,
-                     descriptor_options: dict | None = None, progress: bool = True) -> Regressors:
+                     descriptor_options: dict | None = None, near_starts: int = 0, progress: bool = True) -> Regressors:
     """Learn the 3D cascade's descent directions stage by stage (eqs. 9, 10).
 
     Args:
@@ -172,6 +175,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
         lambdas: ridge strengths tried (times N), picked on 10% held-out instances.
         detector: a face detector whose calibrated boxes give each sample's first start (see :func:`_instances`).
         descriptor_options: the descriptor's own options (recorded in the regressors).
+        near_starts: how many of each sample's ``n_init`` starts are near the truth (:func:`_starts`).
 
     Returns:
         The :class:`Regressors` (save them with :meth:`Regressors.save`).
@@ -190,7 +194,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     geo = ShapeBasis.of(model)
     rng = np.random.default_rng(seed)
     inst = _instances(((s.image, s.landmarks68, s.camera) for s in samples), desc.size, geo, reg.sigma, n_init,
-                      box_jitter, rng, progress, detector)
+                      box_jitter, rng, progress, detector, near_starts)
     if desc.dim > 32:  # reduce each point's descriptor to 32 dimensions by PCA, as DFF has
         some = inst[:: max(1, len(inst) // 500)]
         raw = np.concatenate([desc.sample(p, d[v]) for i, p in _prepared(desc, some)
@@ -210,7 +214,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     reg.stages, record = _learn_stages(desc, inst, n_stages, step,
                                        lambda i, f, w: stage_update(geo, i.state, f, w, i.noise), error, lambdas, seed,
                                        progress)
-    reg.meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init,
+    reg.meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init, "near_starts": near_starts,
                 "box_jitter": box_jitter, "stages": record, "seed": seed,
                 "detector_starts": None if detector is None else detector.name}
     return reg
@@ -279,7 +283,8 @@ def train_refinement(aligner: Aligner, faces: Iterable[tuple[np.ndarray, dict[st
 
     Args:
         aligner: the cascade (its regressors must have no refinement yet).
-        faces: (image, {convention: (68, 2) truth, pixels}) items; a convention may be missing from an item.
+        faces: (image, {convention: (68, 2) truth, pixels}) items, or (image, truths, starts) to give an item
+            its own number of starts (a real image from several boxes); a convention may be missing from an item.
         gate_visibility: read the descriptor only at the points the z-buffer shows (``'3d'``).
 
     Returns:
@@ -300,10 +305,12 @@ def train_refinement(aligner: Aligner, faces: Iterable[tuple[np.ndarray, dict[st
     reg, desc, size = aligner.reg, aligner.descriptor, aligner.reg.size
     rng = np.random.default_rng(seed)
     inst: dict[str, list[_Instance]] = {c: [] for c in CONVENTIONS}
-    for image, truths in tqdm(faces, desc="aligning training faces", disable=not progress):
+    for item in tqdm(faces, desc="aligning training faces", disable=not progress):
+        image, truths = item[0], item[1]
+        k = item[2] if len(item) > 2 else n_init
         img = to_rgb_uint8(image)
         ref = truths.get("2d", truths.get("3d"))
-        for box in _starts(img, np.asarray(ref, np.float64), n_init, box_jitter, rng, detector):
+        for box in _starts(img, np.asarray(ref, np.float64), k, box_jitter, rng, detector, near=int(k >= 3)):
             a = aligner.align_checked(img, box[None])[0]
             crop, cbox = crop_box(box, size)
             k, shift = crop_affine(crop, size)
@@ -339,3 +346,46 @@ def _learn_uncertainty(desc: Descriptor, reg: Regressors, inst: list[_Instance],
     x, y = np.concatenate(feats), np.concatenate(target)[:, None]
     w, lam, errors = ridge(x, y, lambdas, seed=seed)
     return w[:, 0], {"points": int(len(y)), "lambda": lam, "heldout_mse": errors, "target_var": float(y.var())}
+
+
+def learn_restart_scale(aligner: Aligner, faces: Iterable[tuple[np.ndarray, np.ndarray]], n_iter: int = 5) -> dict:
+    """The scale of the box of an alignment's 68 landmarks that makes a still face a fixed point of
+    restarting the cascade from it (what a tracker does every frame), and the drift before and after.
+
+    The cascade maps a start box to landmarks whose box is, on average, a little smaller or larger than the
+    truth's (a bias of its regressions); restarting from that box frame after frame compounds it. The scale
+    is the median ratio of the true landmark box's size to the aligned one's, over faces aligned from their
+    true box.
+
+    Args:
+        aligner: the cascade.
+        faces: (image, (68, 2) true landmarks in the 3D convention, or an image's annotation) items.
+        n_iter: restarts of the drift measurement.
+
+    Returns:
+        {"restart_scale", "faces", "size_drift_before", "size_drift_after"}: the scale, and the median
+        |log| change of the box size over ``n_iter`` restarts without and with it.
+
+    Example:
+        >>> from dffkit.examples import face
+        >>> r = learn_restart_scale(Aligner(), [face(0)[:2], face(1)[:2]], n_iter=2)
+        >>> 0.8 < r["restart_scale"] < 1.25, r["faces"]
+        (True, 2)
+    """
+    items = [(to_rgb_uint8(image), landmark_box(np.asarray(truth, np.float64))) for image, truth in faces]
+    ratios = [box_size(box) / box_size(landmark_box(aligner.align_checked(img, box[None])[0].landmarks))
+              for img, box in items]
+    scale = float(np.median(ratios))
+
+    def drift(k: float) -> float:
+        out = []
+        for img, box in items:
+            b = box
+            for _ in range(n_iter):
+                lb = landmark_box(aligner.align_checked(img, b[None])[0].landmarks)
+                c, half = (lb[:2] + lb[2:]) / 2, (lb[2:] - lb[:2]) / 2 * k
+                b = np.r_[c - half, c + half]
+            out.append(abs(np.log(box_size(b) / box_size(box))))
+        return float(np.median(out))
+
+    return {"restart_scale": scale, "faces": len(items), "size_drift_before": drift(1.0), "size_drift_after": drift(scale)}

@@ -3,7 +3,7 @@ and what ``dffkit track`` writes per frame. One function makes the record and on
 so every output of dffkit names and orders the same fields the same way.
 
 Fields: ``landmark_box`` (x0, y0, x1, y1), ``face_box`` (the detector's, or None), ``score`` (the detector's,
-NaN without one), ``pose`` (``yaw_deg``, ``pitch_deg``, ``roll_deg``), ``rotation`` (the 3×3 head rotation),
+NaN without one), ``face_score`` (the alignment's own verdict that it holds a face, NaN without one), ``pose`` (``yaw_deg``, ``pitch_deg``, ``roll_deg``), ``rotation`` (the 3×3 head rotation),
 ``landmarks68`` (68 [x, y] pixels, the 3D convention) and ``landmarks68_2d`` (the 2D convention),
 ``uncertainty68`` and ``uncertainty68_2d`` (68 predicted errors, pixels, or null), and ``visible68`` (68 bools:
 the z-buffer visibility of the model's landmark vertices). The caller adds its own context fields in front
@@ -62,14 +62,14 @@ def alignment_record(a: Alignment, digits: int = 2) -> dict[str, Any]:
         >>> image, truth = sample_face()
         >>> r = alignment_record(align(image, landmark_box(truth)))
         >>> sorted(r)
-        ['face_box', 'landmark_box', 'landmarks68', 'landmarks68_2d', 'pose', 'rotation', 'score', 'uncertainty68', 'uncertainty68_2d', 'visible68']
+        ['face_box', 'face_score', 'landmark_box', 'landmarks68', 'landmarks68_2d', 'pose', 'rotation', 'score', 'uncertainty68', 'uncertainty68_2d', 'visible68']
         >>> len(r["landmarks68_2d"]), sorted(r["pose"])
         (68, ['pitch_deg', 'roll_deg', 'yaw_deg'])
     """
     pose = a.pose
     return {"landmark_box": [_round(v, digits) for v in a.landmark_box],
             "face_box": None if a.face_box is None else [_round(v, digits) for v in a.face_box],
-            "score": _round(a.score, 4),
+            "score": _round(a.score, 4), "face_score": _round(a.face_score, 4),
             "pose": {"yaw_deg": _round(pose.yaw_deg, 2), "pitch_deg": _round(pose.pitch_deg, 2),
                      "roll_deg": _round(pose.roll_deg, 2)},
             "rotation": a.camera.R.round(6).tolist(),
@@ -84,10 +84,10 @@ def record_columns(context: Sequence[str] = IMAGE_CONTEXT) -> list[str]:
 
     Example:
         >>> cols = record_columns()
-        >>> cols[:3], cols[15:18], cols[-1], len(cols)
-        (['file', 'face', 'landmark_box_x0'], ['convention', 'x0', 'y0'], 'v67', 492)
+        >>> cols[:3], cols[16:19], cols[-1], len(cols)
+        (['file', 'face', 'landmark_box_x0'], ['convention', 'x0', 'y0'], 'v67', 493)
     """
-    return [*context, *_BOXES, "score", *_POSE, "ms", "convention", *_POINTS]
+    return [*context, *_BOXES, "score", "face_score", *_POSE, "ms", "convention", *_POINTS]
 
 
 def csv_row(row: Mapping[str, Any], context: Sequence[str] = IMAGE_CONTEXT, convention: str = "2d") -> list[Any]:
@@ -97,17 +97,18 @@ def csv_row(row: Mapping[str, Any], context: Sequence[str] = IMAGE_CONTEXT, conv
 
     Example:
         >>> row = csv_row({"file": "a.jpg", "face": -1, "ms": 3.5})
-        >>> row[:2], row[2:6], row[14], len(row)
-        (['a.jpg', -1], ['', '', '', ''], 3.5, 492)
+        >>> row[:2], row[2:6], row[15], len(row)
+        (['a.jpg', -1], ['', '', '', ''], 3.5, 493)
     """
     head = [row[c] for c in context]
     if "landmarks68" not in row:
-        return head + [""] * (len(_BOXES) + 1 + len(_POSE)) + [row.get("ms", "")] + [""] * (1 + len(_POINTS))
+        return head + [""] * (len(_BOXES) + 2 + len(_POSE)) + [row.get("ms", "")] + [""] * (1 + len(_POINTS))
     face_box = row["face_box"] or [""] * 4
     other = "3d" if convention == "2d" else "2d"
     cols = []
     for conv in (convention, other):
         pts, unc = (row[k] for k in _KEYS[conv])
         cols += [v for p in pts for v in p] + (list(unc) if unc is not None else [""] * 68)
-    return [*head, *row["landmark_box"], *face_box, row["score"], *(row["pose"][k] for k in _POSE), row.get("ms", ""),
+    return [*head, *row["landmark_box"], *face_box, row["score"], row.get("face_score", ""),
+            *(row["pose"][k] for k in _POSE), row.get("ms", ""),
             convention, *cols, *(int(v) for v in row["visible68"])]

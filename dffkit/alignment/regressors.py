@@ -63,6 +63,11 @@ class Regressors:
             them (:mod:`dffkit.alignment.refine`); empty for none.
         uncertainty: {convention: (F + 1,) weights}: the per-point log error predicted from the points'
             features (:func:`dffkit.alignment.refine.point_uncertainty`); empty for none.
+        verdict: the face verdict (:mod:`dffkit.alignment.verdict`): ``template`` (160, d) unit rows,
+            ``weights`` (5,) and ``threshold``; empty for none.
+        restart_scale: the box of an alignment's 68 landmarks, scaled by this about its centre, is the box a
+            tracker restarts the cascade from on the next frame: the scale that makes a still face a fixed
+            point (:func:`dffkit.alignment.learn.learn_restart_scale`; 1.0 when not learned).
         meta: training record (data, samples, lambdas, machine, time).
 
     Example:
@@ -81,6 +86,8 @@ class Regressors:
     pca_basis: np.ndarray | None = None
     refine: dict = field(default_factory=dict)
     uncertainty: dict = field(default_factory=dict)
+    verdict: dict = field(default_factory=dict)
+    restart_scale: float = 1.0
     meta: dict = field(default_factory=dict)
 
     @property
@@ -122,10 +129,15 @@ class Regressors:
         for conv, stages in self.refine.items():
             arrays.update({f"refine_{conv}_{k}": s.astype(np.float16) for k, s in enumerate(stages)})
         arrays.update({f"uncertainty_{conv}": w.astype(np.float32) for conv, w in self.uncertainty.items()})
+        if self.verdict:
+            arrays.update(verdict_template=np.asarray(self.verdict["template"], np.float32),
+                          verdict_weights=np.asarray(self.verdict["weights"], np.float64))
         head = {"format": FORMAT, "descriptor": self.descriptor, "descriptor_options": self.descriptor_options,
                 "mode": self.mode, "size": self.size, "n_stages": len(self.stages), "sigma": self.sigma,
                 "n_refine": {conv: len(s) for conv, s in self.refine.items()},
-                "uncertainty": sorted(self.uncertainty), "meta": self.meta}
+                "uncertainty": sorted(self.uncertainty),
+                "verdict_threshold": float(self.verdict["threshold"]) if self.verdict else None,
+                "restart_scale": self.restart_scale, "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
         return atomic_write(Path(path), npz_bytes(arrays))
 
@@ -157,6 +169,8 @@ class Regressors:
                 refine = {conv: [z[f"refine_{conv}_{k}"].astype(np.float32) for k in range(n)]
                           for conv, n in head.get("n_refine", {}).items()}
                 uncertainty = {conv: z[f"uncertainty_{conv}"].astype(np.float32) for conv in head.get("uncertainty", [])}
+                verdict = {"template": z["verdict_template"].astype(np.float32), "weights": z["verdict_weights"],
+                           "threshold": float(head["verdict_threshold"])} if head.get("verdict_threshold") is not None else {}
         except Exception as exc:  # noqa: BLE001 - numpy, zipfile and json raise many types for a bad file
             raise DffkitError(f"{p} is not a readable dffkit regressor file ({exc.__class__.__name__}); "
                               "retrain it") from None
@@ -171,4 +185,5 @@ class Regressors:
             head["descriptor_options"] = {"keypoint_size": head["sift_size"]} if head["descriptor"] == "sift" else {}
         return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
                    sigma=head["sigma"], descriptor_options=dict(head["descriptor_options"]), pca_mean=pca[0],
-                   pca_basis=pca[1], refine=refine, uncertainty=uncertainty, meta=head["meta"])
+                   pca_basis=pca[1], refine=refine, uncertainty=uncertainty, verdict=verdict,
+                   restart_scale=float(head.get("restart_scale", 1.0)), meta=head["meta"])

@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from dffkit.errors import DffkitError
 
+    if getattr(args, "precision", None):
+        import os
+
+        os.environ["DFFKIT_PRECISION"] = args.precision  # this process and the workers it starts
     try:
         return int(args.func(args))
     except DffkitError as exc:

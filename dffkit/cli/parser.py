@@ -177,6 +177,12 @@ def _train(sub) -> None:
     _flags(t, resume="continue from OUT/checkpoint.pt", quiet="no progress bar")
 
 
+def _precision_option(p) -> None:
+    p.add_argument("--precision", choices=("fp32", "int8"),
+                   help="the DFF network's precision: fp32, or int8 (the shipped weights quantised; faster, see the "
+                        "model card) (default: DFFKIT_PRECISION, else fp32)")
+
+
 def _cluster_option(p, what: str) -> None:
     p.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                    help=f"run {what} on a Dask cluster instead of --workers: local:N starts N worker processes here, "
@@ -195,6 +201,10 @@ def _train_align(sub) -> None:
     ta.add_argument("--n", type=_ranged(1, 10_000_000, int), default=8000, help="samples or images used")
     ta.add_argument("--n-init", type=_ranged(1, 100, int), default=2, help="starts per sample")
     ta.add_argument("--box-jitter", type=_ranged(0, 0.5), default=0.05, help="jitter of the true boxes, share of size")
+    ta.add_argument("--near-starts", type=_ranged(0, 100, int), default=0,
+                    help="of the --n-init starts, how many are near the truth (a quarter of --box-jitter), so that the "
+                         "stages leave a converged face where it is (default 0)")
+    ta.add_argument("--stages", type=_ranged(1, 10, int), default=3, help="cascade stages (default 3, the paper's)")
     ta.add_argument("--weights", help="DFF weights.pt (default: the shipped ones)")
     ta.add_argument("--regressors", help="a cascade to refine (with --refine) instead of learning one")
     ta.add_argument("--refine", type=_ranged(0, 10, int), default=0,
@@ -203,6 +213,10 @@ def _train_align(sub) -> None:
                          "samples of --data (both conventions) (default 0: none)")
     ta.add_argument("--image-init", type=_ranged(1, 100, int), default=4,
                     help="with --refine: starts per real image (a jittered or detector box each; default 4)")
+    ta.add_argument("--verdict", type=_ranged(0, 1_000_000, int), default=0, metavar="N",
+                    help="also learn the face verdict (is the aligned box a face?) on the train-split images of --images "
+                         "and N samples of --data, its threshold on the val split and --val-data (default 0: none)")
+    ta.add_argument("--val-data", help="with --verdict: a held-out dataset from 'dffkit synth' (e.g. --split val)")
     ta.add_argument("--out", required=True, help="output folder for the .npz and the card")
     _flags(ta, detector_starts="the first start of each sample from the default detector's box (as at test time)",
            quiet="no progress bars")
@@ -270,26 +284,30 @@ def _align(sub) -> None:
         a.add_argument(f"--{name}", help=text)
     a.add_argument("--workers", type=_ranged(1, 256, int), default=1, help="processes for many images (default 1)")
     _cluster_option(a, "many images")
+    _precision_option(a)
     _flags(a, json="print every face's record as JSON", dense="with --json: every visible vertex's 2D point and "
            "depth too", resume="skip the files already in the --csv / --jsonl output", quiet="no progress bar")
 
 
 def _track(sub) -> None:
     k = _command(sub, "track", "track faces through a video",
-                 "Track every face of a video (a file or a folder of frames). Each frame, the detector looks "
-                 "around each tracked face and the cascade aligns it; a track is lost when the detector no "
-                 "longer sees a face there, and the whole frame is searched again. Landmarks are smoothed "
-                 "by a One-Euro filter (--no-filter: raw). Track ids are never reused; a face that comes back "
-                 "after a loss starts a new track.")
+                 "Track every face of a video (a file or a folder of frames). Each frame, the cascade aligns "
+                 "each tracked face from its previous landmarks, and its own verdict (the descriptor's agreement "
+                 "with the model) says whether the face is still there; a track is lost when it is not. The "
+                 "detector searches the whole frame for new faces every --detect-every frames and when a track "
+                 "is lost. Landmarks are smoothed by a One-Euro filter (--no-filter: raw). Track ids are never "
+                 "reused; a face that comes back after a loss starts a new track.")
     k.add_argument("video", help="a video file (MP4, AVI, MOV, MKV) or a folder of frames")
     k.add_argument("-o", "--output", help="overlay video, .mp4 (landmarks and track ids)")
     k.add_argument("--jsonl", help="one JSON line per frame and face (default: printed)")
     k.add_argument("--csv", help="one CSV row per frame and face")
     k.add_argument("--min-cutoff", type=_ranged(0.001, 100), default=1.0, help="One-Euro cut-off when still, Hz")
     k.add_argument("--beta", type=_ranged(0, 1000), default=5.0, help="One-Euro speed coefficient")
-    k.add_argument("--detect-every", type=_ranged(0, 100000, int), default=0,
-                   help="also search the whole frame every N frames (0: only when a track is lost)")
+    k.add_argument("--detect-every", type=_ranged(0, 100000, int), default=10,
+                   help="search the whole frame for new faces every N frames (0: only when a track is lost or there "
+                        "is none) (default 10)")
     k.add_argument("--fps", type=_ranged(0.1, 1000), default=25.0, help="frame rate of a folder of frames")
+    _precision_option(k)
     _flags(k, no_filter="no temporal filter", quiet="no progress bar")
 
 
@@ -302,6 +320,7 @@ def _eval(sub) -> None:
     e.add_argument("--method", default="dff", type=_methods,
                    help=f"comma-separated, of: {', '.join(_names('method'))} (default dff)")
     e.add_argument("--limit", type=_ranged(1, 10_000_000, int), help="evaluate the first N faces only")
+    _precision_option(e)
     _flags(e, json="print the results as JSON (NMEs as fractions)",
            verbose="list every face that could not be evaluated", quiet="no progress bar")
 

@@ -6,6 +6,8 @@
   does not follow the face). Truth: the model's 68 landmarks and visibility, the yaw.
 * :func:`similarity_drift`: real pixels, 2D. A photo moved by a smooth similarity transform (pan, zoom,
   in-plane rotation) after a still stretch; truth: its hand-annotated 68 points moved the same way.
+* :func:`crossing_faces`: two real faces cut from a photo, sliding past each other across a frame (the
+  one in front hides the other as they pass); truth: each face's centre per frame. Ids must not swap.
 
 Every frame gets Gaussian sensor noise and JPEG compression. :func:`write_sequence` writes an ordinary
 MP4 plus a JSON of the truth, so that ``dffkit track`` runs on them exactly as on a user's video.
@@ -26,7 +28,8 @@ from dffkit.face.model import FaceModel
 from dffkit.face.render import Renderer
 from dffkit.records import Record, record
 
-__all__ = ["Sequence", "SequenceTruth", "yaw_sweep", "similarity_drift", "write_sequence", "read_truth"]
+__all__ = ["Sequence", "SequenceTruth", "yaw_sweep", "similarity_drift", "crossing_faces", "write_sequence",
+           "read_truth"]
 
 
 @record
@@ -122,6 +125,53 @@ def similarity_drift(photo: np.ndarray, landmarks: np.ndarray, n_still: int = 30
     return Sequence(np.stack(frames), SequenceTruth(np.stack(lms), np.ones((n, 68), bool),
                                                     np.r_[np.ones(n_still, bool), np.zeros(n_move, bool)],
                                                     np.full(n, np.nan), fps))
+
+
+def crossing_faces(photo: np.ndarray, face_boxes: np.ndarray, n_frames: int = 60,
+                   size: tuple[int, int] = (360, 640), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two faces of a photo crossing a frame: face 0 from left to right in front, face 1 from right to left
+    behind it, at the same height, passing in the middle of the clip.
+
+    Args:
+        photo: (H, W, 3) uint8 the photo.
+        face_boxes: (2, 4) boxes (x0, y0, x1, y1) around the two faces (a little more than the face).
+        n_frames: frames.
+        size: (height, width) of the frames.
+
+    Returns:
+        (frames (T, h, w, 3) uint8, centres (T, 2, 2): each face's box centre per frame, pixels).
+
+    Example:
+        >>> img = np.full((100, 200, 3), 120, np.uint8)
+        >>> frames, centres = crossing_faces(img, np.array([[10, 10, 60, 60], [120, 10, 170, 60]]), 5, (120, 240))
+        >>> frames.shape, centres.shape, bool(centres[0, 0, 0] < centres[0, 1, 0])
+        ((5, 120, 240, 3), (5, 2, 2), True)
+    """
+    rng = np.random.default_rng(seed)
+    h, w = size
+    patches = []
+    for b in np.asarray(face_boxes, np.float64):
+        x0, y0, x1, y1 = np.round(b).astype(int)
+        p = photo[max(y0, 0):y1, max(x0, 0):x1]
+        k = 0.45 * h / max(p.shape[:2])
+        patches.append(cv2.resize(p, (max(1, round(p.shape[1] * k)), max(1, round(p.shape[0] * k))),
+                                  interpolation=cv2.INTER_AREA))
+    background = cv2.GaussianBlur(cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA), (0, 0), 9)
+    frames, centres = [], []
+    for t in np.linspace(0.0, 1.0, n_frames):
+        frame = background.copy()
+        xs = [0.15 * w + 0.7 * w * t, 0.85 * w - 0.7 * w * t]
+        cs = []
+        for k in (1, 0):  # face 1 first: face 0 is drawn over it
+            p = patches[k]
+            x, y = int(round(xs[k] - p.shape[1] / 2)), int(round(0.5 * h - p.shape[0] / 2))
+            xa, xb = max(x, 0), min(x + p.shape[1], w)
+            frame[y:y + p.shape[0], xa:xb] = p[:, xa - x:xb - x]
+        for k in (0, 1):
+            cs.append([xs[k], 0.5 * h])
+        frames.append(_camera_shake(frame, rng, 2.0, 90))
+        centres.append(cs)
+    return np.stack(frames), np.array(centres)
 
 
 def write_sequence(seq: Sequence, video: str | Path) -> tuple[Path, Path]:

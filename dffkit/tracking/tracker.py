@@ -1,17 +1,20 @@
-"""Tracking faces through a video with the DFF cascade.
+"""Tracking faces through a video with the DFF cascade: the alignment decides whether the face is still there.
 
-Each frame, the detector makes one quick pass over the region around every live track (``region`` times
-its landmark box), and the face it finds there, the one that overlaps the track's last face box most, is
-aligned in its calibrated landmark box. When the detector finds no face there, the track is lost. The
-whole frame is searched on the first frame, whenever a track is lost, and every ``detect_every`` frames;
-new faces start new tracks, with ids that are never reused. Detections are matched to tracks by the IoU of
-their landmark boxes.
+Each frame, every live track is aligned from the box of its previous frame's landmarks (the 3D convention's
+68 points, hidden ones included, as the cascade was trained to start from; scaled by the regressors'
+``restart_scale``, which undoes the cascade's small systematic shrink of a box so that a still face is a
+fixed point). The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with
+the model at the visible points and the last stage's residual) then says whether the face is still there;
+when it is not, the detector looks around the track's last place, and a face it finds there overlapping the
+track re-seeds it (same id); otherwise the track is lost. The restart box also moves on by the track's last
+motion (a constant-velocity prediction), so that a face moving fast between frames stays inside it. Two
+tracks that land on one face (a face that passed in front of another) keep the one that moved less; the
+other is lost, so two faces never swap ids.
 
-Why the detector, every frame: measured on a 150-frame yaw sweep, re-aligning in the box of the previous
-frame's landmarks shrinks the face (the cascade's landmark box is about 0.9 of the box it starts from, so
-the loop collapses within a second), and starting the cascade from the previous camera and shape drifts
-(its regressions are not contractive at convergence). The detector's box has no such feedback, and its
-pass over one region costs about 5 ms.
+The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
+frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
+(it is not re-seeded: the alignment follows it better than a detector's box at profile, where detectors
+fade); any other starts a new track if its alignment's verdict calls it a face. Ids are never reused.
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
 default here and on by default in ``dffkit track``.
@@ -28,6 +31,7 @@ import numpy as np
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.boxes import box_size, iou, landmark_box, square_box
 from dffkit.detect.base import FaceDetector, default_detector
+from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
 
@@ -76,6 +80,12 @@ class _Track:
     id: int
     alignment: Alignment
     filter: OneEuro | None
+    motion: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the box centre's last motion, pixels/frame
+
+    def moved_to(self, a: Alignment) -> None:
+        before, after = landmark_box(self.alignment.landmarks), landmark_box(a.landmarks)
+        self.motion = (after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2
+        self.alignment = a
 
 
 class Tracker:
@@ -84,23 +94,22 @@ class Tracker:
     Args:
         aligner: the cascade (None: the process's default).
         detector: the face detector (None: the default BlazeFace).
-        detect_every: also search the whole frame every this many frames (0: only when needed).
+        detect_every: also search the whole frame for new faces every this many frames (0: only when a track
+            is lost or there is none).
         filter: the One-Euro filter's :class:`dffkit.tracking.filters.Smoothing`, or None for no filter.
         fps: the video's frame rate (for the filter).
-        region: the side of the region searched around a track, in landmark-box sizes (BlazeFace, made for
-            faces at a distance, scores a face that fills its input lower than one a quarter of it).
 
     Example:
         >>> tracker = Tracker(filter=Smoothing(min_cutoff=1.0, beta=5.0), fps=30)  # doctest: +SKIP
         >>> for frame in tracker.run(VideoReader("clip.mp4")): ...                # doctest: +SKIP
     """
 
-    def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 0,
-                 filter: Smoothing | None = None, fps: float = 25.0, region: float = 4.0) -> None:  # noqa: A002
+    def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 10,
+                 filter: Smoothing | None = None, fps: float = 25.0) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
-        self.filter, self.fps, self.region = filter, float(fps), float(region)
+        self.filter, self.fps = filter, float(fps)
         self._tracks: list[_Track] = []
         self._next_id = 0
 
@@ -109,41 +118,85 @@ class Tracker:
         self._next_id += 1
         return t
 
-    def _follow(self, image: np.ndarray, a: Alignment) -> np.ndarray | None:
-        """The face box the detector finds around a track's last alignment (the one overlapping its last
-        face box most), or None when it finds none there."""
+    def restart_box(self, a: Alignment, motion: np.ndarray | None = None) -> np.ndarray:
+        """(4,) the landmark box a track restarts from on the next frame: the box of its 3D-convention
+        landmarks, scaled about its centre by the regressors' ``restart_scale`` and moved on by the track's
+        last motion (pixels per frame; a constant-velocity prediction)."""
         box = landmark_box(a.landmarks)
-        found = self.detector.detect_region(image, square_box(box, scale=self.region))
-        last = a.face_box if a.face_box is not None else self.detector.face_box(box)
-        overlaps = [iou(b, last) for b in found.boxes]
-        if not overlaps or max(overlaps) < 0.2:
+        c = (box[:2] + box[2:]) / 2 + (0.0 if motion is None else motion)
+        half = (box[2:] - box[:2]) / 2 * self.aligner.reg.restart_scale
+        return np.r_[c - half, c + half]
+
+    def _reseed(self, img: np.ndarray, t: _Track) -> Alignment | None:
+        """A track the verdict rejected, re-seeded from the detector's face around its last place when the
+        detector agrees that one is there (overlapping its last box); None when it does not."""
+        last = landmark_box(t.alignment.landmarks)
+        found = self.detector.detect_region(img, square_box(last, scale=3.0))
+        if not len(found):
             return None
-        return found.boxes[int(np.argmax(overlaps))]
+        boxes = self.detector.landmark_boxes(found.boxes)
+        overlaps = [iou(b, last) for b in boxes]
+        if max(overlaps) < 0.2:
+            return None
+        k = int(np.argmax(overlaps))
+        a = self._align_or_none(img, boxes[k])
+        return a if a is not None and a.is_face else None
+
+    def _follow(self, img: np.ndarray) -> list[int]:
+        """Align every live track from its restart box; drop the ones the verdict rejects and, of two that
+        landed on one face, the one that moved more. Returns the ids lost."""
+        if not self._tracks:
+            return []
+        starts = np.array([self.restart_box(t.alignment, t.motion) for t in self._tracks])
+        try:
+            aligned = self.aligner.align_checked(img, starts)
+        except DffkitError:  # a box that left the frame: align what can be, one by one
+            aligned = [self._align_or_none(img, b) for b in starts]
+        moved = {}
+        keep = []
+        for t, start, a in zip(self._tracks, starts, aligned):
+            if a is None or not a.is_face:
+                a = self._reseed(img, t)
+                if a is None:
+                    continue
+            moved[t.id] = float(np.linalg.norm((landmark_box(a.landmarks)[:2] + landmark_box(a.landmarks)[2:]) / 2
+                                               - (start[:2] + start[2:]) / 2) / box_size(start))
+            keep.append((t, a))
+        for i, (ti, ai) in enumerate(keep):
+            for tj, aj in keep[i + 1:]:
+                if iou(landmark_box(ai.landmarks), landmark_box(aj.landmarks)) > 0.5:
+                    moved[max((ti.id, tj.id), key=lambda k: moved[k])] = np.inf  # it jumped onto the other face
+        kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
+        for t, a in kept:
+            t.moved_to(a)
+        lost = [t.id for t in self._tracks if t.id not in {k.id for k, _ in kept}]
+        self._tracks = [t for t, _ in kept]
+        return lost
+
+    def _align_or_none(self, img: np.ndarray, box: np.ndarray) -> Alignment | None:
+        try:
+            return self.aligner.align_checked(img, box[None])[0]
+        except DffkitError:
+            return None
 
     def step(self, image: np.ndarray, index: int = 0, time_s: float = 0.0) -> TrackedFrame:
         """Track the faces of one frame."""
         t0 = time.perf_counter()
         img = to_rgb_uint8(image)
-        lost: list[int] = []
-        if self._tracks:
-            followed = [(t, self._follow(img, t.alignment)) for t in self._tracks]
-            lost = [t.id for t, f in followed if f is None]
-            keep = [(t, f) for t, f in followed if f is not None]
-            if keep:
-                faces = np.array([f for _, f in keep])
-                updated = self.aligner.align_checked(img, self.detector.landmark_boxes(faces), face_boxes=faces)
-                for (t, _), a in zip(keep, updated):
-                    t.alignment = a
-            self._tracks = [t for t, _ in keep]
+        lost = self._follow(img)
         detect = not self._tracks or bool(lost) or (self.detect_every > 0 and index % self.detect_every == 0)
         new_ids = set()
         if detect:
             found = self.detector.detect(img)
-            fresh = [(f, b) for f, b in zip(found.boxes, self.detector.landmark_boxes(found.boxes) if len(found) else [])
-                     if all(iou(b, landmark_box(t.alignment.landmarks)) < 0.3 for t in self._tracks)]
+            boxes = self.detector.landmark_boxes(found.boxes) if len(found) else np.zeros((0, 4))
+            live = [landmark_box(t.alignment.landmarks) for t in self._tracks]
+            fresh = [(f, b) for f, b in zip(found.boxes, boxes) if all(iou(b, lb) < 0.3 for lb in live)]
             if fresh:
                 faces = np.array([f for f, _ in fresh])
                 for a in self.aligner.align_checked(img, np.array([b for _, b in fresh]), face_boxes=faces):
+                    if not a.is_face or any(iou(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) > 0.5
+                                            for t in self._tracks):
+                        continue
                     t = self._new_track(a)
                     self._tracks.append(t)
                     new_ids.add(t.id)
