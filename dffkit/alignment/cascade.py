@@ -332,8 +332,13 @@ def default_aligner() -> Aligner:
 
 
 def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, aligner: Aligner | None = None,
-              detector=None) -> list[Alignment]:
-    """Align every face: in the given landmark boxes (K, 4), or in every face box the detector finds.
+              detector=None, verdict: bool = True) -> list[Alignment]:
+    """Align every face: in the given landmark boxes (K, 4), or in every face the detector finds.
+
+    With ``verdict`` and regressors that carry one (:mod:`dffkit.alignment.verdict`), the detector's
+    candidates (:meth:`dffkit.detect.base.FaceDetector.candidates`: weaker boxes too) are each aligned and
+    kept when the alignment calls them a face, and of two that land on one face the likelier is kept; else
+    every box :meth:`~dffkit.detect.base.FaceDetector.detect` finds is aligned and reported.
 
     Raises:
         NoFaceError: no face was found (and no box given).
@@ -353,10 +358,29 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
     from dffkit.detect import default_detector
 
     det = detector or default_detector()
-    found = det.detect(img)
+    judge = verdict and bool(aligner.reg.verdict)
+    found = det.candidates(img) if judge else det.detect(img)
     if len(found) == 0:
         raise NoFaceError("no face found in the image; pass its landmark box x0,y0,x1,y1")
-    return aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
+    faces = aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
+    if judge:
+        faces = _distinct(sorted((a for a in faces if a.is_face), key=lambda a: -a.face_score))
+        if not faces:
+            raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
+                              "landmark box x0,y0,x1,y1")
+        faces.sort(key=lambda a: -box_size(a.landmark_box))  # largest first, as the detector orders them
+    return faces
+
+
+def _distinct(faces: list[Alignment]) -> list[Alignment]:
+    """The faces, best first, without any whose landmarks' box overlaps a better one's by more than half."""
+    from dffkit.boxes import iou, landmark_box
+
+    kept: list[Alignment] = []
+    for a in faces:
+        if all(iou(landmark_box(a.landmarks), landmark_box(k.landmarks)) <= 0.5 for k in kept):
+            kept.append(a)
+    return kept
 
 
 def align(image: np.ndarray, landmark_box: np.ndarray | None = None, aligner: Aligner | None = None,

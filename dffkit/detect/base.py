@@ -82,6 +82,11 @@ class FaceDetector(ABC):
         """(K, 4) the face boxes of :meth:`detect`, largest first."""
         return self.detect(image).boxes
 
+    def candidates(self, image: np.ndarray) -> Detections:
+        """Every box worth asking the alignment's verdict about (:mod:`dffkit.alignment.verdict`): more than
+        :meth:`detect` keeps, for a caller that checks each one. Default: :meth:`detect`'s."""
+        return self.detect(image)
+
     @property
     def calibration(self) -> np.ndarray:
         """(3,) a, b, c of this detector's box-to-landmark-box map (see the module docstring): its class's

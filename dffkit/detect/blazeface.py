@@ -133,8 +133,10 @@ class BlazeFace(FaceDetector):
             self._local.net = net
         return net
 
-    def _pass(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int) -> tuple[np.ndarray, np.ndarray]:
-        """One pass over the (side_w × side_h) region at (x0, y0): (boxes in image pixels, scores)."""
+    def _pass(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int,
+              min_score: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the (side_w × side_h) region at (x0, y0): (boxes in image pixels, scores over
+        ``min_score``, default the detector's)."""
         region = image[y0:y0 + side_h, x0:x0 + side_w]
         k = INPUT / max(side_w, side_h)
         w, h = max(1, round(side_w * k)), max(1, round(side_h * k))
@@ -147,7 +149,7 @@ class BlazeFace(FaceDetector):
         net.invoke()
         raw = net.get_tensor(self._boxes)[0].copy()
         score = 1.0 / (1.0 + np.exp(-np.clip(net.get_tensor(self._scores)[0, :, 0].astype(np.float64), -100, 100)))
-        keep = score >= self.min_score
+        keep = score >= (self.min_score if min_score is None else min_score)
         raw, score, anchors = raw[keep], score[keep], self._anchors[keep]
         centre = anchors + raw[:, :2] / INPUT
         half = raw[:, 2:4] / INPUT / 2
@@ -166,13 +168,32 @@ class BlazeFace(FaceDetector):
         return Detections.of(*weighted_nms(*self._both_ways(np.ascontiguousarray(image[y0:y1, x0:x1]),
                                                             (x0, y0))))
 
-    def _both_ways(self, image: np.ndarray, offset: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    def _both_ways(self, image: np.ndarray, offset: tuple[int, int] = (0, 0),
+                   min_score: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One pass over the whole image as it is and one mirrored: (boxes in image pixels + offset, scores)."""
         h, w = image.shape[:2]
-        boxes, scores = self._pass(image, 0, 0, w, h)
-        flipped, f_scores = self._pass(np.ascontiguousarray(image[:, ::-1]), 0, 0, w, h)
+        boxes, scores = self._pass(image, 0, 0, w, h, min_score)
+        flipped, f_scores = self._pass(np.ascontiguousarray(image[:, ::-1]), 0, 0, w, h, min_score)
         boxes = np.r_[boxes, np.c_[w - 1 - flipped[:, 2], flipped[:, 1], w - 1 - flipped[:, 0], flipped[:, 3]]]
         return boxes + [offset[0], offset[1], offset[0], offset[1]], np.r_[scores, f_scores]
+
+    def candidates(self, image: np.ndarray, min_score: float = 0.1, most: int = 40) -> Detections:
+        """:meth:`detect`'s faces and every weaker box over ``min_score`` in a pass over the whole image and
+        one over the image set in a margin of half its size (a large face cut by the frame's edge, which
+        BlazeFace, made for faces at a distance, scores low), at most ``most``, strongest first: boxes for
+        the alignment's verdict to accept or reject (measured on ``../shared/data/group-photos``: the
+        selfie's photographer, frontal and close, scores 0.13)."""
+        h, w = image.shape[:2]
+        found = self.detect(image)
+        weak, weak_scores = self._both_ways(image, min_score=min_score)
+        py, px = h // 2, w // 2
+        canvas = np.empty((h + 2 * py, w + 2 * px, 3), np.uint8)
+        canvas[:] = image.reshape(-1, 3).mean(0).astype(np.uint8)
+        canvas[py:py + h, px:px + w] = image
+        framed, framed_scores = self._both_ways(canvas, (-px, -py), min_score=min_score)
+        boxes, scores = weighted_nms(np.r_[found.boxes, weak, framed], np.r_[found.scores, weak_scores, framed_scores])
+        best = np.argsort(-scores, kind="stable")[:most]
+        return Detections.of(boxes[best], scores[best])
 
     def detect(self, image: np.ndarray) -> Detections:
         """The faces in an (H, W, 3) RGB uint8 image (see the module docstring)."""
