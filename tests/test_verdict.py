@@ -1,0 +1,62 @@
+"""The alignment's face verdict (dffkit.alignment.verdict): faces pass, what is not a face does not, and still
+photos report only faces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import shared
+
+from dffkit.alignment.cascade import align_all, default_aligner
+from dffkit.alignment.verdict import fit_logistic, non_face_boxes, roc_curve
+from dffkit.boxes import landmark_box
+from dffkit.data.photos import default_images, list_images, read_landmarks
+from dffkit.evaluation.detection import read_face_centres, score_found
+from dffkit.images import read_image
+
+
+@pytest.fixture(scope="module")
+def aligner():
+    a = default_aligner()
+    if not a.reg.verdict:
+        pytest.skip("the shipped regressors carry no verdict")
+    return a
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return [(read_image(p.image), read_landmarks(p.landmarks))
+            for p in list_images(default_images(), split="test", require_landmarks=True)[:12]]
+
+
+def test_held_out_faces_pass_and_boxes_off_them_do_not(aligner, faces):
+    rng = np.random.default_rng(0)
+    on = [aligner.align(img, landmark_box(t)).face_score for img, t in faces]
+    off = [aligner.align(img, b).face_score for img, t in faces for b in non_face_boxes(img.shape, landmark_box(t), rng, 2)]
+    assert np.mean(np.array(on) >= aligner.reg.verdict["threshold"]) >= 0.9
+    assert np.median(off) < np.median(on) and np.mean(np.array(off) >= aligner.reg.verdict["threshold"]) < 0.5
+
+
+def test_an_empty_frame_is_not_a_face(aligner):
+    flat = np.full((240, 320, 3), 90, np.uint8)
+    assert not aligner.align(flat, np.array([100.0, 60.0, 200.0, 180.0])).is_face
+
+
+def test_still_photos_report_faces_and_not_the_printed_text(aligner):
+    req, opt = read_face_centres(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "data" /
+                                 "group_faces.json")["couple.jpg"]
+    found = align_all(read_image(shared("group-photos", "couple.jpg")), aligner=aligner)
+    s = score_found(np.array([a.face_box for a in found]), req, opt)
+    assert s.missed == 0 and s.false_positives == 0
+    everything = align_all(read_image(shared("group-photos", "couple.jpg")), aligner=aligner, verdict=False)
+    assert len(everything) > len(found)  # without the verdict, the detector's extra box is reported
+
+
+def test_roc_and_logistic_on_separable_data():
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(1.0, 0.5, (200, 2)), rng.normal(-1.0, 0.5, (200, 2))]
+    y = np.r_[np.ones(200), np.zeros(200)]
+    w = fit_logistic(x, y)
+    p = 1 / (1 + np.exp(-(x @ w[:-1] + w[-1])))
+    fpr, tpr, _, auc = roc_curve(p, y.astype(bool))
+    assert auc > 0.98 and fpr[0] == 0 and tpr[-1] == 1.0
