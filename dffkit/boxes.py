@@ -78,6 +78,23 @@ def square_box(box: np.ndarray, shift: tuple[float, float] = (0.0, 0.0), scale: 
     return np.array([cx - half, cy - half, cx + half, cy + half])
 
 
+def usable_boxes(boxes: np.ndarray, image_shape: tuple[int, ...], min_side: float = 4.0,
+                 min_inside: float = 0.25) -> np.ndarray:
+    """(K,) bool: which of (K, 4) boxes :func:`check_box` accepts (finite, at least ``min_side`` wide and
+    high, with ``min_inside`` of their area in the image).
+
+    Example:
+        >>> usable_boxes(np.array([[10, 10, 50, 50], [-90, -90, -10, -10]]), (100, 100, 3)).tolist()
+        [True, False]
+    """
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    h, w = image_shape[:2]
+    ok = np.isfinite(b).all(1) & (b[:, 2] - b[:, 0] >= min_side) & (b[:, 3] - b[:, 1] >= min_side)
+    inside = np.clip(np.minimum(b[:, 2], w) - np.maximum(b[:, 0], 0), 0, None) * \
+        np.clip(np.minimum(b[:, 3], h) - np.maximum(b[:, 1], 0), 0, None)
+    return ok & (inside >= min_inside * (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+
+
 def check_box(box, image_shape: tuple[int, ...], name: str = "face box", min_side: float = 4.0,
               min_inside: float = 0.25) -> np.ndarray:
     """Validate a box against the image it belongs to.

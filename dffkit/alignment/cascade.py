@@ -359,7 +359,7 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
 
     det = detector or default_detector()
     judge = verdict and bool(aligner.reg.verdict)
-    found = det.candidates(img) if judge else det.detect(img)
+    found = det.usable(img, det.candidates(img) if judge else det.detect(img))
     if len(found) == 0:
         raise NoFaceError("no face found in the image; pass its landmark box x0,y0,x1,y1")
     faces = aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)

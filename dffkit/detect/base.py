@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from dffkit.boxes import square_box
+from dffkit.boxes import square_box, usable_boxes
 from dffkit.errors import DffkitError
 from dffkit.lazy import once
 
@@ -86,6 +86,13 @@ class FaceDetector(ABC):
         """Every box worth asking the alignment's verdict about (:mod:`dffkit.alignment.verdict`): more than
         :meth:`detect` keeps, for a caller that checks each one. Default: :meth:`detect`'s."""
         return self.detect(image)
+
+    def usable(self, image: np.ndarray, found: Detections) -> Detections:
+        """The detections whose landmark boxes the cascade can start from (mostly inside the image)."""
+        if not len(found):
+            return found
+        keep = usable_boxes(self.landmark_boxes(found.boxes), image.shape)
+        return Detections(found.boxes[keep], found.scores[keep])
 
     @property
     def calibration(self) -> np.ndarray:

@@ -184,21 +184,21 @@ class BlazeFace(FaceDetector):
         the alignment's verdict to accept or reject (measured on ``../shared/data/group-photos``: the
         selfie's photographer, frontal and close, scores 0.13)."""
         h, w = image.shape[:2]
-        found = self.detect(image)
-        weak, weak_scores = self._both_ways(image, min_score=min_score)
+        found = self.detect(image, min_score)
         py, px = h // 2, w // 2
         canvas = np.empty((h + 2 * py, w + 2 * px, 3), np.uint8)
         canvas[:] = image.reshape(-1, 3).mean(0).astype(np.uint8)
         canvas[py:py + h, px:px + w] = image
         framed, framed_scores = self._both_ways(canvas, (-px, -py), min_score=min_score)
-        boxes, scores = weighted_nms(np.r_[found.boxes, weak, framed], np.r_[found.scores, weak_scores, framed_scores])
+        boxes, scores = weighted_nms(np.r_[found.boxes, framed], np.r_[found.scores, framed_scores])
         best = np.argsort(-scores, kind="stable")[:most]
         return Detections.of(boxes[best], scores[best])
 
-    def detect(self, image: np.ndarray) -> Detections:
-        """The faces in an (H, W, 3) RGB uint8 image (see the module docstring)."""
+    def detect(self, image: np.ndarray, min_score: float | None = None) -> Detections:
+        """The faces in an (H, W, 3) RGB uint8 image (see the module docstring); ``min_score`` overrides the
+        detector's for the whole-image passes."""
         h, w = image.shape[:2]
-        boxes, scores = self._both_ways(image)
+        boxes, scores = self._both_ways(image, min_score=min_score)
         for share in (0.6, 0.3):
             side = int(share * min(h, w))
             if self.min_tile <= 0 or side < self.min_tile:

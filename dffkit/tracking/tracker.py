@@ -14,7 +14,10 @@ other is lost, so two faces never swap ids.
 The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
 frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
 (it is not re-seeded: the alignment follows it better than a detector's box at profile, where detectors
-fade); any other starts a new track if its alignment's verdict calls it a face. Ids are never reused.
+fade); any other starts a new track if its alignment's verdict calls it a face. A face found where a track
+was lost less than ``recall_s`` ago takes its id back; otherwise ids are never reused. With a verdict, the
+detector's weaker candidates are searched too (:meth:`dffkit.detect.base.FaceDetector.candidates`): the
+verdict, not the detector's score, decides.
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
 default here and on by default in ``dffkit track``.
@@ -98,6 +101,10 @@ class Tracker:
             is lost or there is none).
         filter: the One-Euro filter's :class:`dffkit.tracking.filters.Smoothing`, or None for no filter.
         fps: the video's frame rate (for the filter).
+        start_score: the verdict's probability a new face needs to start a track (a live track is kept down
+            to the verdict's own threshold: hysteresis, so that a doubtful box neither starts nor ends a track).
+        recall_s: a face found within this many seconds of losing a track at the same place takes that
+            track's id back (a face behind a hand, a blink of the detector); later, it gets a new id.
 
     Example:
         >>> tracker = Tracker(filter=Smoothing(min_cutoff=1.0, beta=5.0), fps=30)  # doctest: +SKIP
@@ -105,18 +112,29 @@ class Tracker:
     """
 
     def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 10,
-                 filter: Smoothing | None = None, fps: float = 25.0) -> None:  # noqa: A002
+                 filter: Smoothing | None = None, fps: float = 25.0, recall_s: float = 1.0,
+                 start_score: float = 0.5) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
-        self.filter, self.fps = filter, float(fps)
+        self.filter, self.fps, self.recall_s, self.start_score = filter, float(fps), float(recall_s), float(start_score)
         self._tracks: list[_Track] = []
+        self._lost: list[tuple[_Track, int]] = []  # tracks lost lately, with the frame they were lost at
         self._next_id = 0
 
-    def _new_track(self, a: Alignment) -> _Track:
-        t = _Track(self._next_id, a, self.filter.make(self.fps) if self.filter is not None else None)
-        self._next_id += 1
-        return t
+    def _new_track(self, a: Alignment, index: int) -> _Track:
+        """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
+        (its landmarks' box overlapping by more than 0.3), else a new id."""
+        box = landmark_box(a.landmarks)
+        back = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps
+                and iou(box, landmark_box(r[0].alignment.landmarks)) > 0.3]
+        if back:
+            old = max(back, key=lambda r: iou(box, landmark_box(r[0].alignment.landmarks)))
+            self._lost.remove(old)
+            tid = old[0].id
+        else:
+            tid, self._next_id = self._next_id, self._next_id + 1
+        return _Track(tid, a, self.filter.make(self.fps) if self.filter is not None else None)
 
     def restart_box(self, a: Alignment, motion: np.ndarray | None = None) -> np.ndarray:
         """(4,) the landmark box a track restarts from on the next frame: the box of its 3D-convention
@@ -142,7 +160,7 @@ class Tracker:
         a = self._align_or_none(img, boxes[k])
         return a if a is not None and a.is_face else None
 
-    def _follow(self, img: np.ndarray) -> list[int]:
+    def _follow(self, img: np.ndarray, index: int) -> list[int]:
         """Align every live track from its restart box; drop the ones the verdict rejects and, of two that
         landed on one face, the one that moved more. Returns the ids lost."""
         if not self._tracks:
@@ -169,9 +187,10 @@ class Tracker:
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
             t.moved_to(a)
-        lost = [t.id for t in self._tracks if t.id not in {k.id for k, _ in kept}]
+        lost = [t for t in self._tracks if t.id not in {k.id for k, _ in kept}]
+        self._lost = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps] + [(t, index) for t in lost]
         self._tracks = [t for t, _ in kept]
-        return lost
+        return [t.id for t in lost]
 
     def _align_or_none(self, img: np.ndarray, box: np.ndarray) -> Alignment | None:
         try:
@@ -183,21 +202,22 @@ class Tracker:
         """Track the faces of one frame."""
         t0 = time.perf_counter()
         img = to_rgb_uint8(image)
-        lost = self._follow(img)
+        lost = self._follow(img, index)
         detect = not self._tracks or bool(lost) or (self.detect_every > 0 and index % self.detect_every == 0)
         new_ids = set()
         if detect:
-            found = self.detector.detect(img)
+            judge = bool(self.aligner.reg.verdict)  # the verdict can afford the detector's weaker candidates
+            found = self.detector.usable(img, self.detector.candidates(img) if judge else self.detector.detect(img))
             boxes = self.detector.landmark_boxes(found.boxes) if len(found) else np.zeros((0, 4))
             live = [landmark_box(t.alignment.landmarks) for t in self._tracks]
             fresh = [(f, b) for f, b in zip(found.boxes, boxes) if all(iou(b, lb) < 0.3 for lb in live)]
             if fresh:
                 faces = np.array([f for f, _ in fresh])
                 for a in self.aligner.align_checked(img, np.array([b for _, b in fresh]), face_boxes=faces):
-                    if not a.is_face or any(iou(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) > 0.5
-                                            for t in self._tracks):
+                    if not a.is_face or (judge and a.face_score < self.start_score) or any(
+                            iou(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) > 0.5 for t in self._tracks):
                         continue
-                    t = self._new_track(a)
+                    t = self._new_track(a, index)
                     self._tracks.append(t)
                     new_ids.add(t.id)
         faces = []

@@ -1,0 +1,92 @@
+"""``dffkit track`` on real footage: coverage of the frames where a person sees a face, track ids against the
+people there, and frames per second (decoding included); a strip of frames with overlays where the clip's
+licence allows.
+
+The clips are fetched from public repositories for a local benchmark only (``benchmarks/data/real_clips.json``
+says where from, and which frames hold a face, marked by eye). Pass the folder they are in.
+
+Usage:
+    .venv/bin/python benchmarks/track_real.py --clips /work/clips [--json out.json] [--strips DIR]
+        [--detect-every 10] [--regressors FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dffkit.evaluation.report import machine_info
+from dffkit.tracking.run import draw_frame
+from dffkit.tracking.tracker import Tracker
+from dffkit.tracking.video import VideoReader
+
+HERE = Path(__file__).resolve().parent
+
+
+def _in(ranges: list, k: int) -> bool:
+    return any(a <= k <= b for a, b in ranges)
+
+
+def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = None) -> dict:
+    """Track one clip and score it against its labels."""
+    reader = VideoReader(path)
+    tracker.fps = reader.fps
+    frames, images = [], []
+    t0 = time.perf_counter()
+    for k, t, image in reader:
+        frames.append(tracker.step(image, k, t))
+        if strip is not None:
+            images.append(image)
+    seconds = time.perf_counter() - t0
+    face_frames = [k for k in range(len(frames)) if _in(labels["face_frames"], k)]
+    covered = [k for k in face_frames if frames[k].faces]
+    ids = sorted({f.track_id for fr in frames for f in fr.faces})
+    per_shot = []
+    for a, b, what in labels["shots"]:
+        shot = frames[a:b + 1]
+        per_shot.append({"frames": [a, b], "what": what, "frames with a face": sum(bool(fr.faces) for fr in shot),
+                         "track ids": len({f.track_id for fr in shot for f in fr.faces})})
+    out = {"frames": len(frames), "frames where a person sees a face": len(face_frames),
+           "coverage": len(covered) / max(len(face_frames), 1), "track ids": len(ids), "people": labels["people"],
+           "frames with a face outside the marked ones": sum(bool(fr.faces) for k, fr in enumerate(frames)
+                                                              if not _in(labels["face_frames"], k)),
+           "whole-frame detections": sum(fr.detected for fr in frames), "fps (decoding included)": len(frames) / seconds,
+           "shots": per_shot}
+    if strip is not None:
+        import cv2
+
+        picks = np.linspace(0, len(frames) - 1, 8).astype(int)
+        tiles = [cv2.resize(draw_frame(images[k], frames[k]), (320, 180)) for k in picks]
+        cv2.imwrite(str(strip), np.concatenate([np.concatenate(tiles[:4], 1), np.concatenate(tiles[4:], 1)], 0)[..., ::-1])
+        out["strip"] = str(strip)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", required=True, help="the folder holding the clips of benchmarks/data/real_clips.json")
+    ap.add_argument("--detect-every", type=int, default=10)
+    ap.add_argument("--strips", help="write the overlay strips of the clips whose licence allows it here")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    labels = json.loads((HERE / "data" / "real_clips.json").read_text())["clips"]
+    out: dict = {"machine": machine_info(), "detect_every": args.detect_every, "clips": {}}
+    for name, lab in labels.items():
+        path = Path(args.clips) / name
+        if not path.is_file():
+            out["clips"][name] = "not found: fetch it from " + lab["source"]
+            continue
+        strip = Path(args.strips) / f"{path.stem}_strip.png" if args.strips and lab["strip_allowed"] else None
+        out["clips"][name] = run_clip(path, lab, Tracker(detect_every=args.detect_every), strip)
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
