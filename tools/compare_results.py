@@ -18,7 +18,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-TIMING_WORDS = ("ms", "fps", "second", "wall", "_s", "load_or_build", "frames per", "render_", "train_min",
+TIMING_WORDS = ("ms", "fps", "second", "wall", "load_or_build", "frames per", "render_", "train_min",
                 "training time", "created")
 
 
@@ -38,7 +38,8 @@ def leaves(doc, path: str = "") -> list[tuple[str, float]]:
 
 def _timing(path: str) -> bool:
     p = path.lower()
-    return any(w in p for w in TIMING_WORDS)
+    keys = [k.split("[")[0] for k in p.split("/")]
+    return any(w in p for w in TIMING_WORDS) or any(k.endswith("_s") for k in keys)  # wall_s, per_s; not *_still
 
 
 def _decimals(v: float) -> int | None:
