@@ -35,7 +35,7 @@ import numpy as np
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
-from dffkit.alignment.verdict import face_probability, verdict_features
+from dffkit.alignment.verdict import START_SCORE, face_probability, verdict_features
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError, NoFaceError
@@ -337,7 +337,8 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
 
     With ``verdict`` and regressors that carry one (:mod:`dffkit.alignment.verdict`), the detector's
     candidates (:meth:`dffkit.detect.base.FaceDetector.candidates`: weaker boxes too) are each aligned and
-    kept when the alignment calls them a face, and of two that land on one face the likelier is kept; else
+    kept when the alignment calls them a face (a weak candidate, one the detector alone would drop, with at
+    least :data:`dffkit.alignment.verdict.START_SCORE`), and of two that land on one face the likelier is kept; else
     every box :meth:`~dffkit.detect.base.FaceDetector.detect` finds is aligned and reported.
 
     Raises:
@@ -364,7 +365,9 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
         raise NoFaceError("no face found in the image; pass its landmark box x0,y0,x1,y1")
     faces = aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
     if judge:
-        faces = _distinct(sorted((a for a in faces if a.is_face), key=lambda a: -a.face_score))
+        sure = getattr(det, "min_score", 0.0)  # a box the detector itself keeps needs only the verdict's threshold
+        faces = _distinct(sorted((a for a in faces if a.is_face and (a.score >= sure or a.face_score >= START_SCORE)),
+                                 key=lambda a: -a.face_score))
         if not faces:
             raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
                               "landmark box x0,y0,x1,y1")

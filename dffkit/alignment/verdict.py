@@ -29,9 +29,12 @@ from dffkit.errors import DffkitError
 from dffkit.records import Record, record
 
 __all__ = ["verdict_features", "face_probability", "fit_logistic", "roc_curve", "non_face_boxes", "train_verdict",
-           "VerdictFit", "N_VERDICT_FEATURES"]
+           "VerdictFit", "N_VERDICT_FEATURES", "START_SCORE"]
 
 N_VERDICT_FEATURES = 4
+#: The probability a box the detector itself doubts (a weak candidate) must reach to count as a new face; a box
+#: the detector is sure of, or a face already being tracked, needs only the verdict's own threshold.
+START_SCORE = 0.5
 
 
 def verdict_features(descriptors: np.ndarray, visible: np.ndarray, template: np.ndarray, residual: float) -> np.ndarray:

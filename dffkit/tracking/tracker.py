@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
+from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, square_box
 from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.errors import DffkitError
@@ -113,7 +114,7 @@ class Tracker:
 
     def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 10,
                  filter: Smoothing | None = None, fps: float = 25.0, recall_s: float = 1.0,
-                 start_score: float = 0.5) -> None:  # noqa: A002
+                 start_score: float = START_SCORE) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
