@@ -28,8 +28,8 @@ from dffkit.boxes import box_size, landmark_box
 from dffkit.errors import DffkitError
 from dffkit.records import Record, record
 
-__all__ = ["verdict_features", "face_probability", "fit_logistic", "roc_curve", "non_face_boxes", "train_verdict",
-           "VerdictFit", "N_VERDICT_FEATURES", "START_SCORE"]
+__all__ = ["verdict_features", "face_probability", "fit_logistic", "roc_curve", "non_face_boxes", "verdict_examples",
+           "train_verdict", "VerdictFit", "N_VERDICT_FEATURES", "START_SCORE"]
 
 N_VERDICT_FEATURES = 4
 #: The probability a box the detector itself doubts (a weak candidate) must reach to count as a new face; a box
@@ -180,9 +180,10 @@ class VerdictFit(Record):
     roc: tuple[np.ndarray, np.ndarray]
 
 
-def _examples(aligner, faces: Iterable[tuple[np.ndarray, np.ndarray]], n_boxes: int, rng: np.random.Generator,
-              progress: bool, desc: str) -> Iterator[tuple[Any, bool]]:
-    """(alignment, is a face) of every face from ``n_boxes`` jittered true boxes, and of as many non-faces."""
+def verdict_examples(aligner, faces: Iterable[tuple[np.ndarray, np.ndarray]], n_boxes: int, rng: np.random.Generator,
+              progress: bool = False, desc: str = "") -> Iterator[tuple[Any, bool]]:
+    """(alignment, is a face) of every face from ``n_boxes`` jittered true boxes, and of as many non-faces
+    (``n_boxes - 1`` boxes off the face, :func:`non_face_boxes`, and a flat frame)."""
     from dffkit.alignment.learn import _jittered
 
     for image, truth in tqdm(faces, desc=desc, disable=not progress):
@@ -213,7 +214,7 @@ def train_verdict(aligner, train: Iterable[tuple[np.ndarray, np.ndarray]],
         ((160, d) the template, the :class:`VerdictFit`).
     """
     rng = np.random.default_rng(seed)
-    ex = list(_examples(aligner, train, n_boxes, rng, progress, "verdict: training faces"))
+    ex = list(verdict_examples(aligner, train, n_boxes, rng, progress, "verdict: training faces"))
     d = np.stack([a.dense_descriptors for a, face in ex if face])
     vis = np.stack([a.dense_visible for a, face in ex if face])[..., None]
     template = (d * vis).sum(0)
@@ -225,7 +226,7 @@ def train_verdict(aligner, train: Iterable[tuple[np.ndarray, np.ndarray]],
 
     x, y = feats(ex)
     w = fit_logistic(x, y)
-    hx, hy = feats(list(_examples(aligner, heldout, n_boxes, rng, progress, "verdict: held-out faces")))
+    hx, hy = feats(list(verdict_examples(aligner, heldout, n_boxes, rng, progress, "verdict: held-out faces")))
     p = np.array([face_probability(w, f) for f in hx])
     fpr, tpr, thr, auc = roc_curve(p, hy)
     k = int(np.argmax(tpr >= min_tpr))

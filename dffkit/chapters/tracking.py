@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from dffkit.alignment.cascade import Aligner
-from dffkit.data.photos import default_images, list_images
+from dffkit.boxes import landmark_box
+from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.evaluation.report.labels import TRACKING_LABELS
 from dffkit.evaluation.results import TrackingResults
-from dffkit.evaluation.tracking import compare_methods, filter_sweep, held_out_sequences
+from dffkit.evaluation.tracking import compare_methods, crossing_ids, filter_sweep, held_out_sequences, verdict_roc
 from dffkit.face.model import FaceModel
+from dffkit.images import read_image
 from dffkit.face.render import Renderer
 from dffkit.tracking.filters import Smoothing
 from dffkit.tracking.run import draw_frame
@@ -22,7 +24,7 @@ from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
 from dffkit.viz import TRUTH_RGB, draw_landmarks, grid_figure, label_panel, new_figure
 
-__all__ = ["sequences", "measure", "strip_figure", "nme_figure", "jitter_lag_figure"]
+__all__ = ["sequences", "measure", "side_by_side", "strip_figure", "nme_figure", "jitter_lag_figure", "verdict_figure"]
 
 
 def sequences(model: FaceModel, images: str | Path | None, index: int, n_still: int, n_move: int, height: int,
@@ -37,14 +39,50 @@ def sequences(model: FaceModel, images: str | Path | None, index: int, n_still: 
 
 
 def measure(seqs: dict[str, tuple[Path, SequenceTruth]], aligner: Aligner, smoothing: Smoothing | Mapping,
-            sweep_settings: Sequence[Smoothing | Mapping]) -> TrackingResults:
-    """Every method on every sequence, and the filter sweep on the similarity drift (real pixels); filter
-    settings as :class:`Smoothing` or as their dicts (a notebook's parameters)."""
+            sweep_settings: Sequence[Smoothing | Mapping], images: str | Path | None = None,
+            n_verdict: int = 30) -> TrackingResults:
+    """Every method on every sequence, the filter sweep on the similarity drift (real pixels), the face
+    verdict's ROC on ``n_verdict`` held-out images, and two held-out faces crossing; filter settings as
+    :class:`Smoothing` or as their dicts (a notebook's parameters)."""
     smoothing = Smoothing.of(smoothing)
     rows = tuple(r for name, (video, truth) in seqs.items() for r in compare_methods(name, video, truth, aligner,
                                                                                      smoothing))
     video, truth = seqs["similarity-drift"]
-    return TrackingResults(rows, filter_sweep(video, truth, [Smoothing.of(s) for s in sweep_settings], aligner=aligner))
+    held_out = list_images(images or default_images(), split="test", require_landmarks=True)
+    faces = [(read_image(f.image), read_landmarks(f.landmarks)) for f in held_out[:n_verdict]]
+    roc = verdict_roc(aligner, faces) if aligner.reg.verdict else None
+    return TrackingResults(rows, filter_sweep(video, truth, [Smoothing.of(s) for s in sweep_settings], aligner=aligner),
+                           roc, crossing_ids(aligner, *side_by_side(faces[2], faces[3])))
+
+
+def side_by_side(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (image, landmarks) faces as one image, the second to the right of the first at the same height:
+    (the image, (2, 4) boxes around each face, a little more than its landmarks)."""
+    import cv2
+
+    h = min(a[0].shape[0], b[0].shape[0])
+    parts, boxes, x = [], [], 0.0
+    for image, lm in (a, b):
+        k = h / image.shape[0]
+        parts.append(cv2.resize(image, (round(image.shape[1] * k), h), interpolation=cv2.INTER_AREA))
+        box = landmark_box(lm * k)
+        c, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]).max() * 0.7
+        boxes.append([c[0] - half + x, c[1] - half * 1.1, c[0] + half + x, c[1] + half])
+        x += parts[-1].shape[1]
+    return np.concatenate(parts, axis=1), np.array(boxes)
+
+
+def verdict_figure(results: TrackingResults):
+    """The verdict's ROC on held-out faces, its threshold marked."""
+    fig, ax = new_figure(4.5, 3.5)
+    v = results.verdict
+    ax.plot(v.fpr_curve, v.tpr_curve, lw=1.5)
+    ax.scatter([v.fpr], [v.tpr], color="k", zorder=3)
+    ax.annotate(f"threshold {v.threshold:.2f}", (v.fpr, v.tpr), textcoords="offset points", xytext=(8, -12), fontsize=8)
+    ax.set(xlabel="non-faces called faces", ylabel="faces called faces", xlim=(-0.02, 1), ylim=(0, 1.02),
+           title=f"AUC {v.auc:.3f}")
+    ax.grid(alpha=0.3)
+    return fig
 
 
 def strip_figure(seqs: dict[str, tuple[Path, SequenceTruth]], aligner: Aligner, smoothing: Smoothing | Mapping,

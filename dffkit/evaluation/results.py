@@ -30,7 +30,7 @@ from dffkit.evaluation.summaries import (
     NetworkSummary,
     SegmentationSummary,
 )
-from dffkit.evaluation.tracking import FilterRow, MethodRow
+from dffkit.evaluation.tracking import CrossingScore, FilterRow, MethodRow, VerdictROC
 from dffkit.records import Record, record
 
 __all__ = ["ModelResults", "SynthesisResults", "SegmentationResults", "TrainingResults", "MatchingResults",
@@ -148,7 +148,8 @@ class AlignmentResults(Record):
 
 @record
 class TrackingResults(Record):
-    """The tracking chapter: the methods on each ground-truth sequence, and the filter sweep.
+    """The tracking chapter: the methods on each ground-truth sequence, the filter sweep, the face verdict's
+    ROC on held-out faces, and two faces crossing.
 
     Example:
         >>> TrackingResults((), ()).methods
@@ -157,6 +158,8 @@ class TrackingResults(Record):
 
     methods: tuple[MethodRow, ...]
     filter_sweep: tuple[FilterRow, ...]
+    verdict: VerdictROC | None = None
+    crossing: CrossingScore | None = None
 
 
 @record

@@ -19,8 +19,9 @@ from dffkit.tracking.sequences import SequenceTruth
 from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
 
-__all__ = ["TrackingScore", "TrackingSummary", "MethodRow", "FilterRow", "score_landmarks", "run_tracker",
-           "run_per_frame", "filter_sweep", "held_out_sequences", "compare_methods", "TRACK_YAW_BINS", "TRACKING_METHODS"]
+__all__ = ["TrackingScore", "TrackingSummary", "MethodRow", "FilterRow", "VerdictROC", "CrossingScore", "score_landmarks",
+           "run_tracker", "run_per_frame", "filter_sweep", "held_out_sequences", "compare_methods", "verdict_roc",
+           "crossing_ids", "TRACK_YAW_BINS", "TRACKING_METHODS"]
 
 #: |yaw| bins of the tracking summary, degrees (the moving stretch of the yaw sweep).
 TRACK_YAW_BINS = ((0.0, 30.0), (30.0, 60.0), (60.0, 91.0))
@@ -303,3 +304,100 @@ def compare_methods(sequence: str, video, truth: SequenceTruth, aligner, smoothi
         score = run()
         rows.append(MethodRow(sequence, name, score, score.summary(truth)))
     return tuple(rows)
+
+
+@record
+class VerdictROC(Record):
+    """How well the alignment's face verdict (:mod:`dffkit.alignment.verdict`) tells faces from boxes that hold
+    none, on held-out faces.
+
+    Attributes:
+        auc: the area under the ROC curve.
+        threshold: the regressors' threshold; tpr, fpr: the share of faces and of non-faces called faces at it.
+        faces, non_faces: alignments scored.
+        fpr_curve, tpr_curve: the ROC curve.
+
+    Example:
+        >>> VerdictROC(0.99, 0.1, 0.98, 0.05, 10, 10, np.array([0.0, 1.0]), np.array([0.0, 1.0])).auc
+        0.99
+    """
+
+    auc: float
+    threshold: float
+    tpr: float
+    fpr: float
+    faces: int
+    non_faces: int
+    fpr_curve: np.ndarray
+    tpr_curve: np.ndarray
+
+
+def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes: int = 3, seed: int = 0) -> VerdictROC:
+    """The verdict's ROC on held-out (image, (68, 2) truth) faces: each from ``n_boxes`` jittered true boxes
+    (faces), and ``n_boxes - 1`` boxes off it and a flat frame (non-faces).
+
+    Example:
+        >>> from dffkit.alignment.cascade import default_aligner
+        >>> from dffkit.examples import face
+        >>> r = verdict_roc(default_aligner(), [face(0)[:2]], n_boxes=2)
+        >>> r.faces, r.non_faces
+        (2, 2)
+    """
+    from dffkit.alignment.verdict import roc_curve, verdict_examples
+
+    ex = list(verdict_examples(aligner, faces, n_boxes, np.random.default_rng(seed)))
+    p = np.array([a.face_score for a, _ in ex])
+    y = np.array([face for _, face in ex], bool)
+    thr = float(aligner.reg.verdict.get("threshold", 0.5)) if aligner.reg.verdict else float("nan")
+    fpr, tpr, _, auc = roc_curve(np.nan_to_num(p, nan=1.0), y)
+    return VerdictROC(auc, thr, float((p[y] >= thr).mean()), float((p[~y] >= thr).mean()), int(y.sum()),
+                      int((~y).sum()), fpr, tpr)
+
+
+@record
+class CrossingScore(Record):
+    """Two faces sliding past each other (:func:`dffkit.tracking.sequences.crossing_faces`), tracked.
+
+    Attributes:
+        frames: frames; tracks: distinct ids; swaps: ids seen on both faces (must be 0).
+        coverage: the share of (frame, face) pairs, where the faces are apart, with a track on that face.
+
+    Example:
+        >>> CrossingScore(40, 3, 0, 0.9).swaps
+        0
+    """
+
+    frames: int
+    tracks: int
+    swaps: int
+    coverage: float
+
+
+def crossing_ids(aligner, image: np.ndarray, face_boxes: np.ndarray, n_frames: int = 40, apart: float = 60.0) -> CrossingScore:
+    """Track two faces of ``image`` crossing a frame and count the ids that moved from one face to the other
+    (a face is the track's when its true centre is the nearer one, on frames where the faces are ``apart``
+    pixels or more).
+
+    Example:
+        >>> from dffkit.alignment.cascade import default_aligner
+        >>> img = np.full((120, 240, 3), 128, np.uint8)
+        >>> crossing_ids(default_aligner(), img, np.array([[0, 0, 60, 60], [120, 0, 180, 60]]), n_frames=3).swaps
+        0
+    """
+    from dffkit.tracking.sequences import crossing_faces
+
+    frames, centres = crossing_faces(image, face_boxes, n_frames=n_frames)
+    seen: dict[int, set[int]] = {}
+    held, pairs = 0, 0
+    for k, fr in enumerate(Tracker(aligner=aligner).run((k, k / 25.0, f) for k, f in enumerate(frames))):
+        if np.linalg.norm(centres[k, 0] - centres[k, 1]) < apart:
+            continue
+        pairs += 2
+        whose = set()
+        for f in fr.faces:
+            box = landmark_box(f.landmarks)
+            who = int(np.argmin(np.linalg.norm(centres[k] - (box[:2] + box[2:]) / 2, axis=1)))
+            seen.setdefault(f.track_id, set()).add(who)
+            whose.add(who)
+        held += len(whose)
+    return CrossingScore(len(frames), len(seen), sum(len(v) > 1 for v in seen.values()), held / max(pairs, 1))
