@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # the record types, by module
 __all__ = ["model_table", "fit_table", "datasets_table", "fill_table", "segmentation_table", "network_table",
            "logit_table", "matching_table", "spread_table", "matching_ms_table", "transfer_table", "real_table",
            "pose_table", "inner_table", "alignment_ms_table", "shape_table", "tracking_accuracy_table",
-           "tracking_stability_table", "tracking_fps_table", "filter_table", "protocol_table", "sourced", "SOURCE"]
+           "tracking_stability_table", "tracking_fps_table", "filter_table", "verdict_table", "crossing_table", "protocol_table",
+           "sourced", "SOURCE"]
 
 SOURCE = {"model": "01_face_model", "synthesis": "02_synthesis", "segmentation": "03_segmentation",
           "training": "04_training", "matching": "05_matching", "alignment": "06_alignment", "tracking": "07_tracking"}
@@ -389,3 +390,31 @@ def filter_table(rows: Sequence[tracking.FilterRow]) -> Table:
     return table([{"filter": "none" if r.smoothing is None else r.smoothing.label(),
                    "jitter still (% of box)": pct(r.jitter_still), "lag (frames)": r.lag_frames,
                    "NME moving (%)": pct(r.nme_moving)} for r in rows], digits=3)
+def verdict_table(v: tracking.VerdictROC | None) -> Table:
+    """The face verdict on held-out faces: AUC, threshold, faces kept and non-faces let through (%).
+
+    Example:
+        >>> from dffkit.evaluation.tracking import VerdictROC
+        >>> verdict_table(VerdictROC(0.99, 0.1, 0.98, 0.05, 90, 90, np.zeros(2), np.ones(2))).rows[0]["faces kept (%)"]
+        98.0
+    """
+    if v is None:
+        return table([{"verdict": "the regressors carry no verdict"}])
+    return table([{"held-out faces": v.faces, "non-faces": v.non_faces, "AUC": v.auc, "threshold": v.threshold,
+                   "faces kept (%)": pct(v.tpr), "non-faces let through (%)": pct(v.fpr)}], digits=3)
+
+
+def crossing_table(c: tracking.CrossingScore | None) -> Table:
+    """Two faces crossing: frames, track ids, ids that moved to the other face, coverage (%).
+
+    Example:
+        >>> from dffkit.evaluation.tracking import CrossingScore
+        >>> crossing_table(CrossingScore(40, 3, 0, 0.9)).rows[0]["ids that moved to the other face"]
+        0
+    """
+    if c is None:
+        return table([{"crossing": "not measured"}])
+    return table([{"frames": c.frames, "track ids": c.tracks, "ids that moved to the other face": c.swaps,
+                   "faces tracked where apart (%)": pct(c.coverage)}], digits=1)
+
+
