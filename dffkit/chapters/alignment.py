@@ -12,7 +12,7 @@ import numpy as np
 from dffkit.alignment.cascade import Aligner
 from dffkit.alignment.geometry import N_DENSE
 from dffkit.alignment.reconstruct import depth_map, face_mesh, pncc_map
-from dffkit.boxes import crop_around, landmark_box
+from dffkit.boxes import box_size, crop_around, landmark_box
 from dffkit.data.dataset import Sample, SynthDataset
 from dffkit.data.generate import generate_dataset
 from dffkit.data.sources import fit_sources
@@ -23,6 +23,7 @@ from dffkit.evaluation.protocols import Face, load_300w
 from dffkit.evaluation.reconstruction import evaluate_shapes
 from dffkit.evaluation.report.labels import method_label
 from dffkit.evaluation.results import AlignmentResults
+from dffkit.evaluation.uncertainty import UncertaintyScore, point_errors, score_uncertainty
 from dffkit.face.camera import project
 from dffkit.face.landmarks import dense_landmarks
 from dffkit.face.model import FaceModel
@@ -39,7 +40,8 @@ from dffkit.viz import (
     render_face,
 )
 
-__all__ = ["real_faces", "profiled_views", "rendered_views", "measure", "dense_landmarks_figure", "stages_figure",
+__all__ = ["real_faces", "profiled_views", "rendered_views", "measure", "real_uncertainty", "conventions_figure",
+           "dense_landmarks_figure", "stages_figure",
            "ced_figure", "comparison_figure", "reconstruction_figure"]
 
 
@@ -71,11 +73,38 @@ def measure(model: FaceModel, aligner: Aligner, faces: list[Face], profiled: lis
     in_2d = {m: landmark_predictor(m, model, convention="2d") for m in dict.fromkeys([*real_methods, *detector_methods])}
     real = {(m, "truth"): in_2d[m] for m in real_methods}
     real.update({(m, "detector"): with_detector_box(in_2d[m]) for m in detector_methods})
+    in_2d.update({m: landmark_predictor(m, model, convention="2d") for m in methods if m not in in_2d})
     return AlignmentResults(
         real=score_real_images(faces, real),
         profiled=evaluate_alignment(profiled, {m: predictors[m] for m in methods}, "profiled"),
         rendered=evaluate_alignment(rendered, {m: predictors[m] for m in methods}, "rendered"),
-        shapes=evaluate_shapes(profiled, aligner, model), n_stages=len(aligner.reg.stages))
+        shapes=evaluate_shapes(profiled, aligner, model), n_stages=len(aligner.reg.stages),
+        profiled_2d=evaluate_alignment(profiled, {m: in_2d[m] for m in methods}, "profiled", convention="2d"),
+        uncertainty=real_uncertainty(aligner, faces),
+        n_refine=max((len(s) for s in aligner.reg.refine.values()), default=0))
+
+
+def real_uncertainty(aligner: Aligner, faces: list[Face]) -> UncertaintyScore | None:
+    """How the per-point uncertainty of ``landmarks_2d`` ranks its errors on real faces (None without one)."""
+    if "2d" not in aligner.reg.uncertainty:
+        return None
+    aligned = [aligner.align(f.read(), f.landmark_box) for f in faces]
+    sizes = np.array([box_size(f.landmark_box) for f in faces])
+    return score_uncertainty(point_errors(np.stack([a.landmarks_2d for a in aligned]), faces),
+                             np.stack([a.uncertainty_2d for a in aligned]) / sizes[:, None], "2d")
+
+
+def conventions_figure(aligner: Aligner, profiled: list[Sample], model: FaceModel):
+    """The largest-yaw profiled view in both conventions: ``landmarks`` (the model's landmark vertices, hidden
+    ones red) against their truth, and ``landmarks_2d`` (the jawline on the silhouette) against theirs."""
+    s = max(profiled, key=lambda v: abs(v.camera.yaw))
+    a = aligner.align(s.image, landmark_box(s.landmarks68))
+    truth = s.conventions(model)
+    panels = [label_panel(draw_landmarks(draw_landmarks(s.image, truth["3d"], color=TRUTH_RGB), a.landmarks, a.visible),
+                          "landmarks (3D convention)"),
+              label_panel(draw_landmarks(draw_landmarks(s.image, truth["2d"], color=TRUTH_RGB), a.landmarks_2d),
+                          "landmarks_2d (2D convention)")]
+    return grid_figure(panels, cols=2, width=9)
 
 
 def dense_landmarks_figure(model: FaceModel, renderer: Renderer):

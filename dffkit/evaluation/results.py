@@ -30,6 +30,7 @@ from dffkit.evaluation.summaries import (
     NetworkSummary,
     SegmentationSummary,
 )
+from dffkit.evaluation.uncertainty import UncertaintyScore
 from dffkit.evaluation.tracking import CrossingScore, FilterRow, MethodRow, VerdictROC
 from dffkit.records import Record, record
 
@@ -127,6 +128,11 @@ class AlignmentResults(Record):
         rendered: the same on synthetic renders (a sanity check).
         shapes: 3D shape error of the cascade and of the mean face on the profiled views.
         n_stages: the stages of the shipped cascade.
+        profiled_2d: the methods on the profiled views scored in the 2D convention (jawline on the
+            silhouette), or None.
+        uncertainty: how the per-point uncertainty ranks the errors on the real images (2D convention), or
+            None when the regressors carry none.
+        n_refine: the 2D refinement stages per convention.
 
     Example:
         >>> from dffkit.evaluation.alignment import PoseComparison
@@ -144,6 +150,9 @@ class AlignmentResults(Record):
     rendered: PoseComparison
     shapes: ShapeErrors
     n_stages: int
+    profiled_2d: PoseComparison | None = None
+    uncertainty: UncertaintyScore | None = None
+    n_refine: int = 0
 
 
 @record

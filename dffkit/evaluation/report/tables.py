@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the record types, by module
 __all__ = ["model_table", "fit_table", "datasets_table", "fill_table", "segmentation_table", "network_table",
            "logit_table", "matching_table", "spread_table", "matching_ms_table", "transfer_table", "real_table",
            "pose_table", "inner_table", "alignment_ms_table", "shape_table", "tracking_accuracy_table",
-           "tracking_stability_table", "tracking_fps_table", "filter_table", "verdict_table", "crossing_table", "protocol_table",
+           "tracking_stability_table", "tracking_fps_table", "filter_table", "uncertainty_table", "verdict_table", "crossing_table", "protocol_table",
            "sourced", "SOURCE"]
 
 SOURCE = {"model": "01_face_model", "synthesis": "02_synthesis", "segmentation": "03_segmentation",
@@ -390,6 +390,22 @@ def filter_table(rows: Sequence[tracking.FilterRow]) -> Table:
     return table([{"filter": "none" if r.smoothing is None else r.smoothing.label(),
                    "jitter still (% of box)": pct(r.jitter_still), "lag (frames)": r.lag_frames,
                    "NME moving (%)": pct(r.nme_moving)} for r in rows], digits=3)
+def uncertainty_table(u) -> Table:
+    """How a per-point uncertainty ranks the errors (:class:`dffkit.evaluation.uncertainty.UncertaintyScore`).
+
+    Example:
+        >>> from dffkit.evaluation.uncertainty import UncertaintyScore
+        >>> uncertainty_table(UncertaintyScore("2d", 0.4, (0.3, 0.5), 0.08, 0.03, 0.1, 680)).rows[0]["Spearman"]
+        0.4
+    """
+    if u is None:
+        return table([{"uncertainty": "the regressors carry no uncertainty model"}])
+    return table([{"convention": u.convention, "points": u.points, "Spearman": u.spearman,
+                   "95% CI": f"{u.spearman_ci[0]:.2f}-{u.spearman_ci[1]:.2f}",
+                   f"error of the {pct(u.share):g} % least confident (% of box)": pct(u.least_confident_error),
+                   "error of the rest (% of box)": pct(u.rest_error)}], digits=2)
+
+
 def verdict_table(v: tracking.VerdictROC | None) -> Table:
     """The face verdict on held-out faces: AUC, threshold, faces kept and non-faces let through (%).
 
