@@ -36,7 +36,7 @@
 # image right. The conventions are documented in `dffkit.face.camera` and checked in the tests against the
 # `Pose_Para` of 300W-LP and AFLW2000-3D {cite}`zhu2016large`.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 size = 224  # image side, pixels
 n_identities = 6  # random identities to show
 n_yaws = 7  # yaw steps from -90 to 90 degrees
@@ -44,7 +44,7 @@ seed = 0
 bench_frames = 50  # frames timed for the renderer
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -60,11 +60,11 @@ results = chapter.measure(model, renderer, size, bench_frames, seed=seed)
 # %% [markdown]
 # ## The embedded model
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(tables.model_table(results.model))
 
-# %% mystnb={"figure": {"caption": "The mean face $\\bar S$ from the front, at 45° and in profile.", "name": "fig-mean-face"}}
+# %% mystnb={"figure": {"caption": "The mean face $\\bar S$ from the front, at 45° and in profile.", "name": "fig-mean-face"}} tags=["hide-input"]
 chapter.views_figure(model, renderer, size)
 
 # %% [markdown]
@@ -73,10 +73,10 @@ chapter.views_figure(model, renderer, size)
 # Random identities draw $p_{id}$ from its prior $\mathcal N(0, I)$. Expressions set a few blendshape
 # weights in $[0, 1]$.
 
-# %% mystnb={"figure": {"caption": "Random identities, $p_{id} \\sim \\mathcal N(0, I)$, neutral expression.", "name": "fig-identities"}}
+# %% mystnb={"figure": {"caption": "Random identities, $p_{id} \\sim \\mathcal N(0, I)$, neutral expression.", "name": "fig-identities"}} tags=["hide-input"]
 chapter.identities_figure(model, renderer, size, n_identities, seed=seed)
 
-# %% mystnb={"figure": {"caption": "Expression blendshapes of the mean face, each at weight 1.", "name": "fig-expressions"}}
+# %% mystnb={"figure": {"caption": "Expression blendshapes of the mean face, each at weight 1.", "name": "fig-expressions"}} tags=["hide-input"]
 chapter.expressions_figure(model, renderer, size)
 
 # %% [markdown]
@@ -86,7 +86,7 @@ chapter.expressions_figure(model, renderer, size)
 # far eye go out of sight: these are the invisible landmarks that DFF alignment (Sec. III-C) must
 # handle.
 
-# %% mystnb={"figure": {"caption": "Yaw from −90° to 90° with the 68 landmarks: green visible, red hidden by the z-buffer.", "name": "fig-yaw-sweep"}}
+# %% mystnb={"figure": {"caption": "Yaw from −90° to 90° with the 68 landmarks: green visible, red hidden by the z-buffer.", "name": "fig-yaw-sweep"}} tags=["hide-input"]
 chapter.yaw_sweep_figure(model, renderer, size, n_yaws)
 
 # %% [markdown]
@@ -96,10 +96,17 @@ chapter.yaw_sweep_figure(model, renderer, size, n_yaws)
 # depth in one OpenGL pass (OSMesa), then derives barycentrics, depth and per-vertex visibility.
 # `benchmarks/bench_render.py` compares it with pyrender's stock scene renderer.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
-print(f"{results.render_ms:.1f} ms per {size}x{size} frame ({1e3 / results.render_ms:.0f} frames/s), new mesh every frame")
+print(
+    f"{results.render_ms:.1f} ms per {size}x{size} frame "
+    f"({1e3 / results.render_ms:.0f} frames/s), new mesh every frame"
+)
 
-# %%
-saved = save_chapter(results_dir, results, {"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name},
+)
 renderer.close()

@@ -41,7 +41,7 @@
 # photo sample vendored with dffkit (32 train photos of 300-W {cite}`sagonas2013300w`); the
 # `images` parameter points it at a larger folder.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 images = None  # folder of face images with landmarks; None: the vendored 300-W sample
 n = 2000  # samples to synthesise
 size = 224  # image side, pixels
@@ -53,7 +53,7 @@ profile_dir = "profile-train"
 fill_sources = 16  # source images over which the filled share of profiled views is measured
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -66,7 +66,9 @@ from dffkit.face.render import Renderer
 model = load_default_model()
 renderer = Renderer()
 rendered = chapter.make_dataset(out_dir, images, n, size, seed, workers)
-profiled = chapter.make_dataset(profile_dir, images, n_profile, size, seed + 1, workers, mode="profile")
+profiled = chapter.make_dataset(
+    profile_dir, images, n_profile, size, seed + 1, workers, mode="profile"
+)
 results = chapter.measure(model, renderer, rendered, profiled, workers, size, fill_sources)
 ds, pds = rendered[0], profiled[0]
 print(f"{len(ds)} samples from {results.fit.sources} source images; {len(pds)} profiled samples")
@@ -77,13 +79,13 @@ print(f"{len(ds)} samples from {results.fit.sources} source images; {len(pds)} p
 # The fit is the ceiling for everything downstream: its landmark error, normalised by the size of the
 # landmark box ($\sqrt{wh}$), on the source photos of this run.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.fit_table(results.fit))
 
 # %% [markdown]
 # ## A photo and its re-renderings (paper Fig. 2)
 
-# %% mystnb={"figure": {"caption": "Left: a source photo. Right: its fitted, textured face re-rendered at new yaws and with new expressions.", "name": "fig-rerender"}}
+# %% mystnb={"figure": {"caption": "Left: a source photo. Right: its fitted, textured face re-rendered at new yaws and with new expressions.", "name": "fig-rerender"}} tags=["hide-input"]
 chapter.source_views_figure(model, renderer, ds, size, seed=seed)
 
 # %% [markdown]
@@ -96,17 +98,17 @@ chapter.source_views_figure(model, renderer, ds, size, seed=seed)
 # background by inpainting. The unrotated view keeps the photo's **hand-made** 68 points; turned views
 # take the model's, with z-buffer visibility, exactly as renders do.
 
-# %% mystnb={"figure": {"caption": "Top: one source photo profiled by 0°, 30°, 60° and 90° of yaw away from frontal (the photo's own landmarks on the first; the model's visible ones, green, on the others). Bottom: the same face re-rendered as a textured head at the same yaws.", "name": "fig-profile"}}
+# %% mystnb={"figure": {"caption": "Top: one source photo profiled by 0°, 30°, 60° and 90° of yaw away from frontal (the photo's own landmarks on the first; the model's visible ones, green, on the others). Bottom: the same face re-rendered as a textured head at the same yaws.", "name": "fig-profile"}} tags=["hide-input"]
 chapter.profiling_figure(model, renderer, ds, size)
 
 # %% [markdown]
 # How much of a profiled view is made up rather than seen, per rotation (mean over the first
 # `fill_sources` source photos, each turned away from the frontal view):
 
-# %%
+# %% tags=["hide-input"]
 display(tables.fill_table(results.profile_fill))
 
-# %% mystnb={"figure": {"caption": "Profiled training samples with their 68 landmarks (green visible, red hidden); samples marked 'photo' are unrotated photos with their hand-made annotation.", "name": "fig-profile-samples"}}
+# %% mystnb={"figure": {"caption": "Profiled training samples with their 68 landmarks (green visible, red hidden); samples marked 'photo' are unrotated photos with their hand-made annotation.", "name": "fig-profile-samples"}} tags=["hide-input"]
 chapter.samples_figure(pds, profiled=True)
 
 # %% [markdown]
@@ -116,13 +118,13 @@ chapter.samples_figure(pds, profiled=True)
 # their z-buffer visibility, and the triangle-id map (from which the barycentric map and every
 # pixel's 3D surface point follow exactly).
 
-# %% mystnb={"figure": {"caption": "Re-rendered training samples with their 68 landmarks: green visible, red hidden by the z-buffer.", "name": "fig-samples"}}
+# %% mystnb={"figure": {"caption": "Re-rendered training samples with their 68 landmarks: green visible, red hidden by the z-buffer.", "name": "fig-samples"}} tags=["hide-input"]
 chapter.samples_figure(ds)
 
-# %% mystnb={"figure": {"caption": "One sample's triangle-id map (false colour) and its 160 dense landmarks by visibility.", "name": "fig-gt-maps"}}
+# %% mystnb={"figure": {"caption": "One sample's triangle-id map (false colour) and its 160 dense landmarks by visibility.", "name": "fig-gt-maps"}} tags=["hide-input"]
 chapter.ground_truth_figure(ds)
 
-# %% mystnb={"figure": {"caption": "Yaw angles of the re-rendered and the profiled samples.", "name": "fig-yaw-hist"}}
+# %% mystnb={"figure": {"caption": "Yaw angles of the re-rendered and the profiled samples.", "name": "fig-yaw-hist"}} tags=["hide-input"]
 chapter.yaw_histogram(results.synthesis, results.profiled)
 
 # %% [markdown]
@@ -130,12 +132,29 @@ chapter.yaw_histogram(results.synthesis, results.profiled)
 #
 # `benchmarks/bench_synth.py` measures the same on its own; here, the runs above.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
-display(tables.datasets_table([("re-rendered", results.synthesis), ("profiled (no fitting: same sources)", results.profiled)]))
+display(
+    tables.datasets_table(
+        [
+            ("re-rendered", results.synthesis),
+            ("profiled (no fitting: same sources)", results.profiled),
+        ]
+    )
+)
 
-# %%
-saved = save_chapter(results_dir, results, {"images": str(default_images() if images is None else images), "n": n,
-                                             "n_profile": n_profile, "size": size, "workers": workers, "seed": seed,
-                                             "model": model.name})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "images": str(default_images() if images is None else images),
+        "n": n,
+        "n_profile": n_profile,
+        "size": size,
+        "workers": workers,
+        "seed": seed,
+        "model": model.name,
+    },
+)
 renderer.close()

@@ -26,7 +26,7 @@
 # distance (a multi-source Dijkstra on the face-adjacency graph). A patch is a union of mesh
 # triangles. `dffkit.dff.segment` documents the algorithm; the set is cached after its first build.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 n_segmentations = 100  # the paper's value
 n_patches = 500  # the paper's value
 seed = 0
@@ -34,7 +34,7 @@ size = 224  # image side for Fig. 5
 n_shown = 4  # segmentations drawn in Fig. 4
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -51,7 +51,7 @@ results = chapter.measure(model, renderer, segs, load_s, size)
 # %% [markdown]
 # ## Segmentations of the mean face (paper Fig. 4)
 
-# %% mystnb={"figure": {"caption": "Random CVT segmentations of the mean face, one per column; each colour is a patch.", "name": "fig-segmentations"}}
+# %% mystnb={"figure": {"caption": "Random CVT segmentations of the mean face, one per column; each colour is a patch.", "name": "fig-segmentations"}} tags=["hide-input"]
 chapter.patches_figure(model, renderer, segs, size, n_shown, seed=seed)
 
 # %% [markdown]
@@ -61,7 +61,7 @@ chapter.patches_figure(model, renderer, segs, size, n_shown, seed=seed)
 # on the same anatomy. Pixels outside the face region (neck, ears, scalp, mouth interior, eyeballs)
 # carry no label.
 
-# %% mystnb={"figure": {"caption": "Segmentation 0 on random identities at yaw −60°, −20°, 20° and 60°: a pixel's class is the patch of its surface point.", "name": "fig-patches-projected"}}
+# %% mystnb={"figure": {"caption": "Segmentation 0 on random identities at yaw −60°, −20°, 20° and 60°: a pixel's class is the patch of its surface point.", "name": "fig-patches-projected"}} tags=["hide-input"]
 chapter.carried_figure(model, renderer, segs, size, seed=seed)
 
 # %% [markdown]
@@ -72,13 +72,22 @@ chapter.carried_figure(model, renderer, segs, size, seed=seed)
 # with areas spanning more than three orders of magnitude: a patch cannot be finer than its
 # triangles, which bounds the CV from below. It falls as patches grow.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.segmentation_table(results.summary))
 
-# %% mystnb={"figure": {"caption": "Distribution of patch areas over all segmentations, relative to the mean patch area.", "name": "fig-patch-areas"}}
+# %% mystnb={"figure": {"caption": "Distribution of patch areas over all segmentations, relative to the mean patch area.", "name": "fig-patch-areas"}} tags=["hide-input"]
 chapter.areas_figure(model, segs)
 
-# %%
-saved = save_chapter(results_dir, results, {"n_segmentations": n_segmentations, "n_patches": n_patches, "seed": seed,
-                                             "size": size, "model": model.name})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "n_segmentations": n_segmentations,
+        "n_patches": n_patches,
+        "seed": seed,
+        "size": size,
+        "model": model.name,
+    },
+)
 renderer.close()

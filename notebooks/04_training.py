@@ -45,7 +45,7 @@
 # standard normal draw (about √32), Adam hardly moved them, and an earlier shipped network trained that
 # way reached only 2.4 times chance. The descriptor angular spread is measured in the matching chapter.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 weights = None  # a weights.pt to show; None: the weights shipped with dffkit
 ci_steps = 60  # steps of the short training runs below
 ci_samples = 48  # samples synthesised for them
@@ -53,7 +53,7 @@ scales = [1.0, 16.0]  # logit scales compared
 seed = 0
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit.chapters import training as chapter
@@ -68,10 +68,10 @@ results = chapter.measure(weights, ci_samples, ci_steps, scales, seed=seed)
 # Its training curves come from the log written during training (not retrained here); the model card
 # `dffkit/assets/DFF_CPU_MODEL_CARD.md` records the data recipe and machine.
 
-# %% mystnb={"figure": {"caption": "Training loss and sampled patch accuracy of the shipped network, from its training log.", "name": "fig-train-curves"}}
+# %% mystnb={"figure": {"caption": "Training loss and sampled patch accuracy of the shipped network, from its training log.", "name": "fig-train-curves"}} tags=["hide-input"]
 chapter.curves_figure(weights, results.shipped.chance)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(tables.network_table(results.shipped))
 
@@ -82,7 +82,7 @@ display(tables.network_table(results.shipped))
 # the same anatomy should take the same colour in every view and identity (the property the paper's
 # Fig. 3 asks for).
 
-# %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all.", "name": "fig-dff-pca"}}
+# %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all.", "name": "fig-dff-pca"}} tags=["hide-input"]
 chapter.descriptors_figure(weights, results.shipped.input_size, seed=seed)
 
 # %% [markdown]
@@ -93,13 +93,22 @@ chapter.descriptors_figure(weights, results.shipped.input_size, seed=seed)
 # $\log 500$ per head, whatever the descriptor, so compare the runs by their sampled patch accuracy
 # (the table under the figure), not by the height of their curves.
 
-# %% mystnb={"figure": {"caption": "Short CI-scale training runs of the tiny config at two logit scales: loss per head over the steps.", "name": "fig-ci-train"}}
+# %% mystnb={"figure": {"caption": "Short CI-scale training runs of the tiny config at two logit scales: loss per head over the steps.", "name": "fig-ci-train"}} tags=["hide-input"]
 chapter.logit_figure(results.logit_runs)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(tables.logit_table(results.logit_runs))
 
-# %%
-saved = save_chapter(results_dir, results, {"weights": chapter.weights_path(weights), "ci_steps": ci_steps,
-                                             "ci_samples": ci_samples, "scales": scales, "seed": seed})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "weights": chapter.weights_path(weights),
+        "ci_steps": ci_steps,
+        "ci_samples": ci_samples,
+        "scales": scales,
+        "seed": seed,
+    },
+)

@@ -32,7 +32,7 @@
 # to the wrong side. The *3D distance* is between the true surface point and the surface point under
 # the predicted match (cm, on the ICT head, about 15 cm wide).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 weights = None  # DFF weights.pt; None: the weights shipped with dffkit
 images = None  # folder of source images; None: the sample vendored with dffkit
 n_pairs = 30  # synthetic view pairs
@@ -44,7 +44,7 @@ max_images = None  # held-out images used (None: the whole test split)
 seed = 0
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -60,7 +60,9 @@ net = chapter.network(weights)
 test_faces = chapter.held_out_images(images, "test", max_images)
 transfer_faces = test_faces + chapter.held_out_images(images, "val", max_images)
 pairs = chapter.view_pairs(model, test_faces, n_pairs, size, seed=seed)
-results = chapter.measure(model, pairs, net, transfer_faces, radius, dense_stride, transfer_per_bin, seed=seed)
+results = chapter.measure(
+    model, pairs, net, transfer_faces, radius, dense_stride, transfer_per_bin, seed=seed
+)
 print(f"{len(test_faces)} held-out images (test split), {len(pairs)} view pairs at {size}x{size}")
 
 # %% [markdown]
@@ -69,7 +71,7 @@ print(f"{len(test_faces)} held-out images (test split), {len(pairs)} view pairs 
 # Three pairs, with small, medium and large view differences. Green lines are correct matches
 # (within `radius` of the truth), red ones wrong; only valid matches are drawn.
 
-# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong.", "name": "fig-sparse-matches"}}
+# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong.", "name": "fig-sparse-matches"}} tags=["hide-input"]
 chapter.sparse_figure(model, pairs, net, radius, size)
 
 # %% [markdown]
@@ -79,7 +81,7 @@ chapter.sparse_figure(model, pairs, net, radius, size)
 # pixel matched to it by dense DFF (left pair), or by the ground truth (right). Black target pixels
 # have no valid match: the side turned away should stay black.
 
-# %% mystnb={"figure": {"caption": "Dense DFF correspondence colour coding: source, target coloured through DFF matches, target coloured through the true correspondence.", "name": "fig-dense"}}
+# %% mystnb={"figure": {"caption": "Dense DFF correspondence colour coding: source, target coloured through DFF matches, target coloured through the true correspondence.", "name": "fig-dense"}} tags=["hide-input"]
 chapter.dense_figure(model, pairs, net)
 
 # %% [markdown]
@@ -89,7 +91,7 @@ chapter.dense_figure(model, pairs, net)
 # matches per pair; *precision*: correct / valid; *recall*: correct / source points with a visible
 # true match; *reject rate*: unmatched / source points with no visible true match.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.matching_table(results.matching))
 
 # %% [markdown]
@@ -97,10 +99,10 @@ display(tables.matching_table(results.matching))
 # against the angle to a random other face point of the other view (the property the paper's Fig. 3
 # asks for: small for the same point, large for different ones).
 
-# %%
+# %% tags=["hide-input"]
 display(tables.spread_table(results.spread))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(tables.matching_ms_table(results.matching))
 
@@ -113,12 +115,25 @@ display(tables.matching_ms_table(results.matching))
 # descriptors are computed at the same points and every pixel of the crop. Pairs are drawn per
 # difference of the fitted yaw; 300-W photos are mostly near-frontal, so the large bin may be sparse.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.transfer_table(results.transfer))
 
-# %%
-saved = save_chapter(results_dir, results, {
-    "weights": weights or shipped_weights_path(), "images": images or default_images(), "n_pairs": n_pairs,
-    "size": size, "radius": radius, "dense_stride": dense_stride, "sift_ratio": SIFT_RATIO,
-    "sparse_angle": DFF_SPARSE_ANGLE, "dense_angle": DFF_DENSE_ANGLE, "transfer_per_bin": transfer_per_bin,
-    "max_images": max_images, "seed": seed})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "weights": weights or shipped_weights_path(),
+        "images": images or default_images(),
+        "n_pairs": n_pairs,
+        "size": size,
+        "radius": radius,
+        "dense_stride": dense_stride,
+        "sift_ratio": SIFT_RATIO,
+        "sparse_angle": DFF_SPARSE_ANGLE,
+        "dense_angle": DFF_DENSE_ANGLE,
+        "transfer_per_bin": transfer_per_bin,
+        "max_images": max_images,
+        "seed": seed,
+    },
+)

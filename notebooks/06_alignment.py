@@ -38,19 +38,27 @@
 # itself turned, see the synthesis chapter: semi-synthetic, real pixels); synthetic renders come last,
 # as a sanity check whose gap to the photos is itself a number worth reading.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 images = None  # folder of images with .pts/.mat landmarks; None: the sample vendored with dffkit
 max_real = None  # real test images scored (None: the whole held-out test split)
 n_profile_test = 120  # profiled views of held-out images (large-pose, semi-synthetic)
 n_test = 24  # synthetic large-pose test pairs (two views each)
 size = 224  # image side of the profiled and synthetic test sets, pixels
 methods = ["dff", "sift", "sdm", "dlib", "mean"]  # on the profiled and synthetic sets
-real_methods = ["dff", "sift", "sdm", "dlib", "dlib-detector", "dlib-landmark-box", "mean"]  # on real images
+real_methods = [
+    "dff",
+    "sift",
+    "sdm",
+    "dlib",
+    "dlib-detector",
+    "dlib-landmark-box",
+    "mean",
+]  # on real images
 detector_methods = ["dff", "sdm"]  # also run from the face detector's box on real images
 seed = 0
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -70,14 +78,19 @@ test_images = held_out_images(images, "test", max_real)
 faces = chapter.real_faces(test_images)
 profiled = chapter.profiled_views(images, n_profile_test, size, seed=seed)
 rendered = chapter.rendered_views(model, test_images, n_test, size, seed=seed)
-results = chapter.measure(model, aligner, faces, profiled, rendered, methods, real_methods, detector_methods)
-print(f"{len(faces)} held-out real images, {len(profiled)} profiled views of them, {len(rendered)} renders; "
-      f"regressors learned on {aligner.reg.meta.get('n_samples')} samples x {aligner.reg.meta.get('n_init')} boxes")
+results = chapter.measure(
+    model, aligner, faces, profiled, rendered, methods, real_methods, detector_methods
+)
+print(
+    f"{len(faces)} held-out real images, {len(profiled)} profiled views of them, "
+    f"{len(rendered)} renders; regressors learned on {aligner.reg.meta.get('n_samples')} "
+    f"samples x {aligner.reg.meta.get('n_init')} boxes"
+)
 
 # %% [markdown]
 # ## The 160 dense landmarks (paper Fig. 7)
 
-# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68, at yaw 0° and 50°; render and points come from one camera, and only visible points are drawn.", "name": "fig-dense-landmarks"}}
+# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68, at yaw 0° and 50°; render and points come from one camera, and only visible points are drawn.", "name": "fig-dense-landmarks"}} tags=["hide-input"]
 chapter.dense_landmarks_figure(model, renderer)
 
 # %% [markdown]
@@ -87,7 +100,7 @@ chapter.dense_landmarks_figure(model, renderer)
 # landmarks after each stage (green visible, red invisible under the final pose); the last panel shows
 # the ground truth in blue.
 
-# %% mystnb={"figure": {"caption": "Alignment stages on a profiled held-out photo at large yaw: the start, then after stages 1, 2 and 3; last panel: the ground truth.", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Alignment stages on a profiled held-out photo at large yaw: the start, then after stages 1, 2 and 3; last panel: the ground truth.", "name": "fig-stages"}} tags=["hide-input"]
 chapter.stages_figure(aligner, profiled)
 
 # %% [markdown]
@@ -97,7 +110,7 @@ chapter.stages_figure(aligner, profiled)
 # 3D convention keeps the far jawline where the model's vertices are, behind the face (red: hidden); the 2D
 # convention puts it on the silhouette, where a 300-W annotator would click.
 
-# %% mystnb={"figure": {"caption": "One alignment of a profiled held-out view at large yaw in both conventions: left, landmarks (3D convention; red hidden) over the model's projected landmark vertices; right, landmarks_2d over the jawline marched to the silhouette (truth in blue).", "name": "fig-conventions"}}
+# %% mystnb={"figure": {"caption": "One alignment of a profiled held-out view at large yaw in both conventions: left, landmarks (3D convention; red hidden) over the model's projected landmark vertices; right, landmarks_2d over the jawline marched to the silhouette (truth in blue).", "name": "fig-conventions"}} tags=["hide-input"]
 chapter.conventions_figure(aligner, profiled, model)
 
 # %% [markdown]
@@ -114,10 +127,10 @@ chapter.conventions_figure(aligner, profiled, model)
 # answer in the 2D convention of 300-W's annotation (`landmarks_2d`); the inner-landmark rows (51 points)
 # leave the jawline out altogether.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.real_table(results.real))
 
-# %% mystnb={"figure": {"caption": "Cumulative inter-ocular error on the held-out real 300-W test split (68 points): the share of faces at or under each error.", "name": "fig-ced"}}
+# %% mystnb={"figure": {"caption": "Cumulative inter-ocular error on the held-out real 300-W test split (68 points): the share of faces at or under each error.", "name": "fig-ced"}} tags=["hide-input"]
 chapter.ced_figure(results.real)
 
 # %% [markdown]
@@ -127,7 +140,7 @@ chapter.ced_figure(results.real)
 # correlation over every point (95 % interval, faces resampled), and the mean error of the 10 % least
 # confident points against the rest.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.uncertainty_table(results.uncertainty))
 
 # %% [markdown]
@@ -139,31 +152,35 @@ display(tables.uncertainty_table(results.uncertainty))
 # held-out photos' fits, the domain the older data recipe trained on. The difference between the two
 # rows of one method is the domain gap.
 
-# %%
-display(tables.pose_table([("profiled images", results.profiled), ("synthetic renders", results.rendered)]))
+# %% tags=["hide-input"]
+display(
+    tables.pose_table(
+        [("profiled images", results.profiled), ("synthetic renders", results.rendered)]
+    )
+)
 
 # %% [markdown]
 # The profiled views in the 2D convention: `landmarks_2d` (and the 2D methods) against the truth with its
 # jawline marched to the silhouette.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.pose_table([("profiled images, 2D convention", results.profiled_2d)]))
 
 # %% [markdown]
 # The same profiled views scored on their visible inner points only (the 51 non-contour points the
 # z-buffer sees, normalised by their own box: the paper's Table III protocol):
 
-# %%
+# %% tags=["hide-input"]
 display(tables.inner_table("profiled images", results.profiled))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(tables.alignment_ms_table(results.profiled))
 
 # %% [markdown]
 # ## Real photos and large poses beside dlib (paper Fig. 11 style)
 
-# %% mystnb={"figure": {"caption": "Held-out photos (left four: real; right four: profiled to large yaw). Rows: Ours (DFF), red points invisible; dlib; the ground truth (blue).", "name": "fig-real"}}
+# %% mystnb={"figure": {"caption": "Held-out photos (left four: real; right four: profiled to large yaw). Rows: Ours (DFF), red points invisible; dlib; the ground truth (blue).", "name": "fig-real"}} tags=["hide-input"]
 chapter.comparison_figure(aligner, faces, profiled)
 
 # %% [markdown]
@@ -174,7 +191,7 @@ chapter.comparison_figure(aligner, faces, profiled)
 # photo is shown with its landmarks and pose axes, its reconstructed face turned by 40° to a novel
 # view, the depth (nearer is brighter) and the PNCC. `dffkit align --mesh face.ply` writes the mesh.
 
-# %% mystnb={"figure": {"caption": "Columns: the photo with landmarks and pose axes (x red, y green, z blue); the reconstructed photo-coloured face from a novel view (40° more yaw); depth; PNCC. Rows: held-out real photos, then profiled large-pose views.", "name": "fig-3d"}}
+# %% mystnb={"figure": {"caption": "Columns: the photo with landmarks and pose axes (x red, y green, z blue); the reconstructed photo-coloured face from a novel view (40° more yaw); depth; PNCC. Rows: held-out real photos, then profiled large-pose views.", "name": "fig-3d"}} tags=["hide-input"]
 chapter.reconstruction_figure(model, renderer, aligner, faces, profiled)
 
 # %% [markdown]
@@ -182,12 +199,24 @@ chapter.reconstruction_figure(model, renderer, aligner, faces, profiled)
 # per-vertex distance (mm) of the face region after a similarity alignment, per |yaw| bin. The mean
 # face is the floor every method must beat: a reconstruction no better than it has learned no shape.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.shape_table(results.shapes))
 
-# %%
-saved = save_chapter(results_dir, results, {
-    "images": relative_path(images or default_images()), "n_real_faces": len(faces), "n_profiled": len(profiled),
-    "n_rendered": len(rendered), "size": size, "methods": methods, "real_methods": real_methods,
-    "detector_methods": detector_methods, "seed": seed, "yaw_bins": list(YAW_BINS)})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "images": relative_path(images or default_images()),
+        "n_real_faces": len(faces),
+        "n_profiled": len(profiled),
+        "n_rendered": len(rendered),
+        "size": size,
+        "methods": methods,
+        "real_methods": real_methods,
+        "detector_methods": detector_methods,
+        "seed": seed,
+        "yaw_bins": list(YAW_BINS),
+    },
+)
 renderer.close()

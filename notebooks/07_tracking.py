@@ -41,19 +41,23 @@
 # motion over the box size, the ideal being 0), lag in frames on the moving stretch, track count,
 # re-detections and frames per second (decoding included).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 images = None  # folder of images with landmarks; None: the sample vendored with dffkit
 image_index = 1  # which held-out test image the sequences are made from
 n_still = 30  # frames of the still stretch
 n_move = 120  # frames of the moving stretch
 height = 480  # frame height, pixels (width 4/3 of it)
 smoothing = {"min_cutoff": 1.0, "beta": 5.0}  # the One-Euro filter of the CLI
-sweep_settings = [{"min_cutoff": 0.5, "beta": 2.0}, {"min_cutoff": 1.0, "beta": 5.0}, {"min_cutoff": 2.0, "beta": 10.0}]
+sweep_settings = [
+    {"min_cutoff": 0.5, "beta": 2.0},
+    {"min_cutoff": 1.0, "beta": 5.0},
+    {"min_cutoff": 2.0, "beta": 10.0},
+]
 n_verdict = 30  # held-out images the face verdict's ROC is measured on
 seed = 0
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit import load_default_model
@@ -64,14 +68,16 @@ from dffkit.evaluation.results import save_chapter
 
 model = load_default_model()
 aligner = default_aligner()
-image_name, sequences = chapter.sequences(model, images, image_index, n_still, n_move, height, seed=seed)
+image_name, sequences = chapter.sequences(
+    model, images, image_index, n_still, n_move, height, seed=seed
+)
 results = chapter.measure(sequences, aligner, smoothing, sweep_settings, images, n_verdict)
 print(f"sequences from held-out image {image_name}: {n_still + n_move} frames each")
 
 # %% [markdown]
 # ## A strip of tracked frames
 
-# %% mystnb={"figure": {"caption": "Every sixth frame of the moving stretch of the yaw sweep, tracked with the filter: landmarks (green visible, red hidden) and the track id; the ground truth of the same frames in blue underneath.", "name": "fig-track-strip"}}
+# %% mystnb={"figure": {"caption": "Every sixth frame of the moving stretch of the yaw sweep, tracked with the filter: landmarks (green visible, red hidden) and the track id; the ground truth of the same frames in blue underneath.", "name": "fig-track-strip"}} tags=["hide-input"]
 chapter.strip_figure(sequences, aligner, smoothing, n_still)
 
 # %% [markdown]
@@ -84,15 +90,15 @@ chapter.strip_figure(sequences, aligner, smoothing, n_still)
 # per cent), then the stability: frames without a face, jitter on the still stretch, lag, and how
 # often the face was found again.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.tracking_accuracy_table(results.methods))
 display(tables.tracking_stability_table(results.methods))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(tables.tracking_fps_table(results.methods))
 
-# %% mystnb={"figure": {"caption": "NME per frame on the yaw sweep (the still stretch first), for tracking with and without the filter and for per-frame alignment; grey: the true |yaw| (right axis).", "name": "fig-track-nme"}}
+# %% mystnb={"figure": {"caption": "NME per frame on the yaw sweep (the still stretch first), for tracking with and without the filter and for per-frame alignment; grey: the true |yaw| (right axis).", "name": "fig-track-nme"}} tags=["hide-input"]
 chapter.nme_figure(results, sequences)
 
 # %% [markdown]
@@ -102,10 +108,10 @@ chapter.nme_figure(results, sequences)
 # a higher speed coefficient β lets fast motion through. Each setting on the similarity drift (real
 # pixels):
 
-# %% mystnb={"figure": {"caption": "Jitter on the still stretch against lag on the moving stretch, for no filter and several One-Euro settings (similarity drift).", "name": "fig-jitter-lag"}}
+# %% mystnb={"figure": {"caption": "Jitter on the still stretch against lag on the moving stretch, for no filter and several One-Euro settings (similarity drift).", "name": "fig-jitter-lag"}} tags=["hide-input"]
 chapter.jitter_lag_figure(results)
 
-# %%
+# %% tags=["hide-input"]
 display(tables.filter_table(results.filter_sweep))
 
 # %% [markdown]
@@ -116,10 +122,10 @@ display(tables.filter_table(results.filter_sweep))
 # Here it is scored on held-out test images it never saw: its ROC, and at its threshold the share of faces
 # kept and of non-faces let through.
 
-# %% mystnb={"figure": {"caption": "The face verdict's ROC on held-out images: faces from jittered true boxes against boxes that hold no face; the dot is the shipped threshold.", "name": "fig-verdict-roc"}}
+# %% mystnb={"figure": {"caption": "The face verdict's ROC on held-out images: faces from jittered true boxes against boxes that hold no face; the dot is the shipped threshold.", "name": "fig-verdict-roc"}} tags=["hide-input"]
 chapter.verdict_figure(results)
 
-# %%
+# %% tags=["hide-input"]
 display(tables.verdict_table(results.verdict))
 
 # %% [markdown]
@@ -129,10 +135,21 @@ display(tables.verdict_table(results.verdict))
 # pass). An id must never move from one face to the other: the track that lands on the face in front is
 # dropped when the faces meet, and the face behind is found again when it reappears.
 
-# %%
+# %% tags=["hide-input"]
 display(tables.crossing_table(results.crossing))
 
-# %%
-saved = save_chapter(results_dir, results, {"image": image_name, "n_still": n_still, "n_move": n_move,
-                                             "height": height, "smoothing": smoothing,
-                                             "sweep_settings": sweep_settings, "n_verdict": n_verdict, "seed": seed})
+# %% tags=["hide-input"]
+saved = save_chapter(
+    results_dir,
+    results,
+    {
+        "image": image_name,
+        "n_still": n_still,
+        "n_move": n_move,
+        "height": height,
+        "smoothing": smoothing,
+        "sweep_settings": sweep_settings,
+        "n_verdict": n_verdict,
+        "seed": seed,
+    },
+)

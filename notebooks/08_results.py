@@ -27,10 +27,10 @@
 # protocols with `dffkit eval aflw2000-3d --root DIR --method dff,sift,dlib,mean` (and `aflw`, `300w`,
 # `300w-inner`); the "Reproducing" page lists the commands.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from dffkit.chapters import results as chapter
@@ -47,19 +47,19 @@ print("result files:", ", ".join(page.read))
 # share of failures over 8 % inter-ocular error. dlib's predictor was trained on 300-W: its numbers here
 # are not a fair comparison.
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "real"))
 
 # %% [markdown]
 # ## Large poses: profiled held-out photos, then synthetic renders (68 points, box NME %, |yaw| bins)
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "profiled"))
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "profiled-inner"))
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "rendered"))
 
 # %% [markdown]
@@ -68,7 +68,7 @@ display(chapter.results_table(book, "rendered"))
 # Each table starts with the paper's rows (labelled "(paper)"); dffkit's nearest measurement follows,
 # with what differs. Read the two as neighbours, never as the same experiment.
 
-# %%
+# %% tags=["hide-input"]
 display(*chapter.paper_tables_beside_ours(book))
 
 # %% [markdown]
@@ -78,7 +78,7 @@ display(*chapter.paper_tables_beside_ours(book))
 # files. The differences are deliberate and explained in the introduction: the licence-free ICT model in
 # place of BFM and FaceWarehouse, and a data and network scale a 2-core CPU can train.
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.setup_table(book))
 
 # %% [markdown]
@@ -87,48 +87,48 @@ display(chapter.setup_table(book))
 # Findings that contradict the paper or this book's own text, each with its number from this build's
 # result files and the likely reason.
 
-# %%
+# %% tags=["hide-input"]
 display(*chapter.disagreement_paragraphs(page))
 
 # %% [markdown]
 # ## 3D shape error (mm, per |yaw| bin)
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "shapes"))
 
 # %% [markdown]
 # ## Tracking: ground-truth sequences from a held-out photo (NME %, jitter % of the box, lag in frames)
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "tracking-accuracy"))
 display(chapter.results_table(book, "tracking-stability"))
 
 # %% [markdown]
 # ## Feature matching, SIFT against DFF, per view-difference bin (paper Figs. 8, 9, measured)
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "matching"))
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "transfer"))
 
 # %% [markdown]
 # ## The DFF network
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "network"))
 
 # %% [markdown]
 # ## Data, segmentations and the face model
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "fit"))
 display(chapter.results_table(book, "datasets"))
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "fill"))
 
-# %%
+# %% tags=["hide-input"]
 display(chapter.results_table(book, "segmentation"))
 
 # %% [markdown]
@@ -137,9 +137,9 @@ display(chapter.results_table(book, "segmentation"))
 # The paper's timings are its own, on a GTX 1070 GPU: 5 ms for the DFF of one image and 8.8 ms per
 # cascade iteration. Ours are on the machine named under each table.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_IGNORE_OUTPUT
 display(chapter.timing_table(book))
 
-# %%
+# %% tags=["hide-input"]
 saved = save_chapter(results_dir, page, {"results_dir": results_dir})
