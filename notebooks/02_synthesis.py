@@ -85,7 +85,7 @@ display(tables.fit_table(results.fit))
 # %% [markdown]
 # ## A photo and its re-renderings (paper Fig. 2)
 
-# %% mystnb={"figure": {"caption": "Left: a source photo. Right: its fitted, textured face re-rendered at new yaws and with new expressions.", "name": "fig-rerender"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Left: a source photo. Right: its fitted, textured face re-rendered at new yaws and with new expressions (rebuilds paper Fig. 2).", "name": "fig-rerender"}} tags=["hide-input"]
 chapter.source_views_figure(model, renderer, ds, size, seed=seed)
 
 # %% [markdown]

@@ -51,7 +51,7 @@ results = chapter.measure(model, renderer, segs, load_s, size)
 # %% [markdown]
 # ## Segmentations of the mean face (paper Fig. 4)
 
-# %% mystnb={"figure": {"caption": "Random CVT segmentations of the mean face, one per column; each colour is a patch.", "name": "fig-segmentations"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Random CVT segmentations of the mean face, one per column; each colour is a patch (rebuilds paper Fig. 4).", "name": "fig-segmentations"}} tags=["hide-input"]
 chapter.patches_figure(model, renderer, segs, size, n_shown, seed=seed)
 
 # %% [markdown]
@@ -61,7 +61,7 @@ chapter.patches_figure(model, renderer, segs, size, n_shown, seed=seed)
 # on the same anatomy. Pixels outside the face region (neck, ears, scalp, mouth interior, eyeballs)
 # carry no label.
 
-# %% mystnb={"figure": {"caption": "Segmentation 0 on random identities at yaw −60°, −20°, 20° and 60°: a pixel's class is the patch of its surface point.", "name": "fig-patches-projected"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Segmentation 0 on random identities at yaw −60°, −20°, 20° and 60°: a pixel's class is the patch of its surface point (rebuilds paper Fig. 5).", "name": "fig-patches-projected"}} tags=["hide-input"]
 chapter.carried_figure(model, renderer, segs, size, seed=seed)
 
 # %% [markdown]

@@ -71,7 +71,7 @@ print(f"{len(test_faces)} held-out images (test split), {len(pairs)} view pairs 
 # Three pairs, with small, medium and large view differences. Green lines are correct matches
 # (within `radius` of the truth), red ones wrong; only valid matches are drawn.
 
-# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong.", "name": "fig-sparse-matches"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong (rebuilds paper Fig. 8).", "name": "fig-sparse-matches"}} tags=["hide-input"]
 chapter.sparse_figure(model, pairs, net, radius, size)
 
 # %% [markdown]
@@ -81,7 +81,7 @@ chapter.sparse_figure(model, pairs, net, radius, size)
 # pixel matched to it by dense DFF (left pair), or by the ground truth (right). Black target pixels
 # have no valid match: the side turned away should stay black.
 
-# %% mystnb={"figure": {"caption": "Dense DFF correspondence colour coding: source, target coloured through DFF matches, target coloured through the true correspondence.", "name": "fig-dense"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Dense DFF correspondence colour coding: source, target coloured through DFF matches, target coloured through the true correspondence (rebuilds paper Fig. 9).", "name": "fig-dense"}} tags=["hide-input", "full-width"]
 chapter.dense_figure(model, pairs, net)
 
 # %% [markdown]

@@ -90,7 +90,7 @@ print(
 # %% [markdown]
 # ## The 160 dense landmarks (paper Fig. 7)
 
-# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68, at yaw 0° and 50°; render and points come from one camera, and only visible points are drawn.", "name": "fig-dense-landmarks"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "The 68 landmarks (green) and the 92 further dense landmark vertices (red), chosen by farthest-point sampling from the 68, at yaw 0° and 50°; render and points come from one camera, and only visible points are drawn (rebuilds paper Fig. 7).", "name": "fig-dense-landmarks"}} tags=["hide-input"]
 chapter.dense_landmarks_figure(model, renderer)
 
 # %% [markdown]
@@ -100,7 +100,7 @@ chapter.dense_landmarks_figure(model, renderer)
 # landmarks after each stage (green visible, red invisible under the final pose); the last panel shows
 # the ground truth in blue.
 
-# %% mystnb={"figure": {"caption": "Alignment stages on a profiled held-out photo at large yaw: the start, then after stages 1, 2 and 3; last panel: the ground truth.", "name": "fig-stages"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Alignment stages on a profiled held-out photo at large yaw: the start, then after each stage; last panel: the ground truth (rebuilds paper Fig. 6).", "name": "fig-stages"}} tags=["hide-input"]
 chapter.stages_figure(aligner, profiled)
 
 # %% [markdown]
@@ -180,7 +180,7 @@ display(tables.alignment_ms_table(results.profiled))
 # %% [markdown]
 # ## Real photos and large poses beside dlib (paper Fig. 11 style)
 
-# %% mystnb={"figure": {"caption": "Held-out photos (left four: real; right four: profiled to large yaw). Rows: Ours (DFF), red points invisible; dlib; the ground truth (blue).", "name": "fig-real"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Held-out images (left two: real, Ours in the 2D convention; right two: profiled to large yaw, Ours in the 3D convention, red points hidden). Rows: Ours (DFF); dlib; the ground truth (blue) (rebuilds paper Fig. 11).", "name": "fig-real"}} tags=["hide-input"]
 chapter.comparison_figure(aligner, faces, profiled)
 
 # %% [markdown]
@@ -191,7 +191,7 @@ chapter.comparison_figure(aligner, faces, profiled)
 # photo is shown with its landmarks and pose axes, its reconstructed face turned by 40° to a novel
 # view, the depth (nearer is brighter) and the PNCC. `dffkit align --mesh face.ply` writes the mesh.
 
-# %% mystnb={"figure": {"caption": "Columns: the photo with landmarks and pose axes (x red, y green, z blue); the reconstructed photo-coloured face from a novel view (40° more yaw); depth; PNCC. Rows: held-out real photos, then profiled large-pose views.", "name": "fig-3d"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Columns: the photo with landmarks and pose axes (x red, y green, z blue); the reconstructed photo-coloured face from a novel view (40° more yaw); depth; PNCC. Rows: held-out real photos, then profiled large-pose views (rebuilds paper Fig. 11, Ours-3D).", "name": "fig-3d"}} tags=["hide-input"]
 chapter.reconstruction_figure(model, renderer, aligner, faces, profiled)
 
 # %% [markdown]

@@ -77,7 +77,7 @@ print(f"sequences from held-out image {image_name}: {n_still + n_move} frames ea
 # %% [markdown]
 # ## A strip of tracked frames
 
-# %% mystnb={"figure": {"caption": "Every sixth frame of the moving stretch of the yaw sweep, tracked with the filter: landmarks (green visible, red hidden) and the track id; the ground truth of the same frames in blue underneath.", "name": "fig-track-strip"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Four frames of the yaw sweep's moving stretch at growing |yaw|, tracked with the filter: landmarks (green visible, red hidden) and the track id; the ground truth of the same frames in blue underneath (rebuilds the paper's video).", "name": "fig-track-strip"}} tags=["hide-input"]
 chapter.strip_figure(sequences, aligner, smoothing, n_still)
 
 # %% [markdown]

@@ -126,7 +126,7 @@ def stages_figure(aligner: Aligner, profiled: list[Sample]):
     names = ["start", *(f"stage {k + 1}" for k in range(len(a.stages) - 1))]
     panels = [label_panel(draw_landmarks(s.image, st, a.visible), name) for st, name in zip(a.stages, names)]
     panels.append(label_panel(draw_landmarks(s.image, s.landmarks68, color=TRUTH_RGB), "truth"))
-    return grid_figure(panels, cols=len(panels), width=15,
+    return grid_figure([crop_around(p, landmark_box(s.landmarks68), 240) for p in panels], cols=3, width=10,
                        title=f"true yaw {np.degrees(s.camera.yaw):.0f}°, estimated {a.pose.yaw_deg:.0f}°")
 
 
@@ -140,7 +140,7 @@ def ced_figure(real: Sequence[MethodResult], protocol: str = "300w"):
         ax.plot(100 * x, 100 * share, label=method_label(r.method, r.box), lw=1.5 if r.method in ("dff", "sdm") else 1.0)
     ax.axvline(8.0, color="gray", ls="--", lw=0.8)
     ax.set(xlabel="inter-ocular NME (%)", ylabel="faces (%)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     ax.grid(alpha=0.3)
     return fig
 
@@ -151,17 +151,19 @@ def _shown(faces: list[Face], profiled: list[Sample], n: int) -> list[tuple[np.n
         [(v.image, landmark_box(v.landmarks68), v.landmarks68) for v in large]
 
 
-def comparison_figure(aligner: Aligner, faces: list[Face], profiled: list[Sample], n: int = 4):
-    """Held-out faces (``n`` real, ``n`` profiled to large yaw): Ours (DFF), dlib, the truth (paper Fig. 11 style)."""
+def comparison_figure(aligner: Aligner, faces: list[Face], profiled: list[Sample], n: int = 2):
+    """Held-out faces (``n`` real, in the 2D convention of their annotation; ``n`` profiled to large yaw, in
+    the 3D convention of theirs): Ours (DFF), dlib, the truth (paper Fig. 11 style), four to a row."""
     dlib = landmark_predictor("dlib")
     shown = _shown(faces, profiled, n)
     rows = [[], [], []]
-    for img, box, truth in shown:
+    for k, (img, box, truth) in enumerate(shown):
         al = aligner.align(img, box)
-        rows[0].append(crop_around(draw_landmarks(img, al.landmarks, al.visible), box))
+        ours = draw_landmarks(img, al.landmarks_2d) if k < n else draw_landmarks(img, al.landmarks, al.visible)
+        rows[0].append(crop_around(ours, box))
         rows[1].append(crop_around(draw_landmarks(img, dlib(img, box)), box))
         rows[2].append(crop_around(draw_landmarks(img, truth, color=TRUTH_RGB), box))
-    return grid_figure(rows[0] + rows[1] + rows[2], cols=len(rows[0]), width=16)
+    return grid_figure(rows[0] + rows[1] + rows[2], cols=len(rows[0]), width=10)
 
 
 def reconstruction_figure(model: FaceModel, renderer: Renderer, aligner: Aligner, faces: list[Face],

@@ -30,7 +30,7 @@ def identities_figure(model: FaceModel, renderer: Renderer, size: int, n: int, s
     """``n`` random identities from the identity prior (seeded)."""
     rng = np.random.default_rng(seed)
     faces = [render_face(renderer, model, size, p_id=model.sample_identity(rng), yaw=0.3) for _ in range(n)]
-    return grid_figure(faces, cols=min(n, 6), width=2 * min(n, 6))
+    return grid_figure(faces, cols=min(n, 4), width=10)
 
 
 def expressions_figure(model: FaceModel, renderer: Renderer, size: int):
@@ -42,11 +42,11 @@ def expressions_figure(model: FaceModel, renderer: Renderer, size: int):
         if name.endswith("_L"):
             p_exp[model.expression_names.index(name[:-2] + "_R")] = 1.0
         images.append(render_face(renderer, model, size, p_exp=p_exp, yaw=0.2))
-    return grid_figure(images, cols=len(images), width=2 * len(images), titles=[n.replace("_L", "") for n in EXPRESSIONS])
+    return grid_figure(images, cols=min(len(images), 4), width=10, titles=[n.replace("_L", "") for n in EXPRESSIONS])
 
 
 def yaw_sweep_figure(model: FaceModel, renderer: Renderer, size: int, n_yaws: int):
     """The mean face from −90° to 90° of yaw with its 68 landmarks (green visible, red hidden)."""
     yaws = np.linspace(-90, 90, n_yaws)
     views = [render_face(renderer, model, size, yaw=np.radians(a), landmarks=True) for a in yaws]
-    return grid_figure(views, cols=n_yaws, width=2 * n_yaws, titles=[f"yaw {a:+.0f}°" for a in yaws])
+    return grid_figure(views, cols=min(n_yaws, 4), width=10, titles=[f"yaw {a:+.0f}°" for a in yaws])

@@ -43,7 +43,7 @@ def patches_figure(model: FaceModel, renderer: Renderer, segs: Segmentations, si
     base = renderer.render(model.mean, model.triangles, cam, size=size)
     labels = pixel_labels(segs, base.triangle_ids)
     shown = [label_image(labels[k], colors, base.image) for k in range(min(n_shown, segs.n_segmentations))]
-    return grid_figure(shown, cols=len(shown), width=3 * len(shown))
+    return grid_figure(shown, cols=min(len(shown), 4), width=10)
 
 
 def carried_figure(model: FaceModel, renderer: Renderer, segs: Segmentations, size: int, seed: int = 0):

@@ -59,7 +59,7 @@ def source_views_figure(model: FaceModel, renderer: Renderer, dataset: SynthData
     views += [render_face(renderer, model, size, src.p_id[k], model.sample_expression(rng, n_active=3),
                           yaw=np.radians(a), colors=src.colors[k]) for a in (-20, 0, 20)]
     image = cv2.resize(read_image(src.paths[k]), (size, size), interpolation=cv2.INTER_AREA)
-    return grid_figure([image] + views, cols=8, width=16)
+    return grid_figure([image] + views, cols=4, width=10)
 
 
 def profiling_figure(model: FaceModel, renderer: Renderer, dataset: SynthDataset, size: int):
@@ -85,7 +85,7 @@ def samples_figure(dataset: SynthDataset, n: int = 12, profiled: bool = False):
         if profiled:
             img = label_panel(img, "photo" if s.annotated else f"turned {s.rotation_deg:+.0f}°")
         shown.append(img)
-    return grid_figure(shown, cols=6, width=14)
+    return grid_figure(shown, cols=4, width=10)
 
 
 def ground_truth_figure(dataset: SynthDataset):

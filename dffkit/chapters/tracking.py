@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dffkit.alignment.cascade import Aligner
-from dffkit.boxes import landmark_box
+from dffkit.boxes import crop_around, landmark_box
 from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.evaluation.report.labels import TRACKING_LABELS
 from dffkit.evaluation.results import TrackingResults
@@ -86,16 +86,21 @@ def verdict_figure(results: TrackingResults):
 
 
 def strip_figure(seqs: dict[str, tuple[Path, SequenceTruth]], aligner: Aligner, smoothing: Smoothing | Mapping,
-                 n_still: int, n: int = 6):
-    """``n`` frames of the yaw sweep's moving stretch tracked with the filter (top: landmarks and track id),
-    and the truth of the same frames (bottom)."""
+                 n_still: int, n: int = 4):
+    """``n`` frames of the yaw sweep's moving stretch at growing |yaw|, tracked with the filter (top: landmarks
+    and track id), and the truth of the same frames (bottom), each cropped around the face so that it reads."""
     video, truth = seqs["yaw-sweep"]
     frames = list(VideoReader(video))
     tracked = list(Tracker(aligner=aligner, filter=Smoothing.of(smoothing), fps=truth.fps).run(VideoReader(video)))
-    picks = np.linspace(n_still, len(frames) - 1, n).astype(int)
-    top = [label_panel(draw_frame(frames[k][2], tracked[k]), f"frame {k}, yaw {truth.yaw_deg[k]:.0f}°") for k in picks]
-    bottom = [draw_landmarks(frames[k][2], truth.landmarks[k], color=TRUTH_RGB) for k in picks]
-    return grid_figure(top + bottom, cols=len(picks), width=16)
+    moving = np.arange(n_still, len(frames))
+    order = moving[np.argsort(np.abs(truth.yaw_deg[moving]))]
+    picks = sorted(order[np.linspace(0, len(order) - 1, n).astype(int)])
+    boxes = [landmark_box(truth.landmarks[k]) for k in picks]
+    top = [label_panel(crop_around(draw_frame(frames[k][2], tracked[k]), b, 240), f"yaw {truth.yaw_deg[k]:.0f}°")
+           for k, b in zip(picks, boxes)]
+    bottom = [crop_around(draw_landmarks(frames[k][2], truth.landmarks[k], color=TRUTH_RGB), b, 240)
+              for k, b in zip(picks, boxes)]
+    return grid_figure(top + bottom, cols=len(picks), width=10)
 
 
 def nme_figure(results: TrackingResults, seqs: dict[str, tuple[Path, SequenceTruth]], sequence: str = "yaw-sweep"):

@@ -49,7 +49,7 @@ def curves_figure(weights: str | Path | None, chance: float):
     return fig
 
 
-def descriptors_figure(weights: str | Path | None, size: int, seed: int = 0, folder: str | Path = ".", n: int = 6):
+def descriptors_figure(weights: str | Path | None, size: int, seed: int = 0, folder: str | Path = ".", n: int = 4):
     """Held-out renders (top) and their DFF, one PCA projection to RGB for all (bottom)."""
     data = Path(folder) / "synth-val"
     val = SynthDataset(generate_dataset(data, n=8, size=size, seed=seed + 11, split="val", workers=0, progress=False))
