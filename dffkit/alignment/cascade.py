@@ -204,6 +204,19 @@ class Aligner:
         self._unit = self.geo.unit_landmarks()
         self._blas = BlasLimit()
 
+    def start_landmarks(self, landmark_box: np.ndarray) -> np.ndarray:
+        """(68, 2) where the cascade starts: the mean shape's landmarks under the frontal camera fitted to the
+        landmark box, image pixels (no image needed: the floor every method must beat).
+
+        Example:
+            >>> a = Aligner(regressors=Regressors.load(descriptor="sift"))
+            >>> pts = a.start_landmarks(np.array([10.0, 20.0, 110.0, 140.0]))
+            >>> ((pts.min(0) + pts.max(0)) / 2).round(1).tolist()          # centred in the box
+            [60.0, 80.0]
+        """
+        box = _one_box(landmark_box)[0]
+        return self.geo.landmarks(np.zeros(self.geo.n_params), init_camera(self._unit, box))
+
     def align(self, image: np.ndarray, landmark_box: np.ndarray, n_stages: int | None = None) -> Alignment:
         """Align the face in its landmark box (x0, y0, x1, y1), pixels.
 

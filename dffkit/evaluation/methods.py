@@ -37,7 +37,8 @@ Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class CascadeMethod:
     """A method that runs the alignment cascade: its regressor kind and how many stages (None: all; 0: none,
-    the mean shape in the box). Called with ``(model, net, regressors)``, it returns the predictor.
+    the mean shape in the box, computed without the image). Called with ``(model, net, regressors)``, it
+    returns the predictor.
 
     Example:
         >>> from dffkit.examples import face
@@ -54,6 +55,8 @@ class CascadeMethod:
                  convention: str = "3d") -> Predictor:
         reg = regressors or Regressors.load(descriptor=self.kind)
         aligner = Aligner(model, reg, net=net)
+        if self.n_stages == 0:  # the start itself: no descriptor, no refinement
+            return lambda image, box: aligner.start_landmarks(box)
         key = "landmarks_2d" if convention == "2d" else "landmarks"
         return lambda image, box: getattr(aligner.align(image, box, n_stages=self.n_stages), key)
 
