@@ -1,6 +1,7 @@
 """Run every chapter notebook through papermill at a named scale, then build the book.
 
-The chapters run in ``_toc.yml`` order (their dependency order), with the parameters of
+The chapters run in ``_toc.yml`` order (their dependency order; the pages of :data:`RUN_LAST`, which read
+every chapter's results, after all the others), with the parameters of
 ``book/scales.yml``. Executed notebooks and their result files go to ``OUT/src/`` (never over the
 sources), the HTML book to ``OUT/_build/html``.
 
@@ -24,8 +25,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Pages that read every chapter's result files: they run after the others, wherever the book shows them.
+RUN_LAST = ("00_at_a_glance",)
+
+
 def chapters(toc: Path) -> list[str]:
-    """Notebook names (``notebooks/NAME``) listed in the table of contents, in order."""
+    """Notebook names (``notebooks/NAME``) listed in the table of contents, in run order (the table's, with
+    :data:`RUN_LAST` moved to the end)."""
     doc = yaml.safe_load(toc.read_text())
     files: list[str] = []
 
@@ -41,7 +47,7 @@ def chapters(toc: Path) -> list[str]:
                 walk(v)
 
     walk(doc)
-    return files
+    return [f for f in files if f not in RUN_LAST] + [f for f in files if f in RUN_LAST]
 
 
 MATHJAX = ROOT / ".venv" / "share" / "mathjax"

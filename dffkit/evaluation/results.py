@@ -35,7 +35,8 @@ from dffkit.evaluation.tracking import CrossingScore, FilterRow, MethodRow, Verd
 from dffkit.records import Record, record
 
 __all__ = ["ModelResults", "SynthesisResults", "SegmentationResults", "TrainingResults", "MatchingResults",
-           "AlignmentResults", "TrackingResults", "PageResults", "CHAPTERS", "BookResults", "save_chapter"]
+           "AlignmentResults", "TrackingResults", "PageResults", "GlanceResults", "CHAPTERS", "READERS", "BookResults",
+           "save_chapter"]
 
 
 @record
@@ -186,11 +187,27 @@ class PageResults(Record):
 
 
 #: chapter file name (``results/NAME.json``) -> (attribute of :class:`BookResults`, record type).
+@record
+class GlanceResults(Record):
+    """The results-at-a-glance page: the chapter files and the benchmark files it read.
+
+    Example:
+        >>> GlanceResults(("06_alignment",), ("bench_align",)).benchmarks
+        ('bench_align',)
+    """
+
+    read: tuple[str, ...]
+    benchmarks: tuple[str, ...]
+
+
 CHAPTERS: dict[str, tuple[str, type[Record]]] = {
     "01_face_model": ("model", ModelResults), "02_synthesis": ("synthesis", SynthesisResults),
     "03_segmentation": ("segmentation", SegmentationResults), "04_training": ("training", TrainingResults),
     "05_matching": ("matching", MatchingResults), "06_alignment": ("alignment", AlignmentResults),
-    "07_tracking": ("tracking", TrackingResults), "08_results": ("page", PageResults)}
+    "07_tracking": ("tracking", TrackingResults), "08_results": ("page", PageResults),
+    "00_at_a_glance": ("glance", GlanceResults)}
+#: The pages that read the other chapters' results (never missing from what they read themselves).
+READERS = ("08_results", "00_at_a_glance")
 
 
 def save_chapter(folder: str | Path, results: Record, config: Mapping[str, Any]) -> Path:
@@ -239,6 +256,7 @@ class BookResults:
     alignment: AlignmentResults | None = None
     tracking: TrackingResults | None = None
     page: PageResults | None = None
+    glance: GlanceResults | None = None
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
 
@@ -270,5 +288,5 @@ class BookResults:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """The chapter files absent or unreadable (the results chapter's own excluded)."""
-        return tuple(n for n in CHAPTERS if n not in self.docs and n != "08_results")
+        """The chapter files absent or unreadable (the pages that read the others excluded)."""
+        return tuple(n for n in CHAPTERS if n not in self.docs and n not in READERS)
