@@ -4,7 +4,12 @@ Checks, on the rendered DOM (after scripts and MathJax ran):
 - every table a notebook emitted is a ``<table>`` (no Markdown pipe-table text left in an output);
 - every equation is typeset (MathJax containers present, no raw ``\\(`` or ``$$`` left in the text);
 - every image loads (``naturalWidth > 0``);
-- no cell output contains "Warning", "Traceback", a ``PosixPath(`` repr or an absolute machine path.
+- no cell output contains "Warning", "Traceback", a ``PosixPath(`` repr or an absolute machine path;
+- what a reader sees first is prose and results: no more than :data:`MAX_CODE_FIRST` code cells are shown
+  (not folded) before the first result;
+- no code line runs past the column's edge (every folded cell opened and measured);
+- no figure is shrunk below :data:`MIN_SCALE` of its width to fit the column (a grid of more faces than
+  the column holds: split it into rows of at most four, or make it full width).
 
 Uses Debian's ``chromium`` through Playwright (no browser download).
 
@@ -21,6 +26,9 @@ import sys
 from pathlib import Path
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+MAX_CODE_FIRST = 1
+MACHINE_PATHS = ("/work/", "/home/", "/tmp/", "/root/", "/Users/", "C:\\", "../data/")
+MIN_SCALE = 0.5
 
 # Evaluated in the page: a summary of what the reader sees.
 _INSPECT = r"""
@@ -32,7 +40,22 @@ async () => {
   const mathNodes = document.querySelectorAll('.math, span.math, div.math').length;
   const typeset = document.querySelectorAll('mjx-container').length;
   const body = document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText;
-  return {outputs: outputs.length, outText, imgs, mathNodes, typeset, body,
+  // code cells a reader sees (not folded) before the first result (an image, a table or text output)
+  let codeFirst = 0;
+  for (const c of document.querySelectorAll('div.cell')) {
+    const inp = c.querySelector('.cell_input');
+    if (inp && !inp.closest('details:not([open])')) codeFirst += 1;
+    const out = c.querySelector('.cell_output');
+    if (out && (out.querySelector('img, table') || out.innerText.trim())) break;
+  }
+  // every folded cell opened: code lines wider than their column
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const cut = [...document.querySelectorAll('.cell_input pre')].filter(p => p.scrollWidth > p.clientWidth + 2)
+    .map(p => p.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), ''));
+  const shown = [...document.querySelectorAll('.cell_output img, figure img')].map(i => ({
+    src: i.getAttribute('src'), natural: i.naturalWidth, width: i.getBoundingClientRect().width,
+    full: !!i.closest('.tag_full-width, .full-width')}));
+  return {outputs: outputs.length, outText, imgs, mathNodes, typeset, body, codeFirst, cut, shown,
           outputTables: document.querySelectorAll('.cell_output table').length,
           title: document.title};
 }
@@ -70,10 +93,13 @@ def problems(report: dict) -> list[str]:
         if word in text:
             line = next(ln for ln in text.splitlines() if word in ln)
             out.append(f"a cell output contains {word!r}: {line.strip()[:120]}")
-    for root in ("/work/", "/home/", "/tmp/", "/root/", "/Users/", "C:\\"):
+    for root in MACHINE_PATHS:
         if root in text:
             line = next(ln for ln in text.splitlines() if root in ln)
             out.append(f"a cell output shows a machine path: {line.strip()[:120]}")
+        elif root in report["body"]:
+            line = next(ln for ln in report["body"].splitlines() if root in ln)
+            out.append(f"the page (a caption?) shows a machine path: {line.strip()[:120]}")
     if report["mathNodes"] and not report["typeset"]:
         out.append(f"{report['mathNodes']} equations are not typeset (no MathJax output)")
     body = report["body"]
@@ -84,6 +110,15 @@ def problems(report: dict) -> list[str]:
     for img in report["imgs"]:
         if not img["w"]:
             out.append(f"image does not load: {img['src']}")
+    if report.get("codeFirst", 0) > MAX_CODE_FIRST:
+        out.append(f"{report['codeFirst']} code cells are shown before the first result (fold them: hide-input)")
+    if report.get("cut"):
+        out.append(f"{len(report['cut'])} code cells have lines past the column's edge, e.g. "
+                   f"{report['cut'][0].strip()[:80]!r}")
+    for img in report.get("shown", []):
+        if img["natural"] and img["width"] and not img["full"] and img["width"] < MIN_SCALE * img["natural"]:
+            out.append(f"figure {img['src']} is shrunk to {img['width'] / img['natural']:.0%} of its width to fit "
+                       "the column: split it into rows of at most four panels, or make it full width")
     return out
 
 
