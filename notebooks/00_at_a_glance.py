@@ -42,9 +42,9 @@ bench = chapter.load_benchmarks()
 display(chapter.glance_table(book, bench))
 
 # %% [markdown]
-# Where each row comes from: [large-pose alignment](06_alignment), [matching against SIFT](05_matching),
-# [tracking](07_tracking); every table of the book, with the paper's Tables I-IV beside ours, is on the
-# [results](08_results) page.
+# Where each row comes from: {doc}`large-pose alignment <06_alignment>`, {doc}`matching against SIFT <05_matching>`,
+# {doc}`tracking <07_tracking>`; every table of the book, with the paper's Tables I-IV beside ours, is on the
+# {doc}`results <08_results>` page.
 #
 # ## Speed per face
 #
