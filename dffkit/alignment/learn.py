@@ -30,6 +30,7 @@ from dffkit.errors import DffkitError
 from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel
 from dffkit.images import to_rgb_uint8
+from dffkit.threads import BlasLimit
 
 __all__ = ["train_regressors", "train_sdm", "train_refinement", "learn_restart_scale", "ridge", "LAMBDAS"]
 
@@ -145,16 +146,19 @@ def _learn_stages(descriptor: Descriptor, inst: list[_Instance], n_stages: int,
     """The stage loop of every mode: features and targets of every instance (its crop prepared anew), a ridge
     fit, then every instance moved by the fitted update. Returns (per-stage weights, per-stage records)."""
     stages, record = [], []
+    one = BlasLimit()  # per-instance work on one BLAS thread; the ridge solve keeps them all
     for k in range(n_stages):
-        rows = [step(i, p) for i, p in tqdm(_prepared(descriptor, inst), total=len(inst),
-                                            desc=f"stage {k + 1} features", disable=not progress)]
+        with one():
+            rows = [step(i, p) for i, p in tqdm(_prepared(descriptor, inst), total=len(inst),
+                                                desc=f"stage {k + 1} features", disable=not progress)]
         x = np.asarray([r[0] for r in rows], np.float32)
         y = np.asarray([r[1] for r in rows], np.float64)
         del rows
         before = float(np.mean([error(i) for i in inst]))
         w, lam, errors = ridge(x, y, lambdas, seed=seed + k)
-        for i, f in zip(inst, x):
-            move(i, f, w)
+        with one():
+            for i, f in zip(inst, x):
+                move(i, f, w)
         stages.append(w)
         record.append({"stage": k + 1, "lambda": lam, "heldout_mse": errors, "mean_error_px_before": before,
                        "mean_error_px_after": float(np.mean([error(i) for i in inst]))})
