@@ -1,0 +1,138 @@
+"""Folder alignment and synthesis across workers: ``--workers N`` (a process pool) against ``--cluster local:N``
+(a Dask LocalCluster standing in for a cluster), faces/s and samples/s for 1 and 2 workers, the rows and
+shards compared bit for bit, and a worker killed in the middle of a run.
+
+Every run is the ``dffkit`` command line, start-up included, on a quiet machine.
+
+Usage:
+    .venv/bin/python benchmarks/bench_cluster.py [--images ../shared/data/300w] [--n 200] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _dffkit(*args: str) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "dffkit.cli", *args], capture_output=True, text=True)
+    return time.perf_counter() - t0, r
+
+
+def _rows(path: Path) -> list[tuple]:
+    """The CSV's rows without the timing column, in a canonical order."""
+    with path.open() as fh:
+        rows = [tuple((k, v) for k, v in r.items() if k != "ms") for r in csv.DictReader(fh)]
+    return sorted(rows)
+
+
+def _shards(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("shard-*.npz"))}
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _kill_a_worker_of(parent: int, delay: float) -> threading.Thread:
+    """After ``delay`` seconds, kill one Dask worker process that ``parent`` (a ``dffkit`` run) started: a
+    spawned child that is not multiprocessing's resource tracker (its nanny starts another)."""
+    def run() -> None:
+        time.sleep(delay)
+        for pid in _children(parent):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+                os.kill(pid, signal.SIGKILL)
+                print(f"killed worker {pid}", file=sys.stderr)
+                return
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", default=str(HERE.parents[1] / "shared" / "data" / "300w"))
+    ap.add_argument("--n", type=int, default=200, help="images aligned")
+    ap.add_argument("--samples", type=int, default=64, help="samples synthesised")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    from dffkit.data.photos import list_images
+    from dffkit.evaluation.report import machine_info
+
+    out: dict = {"machine": machine_info(), "images": args.n, "samples": args.samples}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "images"
+        folder.mkdir()
+        for f in list_images(args.images)[: args.n]:
+            os.symlink(f.image.resolve(), folder / f.image.name)
+        rows = {}
+        for name, opts in (("workers 1", ["--workers", "1"]), ("workers 2", ["--workers", "2"]),
+                           ("cluster local:1", ["--cluster", "local:1"]), ("cluster local:2", ["--cluster", "local:2"])):
+            csv_path = tmp / f"{name.replace(' ', '_').replace(':', '')}.csv"
+            secs, r = _dffkit("align", str(folder), "--csv", str(csv_path), "--quiet", *opts)
+            rows[name] = _rows(csv_path) if csv_path.is_file() else []
+            out[f"align, {name}"] = {"seconds": secs, "images/s": args.n / secs, "faces/s": len(rows[name]) / secs,
+                                     "exit": r.returncode}
+        base = rows["workers 1"]
+        out["align: rows equal to --workers 1 (timing column aside, canonical order)"] = {
+            k: v == base for k, v in rows.items()}
+        out["align: local:2 / workers 2 throughput"] = out["align, cluster local:2"]["faces/s"] / \
+            out["align, workers 2"]["faces/s"]
+        out["align: workers 2 / workers 1 throughput"] = out["align, workers 2"]["faces/s"] / \
+            out["align, workers 1"]["faces/s"]
+        killed = tmp / "killed.csv"
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "dffkit.cli", "align", str(folder), "--csv", str(killed),
+                                 "--quiet", "--cluster", "local:2"], stderr=subprocess.PIPE, text=True)
+        killer = _kill_a_worker_of(proc.pid, max(5.0, 0.5 * out["align, cluster local:2"]["seconds"]))
+        _, err = proc.communicate()
+        killer.join(timeout=1)
+        out["align, cluster local:2, a worker killed mid-run"] = {
+            "seconds": time.perf_counter() - t0, "exit": proc.returncode,
+            "rows equal to the uninterrupted run": _rows(killed) == base if killed.is_file() else False,
+            "stderr": err.strip()[-300:]}
+        common = ["--images", args.images, "--n", str(args.samples), "--size", "128", "--shard-size", "8",
+                  "--seed", "5", "--mode", "profile", "--split", "test", "--quiet"]
+        shards = {}
+        for name, opts in (("workers 0", ["--workers", "0"]), ("workers 2", ["--workers", "2"]),
+                           ("cluster local:2", ["--cluster", "local:2"])):
+            dest = tmp / f"synth_{name.replace(' ', '_').replace(':', '')}"
+            secs, r = _dffkit("synth", "--out", str(dest), *common, *opts)
+            shards[name] = _shards(dest)
+            out[f"synth, {name}"] = {"seconds": secs, "samples/s": args.samples / secs, "exit": r.returncode}
+        out["synth: shards byte-identical to one process"] = {k: v == shards["workers 0"] for k, v in shards.items()}
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
