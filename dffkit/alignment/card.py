@@ -45,6 +45,28 @@ def card_text(regressors: dict[str, Regressors]) -> str:
         lines += ["", "| stage | ridge λ | mean landmark error before (crop px) | after |", "|---|---|---|---|"]
         lines += [f"| {s['stage']} | {s['lambda']:g} | {s['mean_error_px_before']:.2f} | {s['mean_error_px_after']:.2f} |"
                   for s in m.get("stages", [])]
+        for conv, rec in m.get("refine", {}).get("record", {}).items():
+            lines += ["", f"2D refinement, {conv} convention ({rec['instances']} instances, visibility gate "
+                          f"{rec.get('gate_visibility')}):", "",
+                      "| stage | ridge λ | mean landmark error before (crop px) | after |", "|---|---|---|---|"]
+            lines += [f"| {s['stage']} | {s['lambda']:g} | {s['mean_error_px_before']:.2f} | "
+                      f"{s['mean_error_px_after']:.2f} |" for s in rec["stages"]]
+            u = rec.get("uncertainty")
+            if u:
+                lines += ["", f"Per-point uncertainty ({conv}): ridge λ {u['lambda']:g} on {u['points']:,} points; held-out "
+                              f"MSE of the log error {min(u['heldout_mse'].values()):.3f} against its variance "
+                              f"{u['target_var']:.3f}."]
+        if m.get("verdict"):
+            v = m["verdict"]
+            lines += ["", f"Face verdict: learned on {v['train_faces']:,} face and {v['train_non_faces']:,} non-face "
+                          f"alignments; on held-out ones AUC {v['heldout_auc']:.3f}, threshold {v['threshold']:.3f} "
+                          f"keeps {100 * v['heldout_tpr']:.1f} % of faces and lets {100 * v['heldout_fpr']:.1f} % of "
+                          "non-faces through."]
+        if m.get("restart"):
+            rs = m["restart"]
+            lines += ["", f"Restart scale (tracking): {rs['restart_scale']:.3f}; median box-size drift over restarts "
+                          f"{100 * rs['size_drift_before']:.1f} % without it, {100 * rs['size_drift_after']:.1f} % with it "
+                          f"({rs['faces']} held-out faces)."]
         for title, rows in m.get("evaluation", {}).items():  # held-out results recorded with the file
             lines += ["", f"Held-out evaluation, {title}:", "", "| quantity | value |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in rows.items()]
