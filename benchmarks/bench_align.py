@@ -216,7 +216,6 @@ def main() -> None:
     if args.load_loop:
         _load_loop(args.faces)
         return
-    import dffkit
     from dffkit.detect import DlibLandmarker, default_detector
     from dffkit.evaluation.report import machine_info
 

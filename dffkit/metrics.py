@@ -43,7 +43,7 @@ class Correspondence(Protocol):
     visible: np.ndarray  # (N,) bool
     surface: np.ndarray  # (N, 3) cm
 
-__all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "BinMeans", "bin_of", "bin_means",
+__all__ = ["nme_box", "nme_interpupil", "nme_interocular", "YAW_BINS", "VIEW_BINS", "BinMeans", "bin_of", "bin_means", "bin_means_ci",
            "failure_rate", "cumulative_error_curve", "bootstrap_ci", "correct_matches", "MatchCounts", "MatchSummary",
            "match_counts", "summarise_matches", "jitter", "lag_frames"]
 
@@ -344,3 +344,26 @@ def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 10) -> in
     e, g = np.asarray(estimate, np.float64), np.asarray(truth, np.float64)
     errs = [np.abs(e[lag:] - g[: len(g) - lag]).mean() for lag in range(min(max_lag, len(e) - 2) + 1)]
     return int(np.argmin(errs))
+
+
+def bin_means_ci(errors: np.ndarray, angles: np.ndarray, bins: tuple[tuple[float, float], ...] = YAW_BINS,
+                 level: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of bin means (:func:`bin_means`), faces resampled within
+    their bin (so that every bin keeps its count).
+
+    Example:
+        >>> e = np.r_[np.full(20, 0.03), np.full(20, 0.06)]
+        >>> lo, hi = bin_means_ci(e + np.linspace(0, 0.001, 40), np.r_[np.full(20, 10.0), np.full(20, 70.0)])
+        >>> lo <= 0.0455 <= hi
+        True
+    """
+    e, a = np.asarray(errors, np.float64), np.abs(np.asarray(angles, np.float64))
+    rng = np.random.default_rng(seed)
+    groups = [e[(a >= lo) & (a < hi)] for lo, hi in bins]
+    groups = [g for g in groups if len(g)]
+    if not groups:
+        return float("nan"), float("nan")
+    draws = np.mean([rng.choice(g, size=(n_resamples, len(g))).mean(1) for g in groups], axis=0)
+    q = (1.0 - level) / 2
+    return float(np.quantile(draws, q)), float(np.quantile(draws, 1 - q))
+

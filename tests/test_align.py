@@ -22,8 +22,8 @@ from dffkit.data.photos import default_images, list_images
 from dffkit.data.sources import fit_sources
 from dffkit.data.synth import generate_pairs
 from dffkit.evaluation.alignment import evaluate_alignment
-from dffkit.evaluation.methods import landmark_predictor
 from dffkit.evaluation.harness import evaluate
+from dffkit.evaluation.methods import landmark_predictor
 from dffkit.evaluation.protocols import load_300w, load_aflw, load_aflw2000
 from dffkit.metrics import nme_box, nme_interpupil
 

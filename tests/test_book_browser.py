@@ -56,8 +56,8 @@ def test_the_checker_measures_a_real_page_in_chromium(tmp_path):
 
     if not any(_shutil.which(n) for n in check_book.CHROMIUM_NAMES):
         pytest.skip("no chromium")
-    import numpy as np
     import cv2
+    import numpy as np
 
     cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((100, 1800, 3), np.uint8))
     code = "x = 1  # " + "a very long comment " * 12

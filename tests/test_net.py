@@ -16,9 +16,9 @@ from dffkit.boxes import square_crop
 from dffkit.data.dataset import SynthDataset
 from dffkit.data.generate import generate_dataset
 from dffkit.dff.features import features
-from dffkit.dff.runner import export_onnx
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
 from dffkit.dff.net import CONFIGS, NetConfig, UNet, get_config
+from dffkit.dff.runner import export_onnx
 from dffkit.dff.weights import load_weights
 
 TINY = get_config("tiny")

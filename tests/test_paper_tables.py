@@ -10,11 +10,11 @@ from conftest import shared
 
 from dffkit.evaluation.alignment import MethodResult, MethodScores, PoseComparison
 from dffkit.evaluation.matching import AngularSpread, MatchingResult, TransferResult
+from dffkit.evaluation.paper import PAPER_TABLES, REPORTED_TIMINGS_MS, beside, paper_table, paper_tables
 from dffkit.evaluation.protocols import ProtocolResult, W300Summary
 from dffkit.evaluation.results import AlignmentResults, BookResults, MatchingResults, TrainingResults
 from dffkit.evaluation.summaries import LogitRun
 from dffkit.metrics import VIEW_BINS, YAW_BINS, BinMeans, MatchSummary
-from dffkit.evaluation.paper import PAPER_TABLES, REPORTED_TIMINGS_MS, beside, paper_table, paper_tables
 
 
 def test_every_transcribed_value_matches_the_shared_file():

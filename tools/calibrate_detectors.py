@@ -19,8 +19,8 @@ from dffkit.atomic import atomic_write
 from dffkit.data.photos import list_images, read_landmarks
 from dffkit.detect import DETECTORS, make_detector
 from dffkit.detect.calibrate import calibrate_detector
-from dffkit.images import read_image
 from dffkit.evaluation.report import machine_info, relative_path
+from dffkit.images import read_image
 
 ASSETS = Path(__file__).resolve().parents[1] / "dffkit" / "assets"
 

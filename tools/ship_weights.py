@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dffkit.dff.net import NetConfig, UNet
 from dffkit.data.dataset import SynthDataset
 from dffkit.dff.batches import label_table
 from dffkit.dff.loss import SegmentationHeads
+from dffkit.dff.net import NetConfig, UNet
 from dffkit.dff.runner import export_onnx, file_sha256
 from dffkit.dff.train import evaluate_patches
 from dffkit.dff.weights import load_weights, read_checkpoint, save_torch

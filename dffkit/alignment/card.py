@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from dffkit.alignment.regressors import KINDS, Regressors
 from dffkit.atomic import atomic_write
 

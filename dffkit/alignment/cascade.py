@@ -27,7 +27,6 @@ Images are checked and converted to RGB uint8 once, at the entry points (:func:`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,114 +34,17 @@ import numpy as np
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
+from dffkit.alignment.result import Alignment, Pose
 from dffkit.alignment.verdict import START_SCORE, face_probability, verdict_features
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError, NoFaceError
-from dffkit.face.camera import Camera
 from dffkit.face.model import FaceModel, load_default_model
 from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
-from dffkit.records import Record, record
 from dffkit.threads import BlasLimit
 
 __all__ = ["Alignment", "Aligner", "Pose", "align", "align_all", "default_aligner", "point_features", "crop_box"]
-
-
-@record
-class Pose(Record):
-    """A head pose in degrees (the camera's angles, :mod:`dffkit.face.camera`, which are radians).
-
-    Example:
-        >>> Pose.of(Camera(s=1.0, yaw=np.pi / 4))
-        Pose(yaw_deg=45.0, pitch_deg=0.0, roll_deg=0.0)
-    """
-
-    yaw_deg: float
-    pitch_deg: float
-    roll_deg: float
-
-    @classmethod
-    def of(cls, camera: Camera) -> Pose:
-        """The pose of a camera."""
-        return cls(float(np.degrees(camera.yaw)), float(np.degrees(camera.pitch)), float(np.degrees(camera.roll)))
-
-
-@dataclass(frozen=True)
-class Alignment:
-    """One aligned face, in image pixels.
-
-    Attributes:
-        landmarks: (68, 2) the 68 landmarks in the **3D convention** (AFLW2000-3D: the model's landmark
-            vertices wherever they are, hidden ones included): ``model_landmarks`` moved by the regressors'
-            2D refinement stages of that convention, if they have any.
-        landmarks_2d: (68, 2) the landmarks in the **2D convention** (300-W: the jawline of a turned-away side
-            on the visible silhouette), refined by that convention's stages.
-        model_landmarks: (68, 2) the model's 68 landmark vertices projected by the final camera (the cascade's
-            own answer, before any refinement).
-        uncertainty, uncertainty_2d: (68,) each point's predicted error, pixels, in either convention (NaN
-            when the regressors carry no uncertainty model).
-        visible: (68,) bool, the z-buffer visibility of the model's landmark vertices.
-        camera: the final weak-perspective camera in the image frame.
-        p_id, p_exp: the shape parameters.
-        landmark_box: (4,) the landmark box the cascade started from (x0, y0, x1, y1).
-        stages: (K + 1, 68, 2) landmarks after initialisation and after each stage.
-        dense: (160, 2) final dense landmark points; dense_visible: (160,) their visibility.
-        face_box: (4,) the detector's box the landmark box came from, or None when it was given.
-        score: the detector's score of the face (NaN when the box was given).
-        residual: the update the last stage would still make, mean landmark motion over the box size (0 when
-            the cascade has converged; large when it has not, or when the box holds no face).
-        dense_descriptors: (160, d) float32 the (reduced) descriptor at the dense landmarks (zero where hidden).
-        face_score: the verdict's probability that the box holds a face (:mod:`dffkit.alignment.verdict`;
-            NaN when the regressors carry no verdict); is_face: whether it reaches the verdict's threshold
-            (True without a verdict).
-
-    Example:
-        >>> from dffkit.data.photos import sample_face
-        >>> from dffkit.boxes import landmark_box
-        >>> image, truth = sample_face()
-        >>> a = align(image, landmark_box(truth))
-        >>> a.landmarks.shape, a.landmarks_2d.shape, a.stages.shape, a.dense.shape, a.face_box is None
-        ((68, 2), (68, 2), (4, 68, 2), (160, 2), True)
-    """
-
-    landmarks: np.ndarray
-    landmarks_2d: np.ndarray
-    model_landmarks: np.ndarray
-    uncertainty: np.ndarray
-    uncertainty_2d: np.ndarray
-    visible: np.ndarray
-    camera: Camera
-    p_id: np.ndarray
-    p_exp: np.ndarray
-    landmark_box: np.ndarray
-    stages: np.ndarray
-    dense: np.ndarray
-    dense_visible: np.ndarray
-    face_box: np.ndarray | None = None
-    score: float = float("nan")
-    residual: float = float("nan")
-    dense_descriptors: np.ndarray | None = None
-    face_score: float = float("nan")
-    is_face: bool = True
-
-    @property
-    def pose(self) -> Pose:
-        """The head pose in degrees (the camera's angles)."""
-        return Pose.of(self.camera)
-
-    def shape(self, model: FaceModel) -> np.ndarray:
-        """(V, 3) the fitted 3D shape, model space, cm.
-
-        Example:
-            >>> from dffkit.data.photos import sample_face
-            >>> from dffkit.boxes import landmark_box
-            >>> image, truth = sample_face()
-            >>> a = align(image, landmark_box(truth))
-            >>> a.shape(load_default_model()).shape
-            (17202, 3)
-        """
-        return model.shape(self.p_id, self.p_exp)
 
 
 def crop_box(landmark_box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -82,7 +82,7 @@ class ShapeBasis:
         lm68 = np.array([row[v] for v in model.landmarks68])
         b68 = np.ascontiguousarray(basis[:, lm68])
         bands = contour_candidates(model)
-        marching = np.unique(np.r_[model.landmarks68, *bands.values()])
+        marching = np.unique(np.concatenate([model.landmarks68, *bands.values()]))
         mrow = {v: k for k, v in enumerate(marching)}
         mbasis = np.concatenate([model.identity_basis[:, marching], model.expression_basis[:, marching]])
         return cls(mean=model.mean[keep].astype(np.float64), basis=basis,

@@ -21,9 +21,11 @@ import numpy as np
 from tqdm import tqdm
 
 from dffkit.alignment.cascade import Aligner, crop_box, point_features
+from dffkit.alignment.checkpoint import StageCheckpoint
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import CONVENTIONS, uncertainty_features
 from dffkit.alignment.regressors import Regressors
+from dffkit.alignment.ridge import LAMBDAS, ridge
 from dffkit.boxes import box_size, crop_affine, landmark_box, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError
@@ -33,45 +35,6 @@ from dffkit.images import to_rgb_uint8
 from dffkit.threads import BlasLimit
 
 __all__ = ["train_regressors", "train_sdm", "train_refinement", "learn_restart_scale", "ridge", "LAMBDAS"]
-
-LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-
-
-def ridge(x: np.ndarray, y: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS, holdout: float = 0.1,
-          seed: int = 0) -> tuple[np.ndarray, float, dict[str, float]]:
-    """Ridge regression with the bias unpenalised; λ (times N) picked on a held-out share of the rows.
-
-    Args:
-        x: (N, D) features; y: (N, K) targets.
-
-    Returns:
-        ((D + 1, K) weights with the bias last, the chosen λ, the held-out mean squared error of each λ).
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> x = rng.normal(size=(200, 3))
-        >>> w, lam, errors = ridge(x, x @ [[1.0], [2.0], [3.0]] + 0.5)
-        >>> w.round(2).ravel().tolist(), lam
-        ([1.0, 2.0, 3.0, 0.5], 0.0001)
-    """
-    n = len(x)
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(holdout * n))
-    val, tr = order[:n_val], order[n_val:]
-    xm, ym = x[tr].mean(0), y[tr].mean(0)
-    xc = (x[tr] - xm).astype(np.float64)
-    evals, evecs = np.linalg.eigh(xc.T @ xc)
-    proj = evecs.T @ (xc.T @ (y[tr] - ym))
-
-    def weights(lam: float) -> np.ndarray:
-        w = evecs @ (proj / (evals + lam * n)[:, None])
-        return np.vstack([w, ym - xm @ w])
-
-    errors = {f"{lam:g}": float(np.mean((np.c_[x[val], np.ones(len(val))] @ weights(lam) - y[val]) ** 2))
-              for lam in lambdas}
-    best = min(lambdas, key=lambda lam: errors[f"{lam:g}"])
-    return weights(best).astype(np.float32), best, errors
-
 
 @dataclass
 class _Instance:
@@ -142,12 +105,14 @@ def _jittered(box: np.ndarray, rng: np.random.Generator, jitter: float) -> np.nd
 def _learn_stages(descriptor: Descriptor, inst: list[_Instance], n_stages: int,
                   step: Callable[[_Instance, Any], tuple[np.ndarray, np.ndarray]],
                   move: Callable[[_Instance, np.ndarray, np.ndarray], None], error: Callable[[_Instance], float],
-                  lambdas: tuple[float, ...], seed: int, progress: bool) -> tuple[list[np.ndarray], list[dict]]:
+                  lambdas: tuple[float, ...], seed: int, progress: bool,
+                  checkpoint: StageCheckpoint | None = None) -> tuple[list[np.ndarray], list[dict]]:
     """The stage loop of every mode: features and targets of every instance (its crop prepared anew), a ridge
-    fit, then every instance moved by the fitted update. Returns (per-stage weights, per-stage records)."""
-    stages, record = [], []
+    fit, then every instance moved by the fitted update; resumed from, and saved to, ``checkpoint`` after
+    each stage. Returns (per-stage weights, per-stage records)."""
+    stages, record = checkpoint.restore(inst) if checkpoint is not None else ([], [])
     one = BlasLimit()  # per-instance work on one BLAS thread; the ridge solve keeps them all
-    for k in range(n_stages):
+    for k in range(len(stages), n_stages):
         with one():
             rows = [step(i, p) for i, p in tqdm(_prepared(descriptor, inst), total=len(inst),
                                                 desc=f"stage {k + 1} features", disable=not progress)]
@@ -162,13 +127,16 @@ def _learn_stages(descriptor: Descriptor, inst: list[_Instance], n_stages: int,
         stages.append(w)
         record.append({"stage": k + 1, "lambda": lam, "heldout_mse": errors, "mean_error_px_before": before,
                        "mean_error_px_after": float(np.mean([error(i) for i in inst]))})
+        if checkpoint is not None:
+            checkpoint.save(inst, stages, record)
     return stages, record
 
 
 def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=None, n_stages: int = 3,
                      n_init: int = 2, size: int | None = None, box_jitter: float = 0.05,
                      lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0, detector=None,
-                     descriptor_options: dict | None = None, near_starts: int = 0, progress: bool = True) -> Regressors:
+                     descriptor_options: dict | None = None, near_starts: int = 0, progress: bool = True,
+                     checkpoint: str | None = None) -> Regressors:
     """Learn the 3D cascade's descent directions stage by stage (eqs. 9, 10).
 
     Args:
@@ -180,6 +148,7 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
         detector: a face detector whose calibrated boxes give each sample's first start (see :func:`_instances`).
         descriptor_options: the descriptor's own options (recorded in the regressors).
         near_starts: how many of each sample's ``n_init`` starts are near the truth (:func:`_starts`).
+        checkpoint: a file the stages are saved to as they are learned, and resumed from (:class:`StageCheckpoint`).
 
     Returns:
         The :class:`Regressors` (save them with :meth:`Regressors.save`).
@@ -215,12 +184,13 @@ def train_regressors(model: FaceModel, samples, descriptor: str = "dff", net=Non
     def error(i: _Instance) -> float:
         return float(np.linalg.norm(i.target - project_points(geo, i.state)[2], axis=1).mean())
 
+    meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init, "near_starts": near_starts,
+            "box_jitter": box_jitter, "seed": seed, "detector_starts": None if detector is None else detector.name}
+    ck = None if checkpoint is None else StageCheckpoint(checkpoint, {**meta, "options": desc.options, "size": desc.size})
     reg.stages, record = _learn_stages(desc, inst, n_stages, step,
                                        lambda i, f, w: stage_update(geo, i.state, f, w, i.noise), error, lambdas, seed,
-                                       progress)
-    reg.meta = {"descriptor": descriptor, "n_samples": len(inst) // n_init, "n_init": n_init, "near_starts": near_starts,
-                "box_jitter": box_jitter, "stages": record, "seed": seed,
-                "detector_starts": None if detector is None else detector.name}
+                                       progress, ck)
+    reg.meta = {**meta, "stages": record}
     return reg
 
 

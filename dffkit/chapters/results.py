@@ -9,8 +9,8 @@ from typing import Any
 
 from dffkit.evaluation.disagreements import disagreements
 from dffkit.evaluation.paper import PAPER, REPORTED_TIMINGS_MS, setup_comparison, tables_beside_ours
-from dffkit.evaluation.report.labels import MATCHER_LABELS, SEQUENCE_LABELS, TRACKING_LABELS, method_label
 from dffkit.evaluation.report import tables
+from dffkit.evaluation.report.labels import MATCHER_LABELS, SEQUENCE_LABELS, TRACKING_LABELS, method_label
 from dffkit.evaluation.report.table import Table, table
 from dffkit.evaluation.report.tables import sourced
 from dffkit.evaluation.results import BookResults, PageResults

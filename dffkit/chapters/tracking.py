@@ -13,10 +13,11 @@ from dffkit.boxes import crop_around, landmark_box
 from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.evaluation.report.labels import TRACKING_LABELS
 from dffkit.evaluation.results import TrackingResults
-from dffkit.evaluation.tracking import compare_methods, crossing_ids, filter_sweep, held_out_sequences, verdict_roc
+from dffkit.evaluation.tracking import compare_methods, crossing_ids, filter_sweep, held_out_sequences
+from dffkit.evaluation.verdict import verdict_roc
 from dffkit.face.model import FaceModel
-from dffkit.images import read_image
 from dffkit.face.render import Renderer
+from dffkit.images import read_image
 from dffkit.tracking.filters import Smoothing
 from dffkit.tracking.run import draw_frame
 from dffkit.tracking.sequences import SequenceTruth

@@ -31,10 +31,10 @@ from dffkit.data.profile import LiftedCache, profile_sample
 from dffkit.data.sources import FittedSources, ImageCache, fit_sources, fit_sources_parallel
 from dffkit.data.synth import SynthConfig, synthesize_sample
 from dffkit.errors import DffkitError
+from dffkit.execution import Executor, make_executor
 from dffkit.face.landmarks import dense_landmarks
 from dffkit.face.model import load_default_model
 from dffkit.face.render import Renderer
-from dffkit.execution import Executor, make_executor
 from dffkit.threads import BlasLimit
 
 __all__ = ["generate_dataset"]

@@ -46,7 +46,13 @@ def quantize_dff(model: bytes, crops: np.ndarray, per_channel: bool = False) -> 
         The quantised model's bytes, with the float model's metadata and ``dffkit_precision: int8``.
     """
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
 
     if crops.ndim != 4 or crops.shape[-1] != 3 or len(crops) == 0:
         raise DffkitError(f"calibration crops must be (N, S, S, 3) with N >= 1, got shape {crops.shape}")

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dffkit.errors import DffkitError
 from dffkit.evaluation.alignment import MethodResult, PoseComparison
 from dffkit.evaluation.matching import AngularSpread, MatchingResult, TransferResult
@@ -30,8 +28,9 @@ from dffkit.evaluation.summaries import (
     NetworkSummary,
     SegmentationSummary,
 )
+from dffkit.evaluation.tracking import CrossingScore, FilterRow, MethodRow
 from dffkit.evaluation.uncertainty import UncertaintyScore
-from dffkit.evaluation.tracking import CrossingScore, FilterRow, MethodRow, VerdictROC
+from dffkit.evaluation.verdict import VerdictROC
 from dffkit.records import Record, record
 
 __all__ = ["ModelResults", "SynthesisResults", "SegmentationResults", "TrainingResults", "MatchingResults",

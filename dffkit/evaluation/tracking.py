@@ -19,8 +19,8 @@ from dffkit.tracking.sequences import SequenceTruth
 from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
 
-__all__ = ["TrackingScore", "TrackingSummary", "MethodRow", "FilterRow", "VerdictROC", "CrossingScore", "score_landmarks",
-           "run_tracker", "run_per_frame", "filter_sweep", "held_out_sequences", "compare_methods", "verdict_roc",
+__all__ = ["TrackingScore", "TrackingSummary", "MethodRow", "FilterRow", "CrossingScore", "score_landmarks",
+           "run_tracker", "run_per_frame", "filter_sweep", "held_out_sequences", "compare_methods",
            "crossing_ids", "TRACK_YAW_BINS", "TRACKING_METHODS"]
 
 #: |yaw| bins of the tracking summary, degrees (the moving stretch of the yaw sweep).
@@ -304,54 +304,6 @@ def compare_methods(sequence: str, video, truth: SequenceTruth, aligner, smoothi
         score = run()
         rows.append(MethodRow(sequence, name, score, score.summary(truth)))
     return tuple(rows)
-
-
-@record
-class VerdictROC(Record):
-    """How well the alignment's face verdict (:mod:`dffkit.alignment.verdict`) tells faces from boxes that hold
-    none, on held-out faces.
-
-    Attributes:
-        auc: the area under the ROC curve.
-        threshold: the regressors' threshold; tpr, fpr: the share of faces and of non-faces called faces at it.
-        faces, non_faces: alignments scored.
-        fpr_curve, tpr_curve: the ROC curve.
-
-    Example:
-        >>> VerdictROC(0.99, 0.1, 0.98, 0.05, 10, 10, np.array([0.0, 1.0]), np.array([0.0, 1.0])).auc
-        0.99
-    """
-
-    auc: float
-    threshold: float
-    tpr: float
-    fpr: float
-    faces: int
-    non_faces: int
-    fpr_curve: np.ndarray
-    tpr_curve: np.ndarray
-
-
-def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes: int = 3, seed: int = 0) -> VerdictROC:
-    """The verdict's ROC on held-out (image, (68, 2) truth) faces: each from ``n_boxes`` jittered true boxes
-    (faces), and ``n_boxes - 1`` boxes off it and a flat frame (non-faces).
-
-    Example:
-        >>> from dffkit.alignment.cascade import default_aligner
-        >>> from dffkit.examples import face
-        >>> r = verdict_roc(default_aligner(), [face(0)[:2]], n_boxes=2)
-        >>> r.faces, r.non_faces
-        (2, 2)
-    """
-    from dffkit.alignment.verdict import roc_curve, verdict_examples
-
-    ex = list(verdict_examples(aligner, faces, n_boxes, np.random.default_rng(seed)))
-    p = np.array([a.face_score for a, _ in ex])
-    y = np.array([face for _, face in ex], bool)
-    thr = float(aligner.reg.verdict.get("threshold", 0.5)) if aligner.reg.verdict else float("nan")
-    fpr, tpr, _, auc = roc_curve(np.nan_to_num(p, nan=1.0), y)
-    return VerdictROC(auc, thr, float((p[y] >= thr).mean()), float((p[~y] >= thr).mean()), int(y.sum()),
-                      int((~y).sum()), fpr, tpr)
 
 
 @record

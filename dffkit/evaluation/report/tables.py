@@ -6,30 +6,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
+import numpy as np  # noqa: F401 - the examples use it
 
 from dffkit.evaluation.report.files import provenance
 from dffkit.evaluation.report.labels import (
     DESCRIPTOR_LABELS,
     MATCHER_LABELS,
-    SEQUENCE_LABELS,
-    TRACKING_LABELS,
     bin_labels,
     method_label,
     pct,
     view_bin_labels,
 )
 from dffkit.evaluation.report.table import Table, table
+from dffkit.evaluation.report.tracking_tables import (
+    crossing_table,
+    filter_table,
+    tracking_accuracy_table,
+    tracking_fps_table,
+    tracking_stability_table,
+    verdict_table,
+)
+from dffkit.metrics import bin_means_ci
 
 if TYPE_CHECKING:  # the record types, by module
-    from dffkit.evaluation import alignment, matching, profiling, protocols, reconstruction, results, summaries, tracking
+    from dffkit.evaluation import alignment, matching, profiling, protocols, reconstruction, results, summaries
     from dffkit.metrics import BinMeans
 
 __all__ = ["model_table", "fit_table", "datasets_table", "fill_table", "segmentation_table", "network_table",
            "logit_table", "matching_table", "spread_table", "matching_ms_table", "transfer_table", "real_table",
            "pose_table", "inner_table", "alignment_ms_table", "shape_table", "tracking_accuracy_table",
-           "tracking_stability_table", "tracking_fps_table", "filter_table", "uncertainty_table", "verdict_table", "crossing_table", "protocol_table",
-           "sourced", "SOURCE"]
+           "tracking_stability_table", "tracking_fps_table", "filter_table", "uncertainty_table", "verdict_table",
+           "crossing_table", "protocol_table", "sourced", "SOURCE"]
 
 SOURCE = {"model": "01_face_model", "synthesis": "02_synthesis", "segmentation": "03_segmentation",
           "training": "04_training", "matching": "05_matching", "alignment": "06_alignment", "tracking": "07_tracking"}
@@ -255,8 +262,14 @@ def pose_table(comparisons: Sequence[tuple[str, alignment.PoseComparison]]) -> T
         >>> pose_table([("profiled images", c)]).rows[0]["[60, 90]"]
         6.0
     """
-    return table([{"data": label, "method": method_label(m.method), **_bins(m.bins)}
-                  for label, c in comparisons for m in c.methods], digits=2)
+    rows = []
+    for label, c in comparisons:
+        for m in c.methods:
+            lo, hi = bin_means_ci(m.errors, c.yaw_deg, m.bins.edges_deg) if len(m.errors) == len(c.yaw_deg) \
+                else (float("nan"), float("nan"))
+            rows.append({"data": label, "method": method_label(m.method), **_bins(m.bins),
+                         "mean, 95% CI": f"{pct(lo):.2f}-{pct(hi):.2f}"})
+    return table(rows, digits=2)
 
 
 def inner_table(label: str, c: alignment.PoseComparison) -> Table:
@@ -330,66 +343,6 @@ def protocol_table(results: dict[str, protocols.ProtocolResult]) -> Table:
     return table(rows, digits=2)
 
 
-# --- tracking ----------------------------------------------------------------------------------------------
-def _track_label(r: tracking.MethodRow) -> dict:
-    return {"sequence": SEQUENCE_LABELS.get(r.sequence, r.sequence), "method": TRACKING_LABELS.get(r.method, r.method)}
-
-
-def tracking_accuracy_table(rows: Sequence[tracking.MethodRow]) -> Table:
-    """NME (%) of every method on every sequence: overall, still, moving and per |yaw| bin.
-
-    Example:
-        >>> from dffkit.examples import tracking_row
-        >>> tracking_accuracy_table([tracking_row()]).rows[0]["NME (%)"]
-        5.0
-    """
-    out = []
-    for r in rows:
-        s = r.summary
-        yaw = {} if s.nme_yaw is None else {f"NME |yaw| {lab.strip('[]()')} (%)".replace(", ", "-"): pct(v)
-                                            for lab, v in zip(bin_labels(s.nme_yaw.edges_deg), s.nme_yaw.means)}
-        out.append({**_track_label(r), "NME (%)": pct(s.nme), "NME still (%)": pct(s.nme_still),
-                    "NME moving (%)": pct(s.nme_moving), **yaw})
-    return table(out, digits=2)
-
-
-def tracking_stability_table(rows: Sequence[tracking.MethodRow]) -> Table:
-    """Frames without a face, jitter (% of the box), lag (frames), tracks and re-detections.
-
-    Example:
-        >>> from dffkit.examples import tracking_row
-        >>> t = tracking_stability_table([tracking_row(method="per-frame-dlib")])
-        >>> t.rows[0]["method"], t.rows[0]["jitter still (% of box)"]
-        ("per frame: dlib, its detector's box", 0.6)
-    """
-    return table([{**_track_label(r), "frames without a face": r.summary.missing_frames,
-                   "jitter still (% of box)": pct(r.summary.jitter_still), "lag (frames)": r.summary.lag_frames,
-                   "tracks": r.summary.tracks, "redetections": r.summary.redetections} for r in rows], digits=2)
-
-
-def tracking_fps_table(rows: Sequence[tracking.MethodRow]) -> Table:
-    """Frames per second, decoding included.
-
-    Example:
-        >>> from dffkit.examples import tracking_row
-        >>> tracking_fps_table([tracking_row("similarity-drift")]).columns
-        ['sequence', 'method', 'frames per second (this machine)']
-    """
-    return table([{**_track_label(r), "frames per second (this machine)": r.summary.fps} for r in rows], digits=1)
-
-
-def filter_table(rows: Sequence[tracking.FilterRow]) -> Table:
-    """Jitter (% of the box) against lag (frames) per filter setting.
-
-    Example:
-        >>> from dffkit.evaluation.tracking import FilterRow
-        >>> from dffkit.tracking.filters import Smoothing
-        >>> [r["filter"] for r in filter_table([FilterRow(None, 0.02, 0.0, 0.05), FilterRow(Smoothing(), 0.005, 1.0, 0.05)]).rows]
-        ['none', 'min_cutoff 1, beta 5']
-    """
-    return table([{"filter": "none" if r.smoothing is None else r.smoothing.label(),
-                   "jitter still (% of box)": pct(r.jitter_still), "lag (frames)": r.lag_frames,
-                   "NME moving (%)": pct(r.nme_moving)} for r in rows], digits=3)
 def uncertainty_table(u) -> Table:
     """How a per-point uncertainty ranks the errors (:class:`dffkit.evaluation.uncertainty.UncertaintyScore`).
 
@@ -404,33 +357,3 @@ def uncertainty_table(u) -> Table:
                    "95% CI": f"{u.spearman_ci[0]:.2f}-{u.spearman_ci[1]:.2f}",
                    f"error of the {pct(u.share):g} % least confident (% of box)": pct(u.least_confident_error),
                    "error of the rest (% of box)": pct(u.rest_error)}], digits=2)
-
-
-def verdict_table(v: tracking.VerdictROC | None) -> Table:
-    """The face verdict on held-out faces: AUC, threshold, faces kept and non-faces let through (%).
-
-    Example:
-        >>> from dffkit.evaluation.tracking import VerdictROC
-        >>> verdict_table(VerdictROC(0.99, 0.1, 0.98, 0.05, 90, 90, np.zeros(2), np.ones(2))).rows[0]["faces kept (%)"]
-        98.0
-    """
-    if v is None:
-        return table([{"verdict": "the regressors carry no verdict"}])
-    return table([{"held-out faces": v.faces, "non-faces": v.non_faces, "AUC": v.auc, "threshold": v.threshold,
-                   "faces kept (%)": pct(v.tpr), "non-faces let through (%)": pct(v.fpr)}], digits=3)
-
-
-def crossing_table(c: tracking.CrossingScore | None) -> Table:
-    """Two faces crossing: frames, track ids, ids that moved to the other face, coverage (%).
-
-    Example:
-        >>> from dffkit.evaluation.tracking import CrossingScore
-        >>> crossing_table(CrossingScore(40, 3, 0, 0.9)).rows[0]["ids that moved to the other face"]
-        0
-    """
-    if c is None:
-        return table([{"crossing": "not measured"}])
-    return table([{"frames": c.frames, "track ids": c.tracks, "ids that moved to the other face": c.swaps,
-                   "faces tracked where apart (%)": pct(c.coverage)}], digits=1)
-
-
