@@ -179,13 +179,10 @@ def test_synth_with_only_unusable_photos_leaves_no_folder(tmp_path):
 def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, monkeypatch):
     from dffkit import DffkitError, atomic
 
-    real_fdopen = os.fdopen
+    def full_disk(path, mode="r", *args, **kwargs):  # the temporary file's bytes go to /dev/full: ENOSPC
+        return open("/dev/full", mode, *args, **kwargs)
 
-    def full_disk(fd, *args, **kwargs):  # the temporary file is written to /dev/full: the kernel answers ENOSPC
-        os.close(fd)
-        return real_fdopen(os.open("/dev/full", os.O_WRONLY), *args, **kwargs)
-
-    monkeypatch.setattr(atomic.os, "fdopen", full_disk)
+    monkeypatch.setattr(atomic, "open", full_disk, raising=False)  # the module's own name for the builtin
     with pytest.raises(DffkitError, match="no space left on the device"):
         atomic.atomic_write(tmp_path / "shard-00000.npz", b"x" * 100_000)
     assert list(tmp_path.iterdir()) == []

@@ -254,9 +254,10 @@ def match_nearest(face_a: DescribedFace, face_b: DescribedFace, points_a: np.nda
         >>> from dffkit.examples import face
         >>> image, truth, box = face()
         >>> described = make_descriptor("dff").describe_face(image, square_crop(box))
-        >>> m = match_nearest(described, described, truth[30:31], np.ones(image.shape[:2], bool))
-        >>> float(m.score[0]) < 1.0                                   # a point matches itself
-        True
+        >>> nose = np.round(truth[30:31])                             # on a pixel: a candidate itself
+        >>> m = match_nearest(described, described, nose, np.ones(image.shape[:2], bool))
+        >>> float(m.score[0]) < 1.0, bool((m.target == nose).all())   # a point matches itself
+        (True, True)
     """
     if not 0 < max_angle <= 180:
         raise DffkitError(f"max_angle must be in (0, 180] degrees, got {max_angle}")
