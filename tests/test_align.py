@@ -169,3 +169,23 @@ def test_sdm_mode_moves_2d_landmarks_only(model):
         errs.append(nme_interpupil(a.landmarks, gt))
         starts.append(nme_interpupil(a.stages[0], gt))
     assert np.mean(errs) < 0.6 * np.mean(starts)  # held-out real photos: the cascade improves on its start
+
+
+def test_a_killed_cascade_training_resumes_at_its_stage_and_refuses_another_configuration(model, tmp_path):
+    from dffkit.alignment.checkpoint import StageCheckpoint
+    from dffkit.data.synth import example_samples
+
+    samples = example_samples(4, size=96)
+    kw = dict(descriptor="sift", size=64, n_init=1, progress=False)
+    whole = train_regressors(model, samples, n_stages=2, **kw)
+    ck = tmp_path / "stages.npz"
+    train_regressors(model, samples, n_stages=1, checkpoint=ck, **kw)  # killed after its first stage
+    assert ck.exists()
+    resumed = train_regressors(model, samples, n_stages=2, checkpoint=ck, **kw)
+    assert len(resumed.stages) == 2
+    for a, b in zip(whole.stages, resumed.stages):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert [r["stage"] for r in resumed.meta["stages"]] == [1, 2]
+    with pytest.raises(DffkitError, match="another configuration"):
+        train_regressors(model, samples, n_stages=2, checkpoint=ck, box_jitter=0.2, **kw)
+    assert StageCheckpoint(tmp_path / "none.pkl", {}).restore([]) == ([], [])

@@ -25,6 +25,15 @@ def ridge(x: np.ndarray, y: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS, ho
         >>> w, lam, errors = ridge(x, x @ [[1.0], [2.0], [3.0]] + 0.5)
         >>> w.round(2).ravel().tolist(), lam
         ([1.0, 2.0, 3.0, 0.5], 0.0001)
+        >>> wide = rng.normal(size=(20, 50))                      # fewer rows than features: the same solution
+        >>> y = wide @ rng.normal(size=(50, 2))
+        >>> lam = 0.1 * 20                                        # λ times N, the 20 rows
+        >>> a = ridge(wide, y, lambdas=(0.1,))[0]
+        >>> order = np.random.default_rng(0).permutation(20)[2:]
+        >>> xc, yc = wide[order] - wide[order].mean(0), y[order] - y[order].mean(0)
+        >>> b = np.linalg.solve(xc.T @ xc + lam * np.eye(50), xc.T @ yc)
+        >>> bool(np.allclose(a[:-1], b, atol=1e-4))
+        True
     """
     n = len(x)
     order = np.random.default_rng(seed).permutation(n)
@@ -32,7 +41,11 @@ def ridge(x: np.ndarray, y: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS, ho
     val, tr = order[:n_val], order[n_val:]
     xm, ym = x[tr].mean(0), y[tr].mean(0)
     xc = (x[tr] - xm).astype(np.float64)
-    evals, evecs = np.linalg.eigh(xc.T @ xc)
+    if len(xc) < xc.shape[1]:  # fewer rows than features: the thin SVD of the rows, not the (D, D) Gram matrix
+        _, sv, vt = np.linalg.svd(xc, full_matrices=False)
+        evals, evecs = sv ** 2, vt.T
+    else:
+        evals, evecs = np.linalg.eigh(xc.T @ xc)
     proj = evecs.T @ (xc.T @ (y[tr] - ym))
 
     def weights(lam: float) -> np.ndarray:

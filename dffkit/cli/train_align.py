@@ -53,7 +53,7 @@ def train_align(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise DffkitError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     t = time.perf_counter()
-    checkpoint = out / f"align_{args.kind}.stages.pkl"  # the cascade's stages as learned: a killed run resumes
+    checkpoint = out / f"align_{args.kind}.stages.npz"  # the cascade's stages as learned: a killed run resumes
     n = min(args.n, len(ds)) if ds is not None else args.n
     if args.kind == "sdm":
         pairs = ((read_image(p.image), read_landmarks(p.landmarks)) for p in faces[: args.n])
