@@ -25,6 +25,7 @@ results_dir = "results"
 images = None  # folder of images with landmarks; None: the sample vendored with dffkit
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit.alignment.cascade import default_aligner

@@ -45,6 +45,7 @@ bench_frames = 50  # frames timed for the renderer
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit import load_default_model

@@ -54,6 +54,7 @@ fill_sources = 16  # source images over which the filled share of profiled views
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit import load_default_model

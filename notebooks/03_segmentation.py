@@ -35,6 +35,7 @@ n_shown = 4  # segmentations drawn in Fig. 4
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit import load_default_model

@@ -54,6 +54,7 @@ seed = 0
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit.chapters import training as chapter

@@ -58,6 +58,7 @@ seed = 0
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit import load_default_model

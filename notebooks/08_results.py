@@ -31,6 +31,7 @@
 results_dir = "results"
 
 # %% tags=["hide-input"]
+# %matplotlib inline
 from IPython.display import display
 
 from dffkit.chapters import results as chapter
