@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from distributed import Client, LocalCluster, as_completed, get_worker
+from distributed.comm.core import CommClosedError
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from dffkit.errors import DffkitError
@@ -98,7 +100,7 @@ class DaskCluster(Executor):
         self._jobs += 1
         key = f"job{self._jobs}"
         plugin = _StatePlugin(key, setup, args)
-        self.client.register_plugin(plugin, name=plugin.name)
+        self._register(plugin)
         futures = {self.client.submit(_dask_task, key, task, item, pure=False, retries=2): item for item in items}
         try:
             for fut in as_completed(futures):
@@ -107,6 +109,20 @@ class DaskCluster(Executor):
             for fut in futures:
                 fut.cancel()
             self.client.unregister_worker_plugin(plugin.name)
+
+    def _register(self, plugin: _StatePlugin, tries: int = 3) -> None:
+        """Register the job's plugin on every worker; a worker that dies meanwhile (its nanny restarts it, and
+        the plugin reaches the new one) is retried, not fatal."""
+        for k in range(tries):
+            try:
+                self.client.register_plugin(plugin, name=plugin.name)
+                return
+            except (CommClosedError, OSError):
+                if k == tries - 1:
+                    raise DffkitError("the Dask workers kept closing while the job was set up; check the workers' "
+                                      "logs (memory, a crash at start-up) and rerun") from None
+                time.sleep(1.0)
+                self.client.wait_for_workers(1, timeout=30)
 
     def close(self) -> None:
         client = getattr(self, "client", None)
