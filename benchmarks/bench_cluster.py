@@ -75,6 +75,40 @@ def _kill_a_worker_of(parent: int, delay: float) -> threading.Thread:
     return t
 
 
+def _client_rates(n_rows: int = 20000, n_tasks: int = 2000) -> dict:
+    """What bounds a cluster run on the client: the one writer's rows/s (``dffkit align``'s CSV writer, a real
+    face's record, a flush per file) and the Dask round trip (trivial tasks/s through the scheduler)."""
+    import io
+    from contextlib import redirect_stderr
+
+    from distributed import Client, LocalCluster, as_completed
+
+    from dffkit.alignment.batch import FileResult, align_files
+    from dffkit.cli.batch import _write
+    from dffkit.examples import face
+    from dffkit.images import write_image
+
+    image, _, _ = face()
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "face.png"
+        write_image(one, image)
+        real = next(iter(align_files([str(one)])))
+        results = [FileResult(f"{tmp}/f{k:06d}.png", faces=real.faces, ms=real.ms) for k in range(n_rows)]
+        t0 = time.perf_counter()
+        with redirect_stderr(io.StringIO()):
+            _write(iter(results), results, results, set(), Path(tmp) / "rows.csv", "csv", "2d", False, "bench")
+        write = n_rows / (time.perf_counter() - t0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50) as cl, \
+            Client(cl) as client:
+        client.submit(abs, -1).result()
+        t0 = time.perf_counter()
+        for fut in as_completed([client.submit(abs, -k, pure=False) for k in range(n_tasks)]):
+            fut.result()
+        tasks = n_tasks / (time.perf_counter() - t0)
+    return {"client CSV writer, rows/s (one face per file, flushed per file)": write,
+            "Dask LocalCluster round trip, trivial tasks/s": tasks}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", default=str(HERE.parents[1] / "shared" / "data" / "300w"))
@@ -128,6 +162,7 @@ def main() -> None:
             shards[name] = _shards(dest)
             out[f"synth, {name}"] = {"seconds": secs, "samples/s": args.samples / secs, "exit": r.returncode}
         out["synth: shards byte-identical to one process"] = {k: v == shards["workers 0"] for k, v in shards.items()}
+    out.update(_client_rates())
     text = json.dumps(out, indent=1)
     print(text)
     if args.json:
