@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--weights", help="DFF weights to score (default: the shipped)")
     ap.add_argument("--faces", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"))
     ap.add_argument("--precision", choices=("fp32", "int8"), help="the network's precision (default: dffkit's)")
+    ap.add_argument("--sets", default="real,aflw,profile,render",
+                    help="what to score: real (300-W test split), aflw (the .mat faces), profile, render")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     if args.precision:
@@ -137,14 +139,15 @@ def main() -> None:
     out["real 300-W test, uncertainty (landmarks_2d)"] = _uncertainty(best, faces, "2d")
 
     # 2. AFLW2000-3D-layout faces
-    mats = load_aflw2000(args.faces) if Path(args.faces).is_dir() else []
+    sets = set(args.sets.split(","))
+    mats = load_aflw2000(args.faces) if Path(args.faces).is_dir() and "aflw" in sets else []
     if mats:
         out["AFLW2000-3D-layout faces (3D convention)"] = {
             m: evaluate("aflw2000-3d", mats, p, progress=False).bins.mean
             for m, p in {"dff": _answer(best, "3d"), "sift": _answer(sift, "3d"), "sdm": sdm}.items()}
 
     # 3-4. profiled and rendered views, both conventions
-    for name in ("profile-test", "render-test"):
+    for name in [n for n in ("profile-test", "render-test") if n.split("-")[0] in sets]:
         samples = list(SynthDataset(data / name))
         yaw = np.array([np.degrees(s.camera.yaw) for s in samples])
         for conv in ("3d", "2d"):
@@ -158,7 +161,9 @@ def main() -> None:
                                            convention=conv)
                 out[f"{name}, {conv} convention, refinement stages (dff)"] = {m.method: _bins(m, yaw) for m in sweep.methods}
                 out[f"{name}, uncertainty ({conv} convention)"] = _uncertainty(best, faces_of_samples(samples, conv), conv)
-    out["3d shape, profile-test (mm)"] = json.loads(evaluate_shapes(list(SynthDataset(data / "profile-test")), best, model).to_json())
+    if "profile" in sets:
+        shapes = evaluate_shapes(list(SynthDataset(data / "profile-test")), best, model)
+        out["3d shape, profile-test (mm)"] = json.loads(shapes.to_json())
     out["seconds"] = time.perf_counter() - t_start
     text = json.dumps(out, indent=1, default=str)
     print(text)
