@@ -22,7 +22,8 @@
 
 # %% tags=["parameters", "hide-input"]
 results_dir = "results"
-images = None  # folder of images with landmarks; None: the sample vendored with dffkit
+# folder of images with landmarks; None: the sample vendored with dffkit
+images = None
 
 # %% tags=["hide-input"]
 # %matplotlib inline
@@ -80,4 +81,8 @@ display(chapter.shipped_table())
 chapter.large_pose_figure(default_aligner(), images)
 
 # %% tags=["hide-input"]
-saved = save_chapter(results_dir, GlanceResults(book.read, tuple(sorted(bench))), {"images": str(images)})
+saved = save_chapter(
+    results_dir,
+    GlanceResults(book.read, tuple(sorted(bench))),
+    {"images": str(images)},
+)

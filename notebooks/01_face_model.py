@@ -108,6 +108,11 @@ print(
 saved = save_chapter(
     results_dir,
     results,
-    {"size": size, "bench_frames": bench_frames, "seed": seed, "model": model.name},
+    {
+        "size": size,
+        "bench_frames": bench_frames,
+        "seed": seed,
+        "model": model.name,
+    },
 )
 renderer.close()

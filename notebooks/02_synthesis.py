@@ -42,7 +42,8 @@
 # `images` parameter points it at a larger folder.
 
 # %% tags=["parameters", "hide-input"]
-images = None  # folder of face images with landmarks; None: the vendored 300-W sample
+# folder of face images with landmarks; None: the vendored 300-W sample
+images = None
 n = 2000  # samples to synthesise
 size = 224  # image side, pixels
 workers = 2
@@ -50,7 +51,8 @@ seed = 0
 out_dir = "synth-train"  # the dataset, reused by the training chapter
 n_profile = 600  # profiled samples (rotated images)
 profile_dir = "profile-train"
-fill_sources = 16  # source images over which the filled share of profiled views is measured
+# source images over which the filled share of profiled views is measured
+fill_sources = 16
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -70,9 +72,14 @@ rendered = chapter.make_dataset(out_dir, images, n, size, seed, workers)
 profiled = chapter.make_dataset(
     profile_dir, images, n_profile, size, seed + 1, workers, mode="profile"
 )
-results = chapter.measure(model, renderer, rendered, profiled, workers, size, fill_sources)
+results = chapter.measure(
+    model, renderer, rendered, profiled, workers, size, fill_sources
+)
 ds, pds = rendered[0], profiled[0]
-print(f"{len(ds)} samples from {results.fit.sources} source images; {len(pds)} profiled samples")
+print(
+    f"{len(ds)} samples from {results.fit.sources} source images; "
+    f"{len(pds)} profiled samples"
+)
 
 # %% [markdown]
 # ## Fitting accuracy

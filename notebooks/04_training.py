@@ -83,7 +83,7 @@ display(tables.network_table(results.shipped))
 # the same anatomy should take the same colour in every view and identity (the property the paper's
 # Fig. 3 asks for).
 
-# %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all (rebuilds paper Fig. 1's output).", "name": "fig-dff-pca"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Top: held-out synthetic faces. Bottom: their DFF descriptors, one PCA projection to RGB for all (rebuilds paper Fig. 1's output).", "name": "fig-dff-pca"}} tags=["hide-input", "full-width"]
 chapter.descriptors_figure(weights, results.shipped.input_size, seed=seed)
 
 # %% [markdown]

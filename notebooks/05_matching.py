@@ -39,7 +39,9 @@ n_pairs = 30  # synthetic view pairs
 size = 224  # image side, pixels
 radius = 5.0  # correctness radius, pixels
 dense_stride = 2  # dense DFF: every dense_stride-th source face pixel
-transfer_per_bin = 10  # real image pairs per yaw-difference bin for landmark transfer
+transfer_per_bin = (
+    10  # real image pairs per yaw-difference bin for landmark transfer
+)
 max_images = None  # held-out images used (None: the whole test split)
 seed = 0
 results_dir = "results"
@@ -59,12 +61,24 @@ from dffkit.matching.match import DFF_DENSE_ANGLE, DFF_SPARSE_ANGLE, SIFT_RATIO
 model = load_default_model()
 net = chapter.network(weights)
 test_faces = chapter.held_out_images(images, "test", max_images)
-transfer_faces = test_faces + chapter.held_out_images(images, "val", max_images)
+transfer_faces = test_faces + chapter.held_out_images(
+    images, "val", max_images
+)
 pairs = chapter.view_pairs(model, test_faces, n_pairs, size, seed=seed)
 results = chapter.measure(
-    model, pairs, net, transfer_faces, radius, dense_stride, transfer_per_bin, seed=seed
+    model,
+    pairs,
+    net,
+    transfer_faces,
+    radius,
+    dense_stride,
+    transfer_per_bin,
+    seed=seed,
 )
-print(f"{len(test_faces)} held-out images (test split), {len(pairs)} view pairs at {size}x{size}")
+print(
+    f"{len(test_faces)} held-out images (test split), "
+    f"{len(pairs)} view pairs at {size}x{size}"
+)
 
 # %% [markdown]
 # ## Sparse matches, SIFT against DFF (paper Fig. 8)
@@ -72,7 +86,7 @@ print(f"{len(test_faces)} held-out images (test split), {len(pairs)} view pairs 
 # Three pairs, with small, medium and large view differences. Green lines are correct matches
 # (within `radius` of the truth), red ones wrong; only valid matches are drawn.
 
-# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong (rebuilds paper Fig. 8).", "name": "fig-sparse-matches"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Valid matches of SIFT (left) and sparse DFF (right) on pairs with a small, medium and large view difference; green: correct within the radius, red: wrong (rebuilds paper Fig. 8).", "name": "fig-sparse-matches"}} tags=["hide-input", "full-width"]
 chapter.sparse_figure(model, pairs, net, radius, size)
 
 # %% [markdown]

@@ -39,12 +39,23 @@
 # as a sanity check whose gap to the photos is itself a number worth reading.
 
 # %% tags=["parameters", "hide-input"]
-images = None  # folder of images with .pts/.mat landmarks; None: the sample vendored with dffkit
-max_real = None  # real test images scored (None: the whole held-out test split)
-n_profile_test = 120  # profiled views of held-out images (large-pose, semi-synthetic)
+# folder of images with .pts/.mat landmarks; None: the vendored sample
+images = None
+max_real = (
+    None  # real test images scored (None: the whole held-out test split)
+)
+n_profile_test = (
+    120  # profiled views of held-out images (large-pose, semi-synthetic)
+)
 n_test = 24  # synthetic large-pose test pairs (two views each)
 size = 224  # image side of the profiled and synthetic test sets, pixels
-methods = ["dff", "sift", "sdm", "dlib", "mean"]  # on the profiled and synthetic sets
+methods = [
+    "dff",
+    "sift",
+    "sdm",
+    "dlib",
+    "mean",
+]  # on the profiled and synthetic sets
 real_methods = [
     "dff",
     "sift",
@@ -54,7 +65,10 @@ real_methods = [
     "dlib-landmark-box",
     "mean",
 ]  # on real images
-detector_methods = ["dff", "sdm"]  # also run from the face detector's box on real images
+detector_methods = [
+    "dff",
+    "sdm",
+]  # also run from the face detector's box on real images
 seed = 0
 results_dir = "results"
 
@@ -80,11 +94,20 @@ faces = chapter.real_faces(test_images)
 profiled = chapter.profiled_views(images, n_profile_test, size, seed=seed)
 rendered = chapter.rendered_views(model, test_images, n_test, size, seed=seed)
 results = chapter.measure(
-    model, aligner, faces, profiled, rendered, methods, real_methods, detector_methods
+    model,
+    aligner,
+    faces,
+    profiled,
+    rendered,
+    methods,
+    real_methods,
+    detector_methods,
 )
 print(
-    f"{len(faces)} held-out real images, {len(profiled)} profiled views of them, "
-    f"{len(rendered)} renders; regressors learned on {aligner.reg.meta.get('n_samples')} "
+    f"{len(faces)} held-out real images, "
+    f"{len(profiled)} profiled views of them, "
+    f"{len(rendered)} renders; regressors learned on "
+    f"{aligner.reg.meta.get('n_samples')} "
     f"samples x {aligner.reg.meta.get('n_init')} boxes"
 )
 
@@ -156,7 +179,10 @@ display(tables.uncertainty_table(results.uncertainty))
 # %% tags=["hide-input"]
 display(
     tables.pose_table(
-        [("profiled images", results.profiled), ("synthetic renders", results.rendered)]
+        [
+            ("profiled images", results.profiled),
+            ("synthetic renders", results.rendered),
+        ]
     )
 )
 
@@ -165,7 +191,11 @@ display(
 # jawline marched to the silhouette.
 
 # %% tags=["hide-input"]
-display(tables.pose_table([("profiled images, 2D convention", results.profiled_2d)]))
+display(
+    tables.pose_table(
+        [("profiled images, 2D convention", results.profiled_2d)]
+    )
+)
 
 # %% [markdown]
 # The same profiled views scored on their visible inner points only (the 51 non-contour points the

@@ -42,7 +42,8 @@
 # re-detections and frames per second (decoding included).
 
 # %% tags=["parameters", "hide-input"]
-images = None  # folder of images with landmarks; None: the sample vendored with dffkit
+# folder of images with landmarks; None: the sample vendored with dffkit
+images = None
 image_index = 1  # which held-out test image the sequences are made from
 n_still = 30  # frames of the still stretch
 n_move = 120  # frames of the moving stretch
@@ -72,8 +73,13 @@ aligner = default_aligner()
 image_name, sequences = chapter.sequences(
     model, images, image_index, n_still, n_move, height, seed=seed
 )
-results = chapter.measure(sequences, aligner, smoothing, sweep_settings, images, n_verdict)
-print(f"sequences from held-out image {image_name}: {n_still + n_move} frames each")
+results = chapter.measure(
+    sequences, aligner, smoothing, sweep_settings, images, n_verdict
+)
+print(
+    f"sequences from held-out image {image_name}: "
+    f"{n_still + n_move} frames each"
+)
 
 # %% [markdown]
 # ## A strip of tracked frames
