@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 from dffkit.errors import DffkitError
@@ -71,9 +72,38 @@ def mark_worker() -> None:
     os.environ[WORKER_ENV] = "1"
 
 
+class _SharedLimit:
+    """BLAS's thread count is one setting per process, so blocks running at once in several threads share one
+    limit: the first to enter sets it, the last to leave restores the caller's setting (were each to restore
+    on its own exit, a thread still inside would finish on another thread count, and its floating-point
+    results would change)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limiter = None
+
+    def enter(self, controller, threads: int) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._limiter = controller.limit(limits=threads, user_api="blas")
+            self._depth += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_SHARED = _SharedLimit()  # the process's one BLAS setting, guarded
+
+
 class BlasLimit:
     """A context that holds BLAS to :func:`blas_threads` threads for the block, then restores the caller's
     setting. Cheap to enter (tens of microseconds): the libraries are looked up once, when it is made.
+    Blocks entered at once from several threads share one limit (the first one's), held until the last leaves.
 
     Args:
         threads: BLAS threads in the block (None: :func:`blas_threads`).
@@ -96,5 +126,8 @@ class BlasLimit:
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._controller.limit(limits=self.threads, user_api="blas"):
+        _SHARED.enter(self._controller, self.threads)
+        try:
             yield
+        finally:
+            _SHARED.leave()

@@ -90,10 +90,15 @@ def test_a_stale_lock_is_taken_over_with_a_message(tmp_path):
 
 def test_the_default_aligner_and_detector_serve_eight_threads_bit_for_bit():
     images = [read_image(f.image) for f in list_images(default_images(), split="test")[:20]]
-    alone = [dffkit.align(im).landmarks for im in images]
+    main = [dffkit.align(im).landmarks for im in images]
+    with cf.ThreadPoolExecutor(1) as one:  # each image alone, on a thread of its own
+        alone = list(one.map(lambda im: dffkit.align(im).landmarks, images))
     with cf.ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda k: (k, dffkit.align(images[k % 20]).landmarks), range(160)))
-    assert all(np.array_equal(lm, alone[k % 20]) for k, lm in together)
+    assert all(np.array_equal(lm, alone[k % 20]) for k, lm in together)  # concurrency changes no bit
+    # the main thread's floating-point state differs from a new thread's (set there by a library at import):
+    # its answers agree to rounding, not to the bit
+    assert max(float(np.abs(a - b).max()) for a, b in zip(main, alone)) < 1e-3
 
 
 def test_a_partial_set_of_3d_outputs_is_never_left(tmp_path, monkeypatch, capsys):

@@ -268,6 +268,11 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
     """
     img = to_rgb_uint8(image)
     aligner = aligner or default_aligner()
+    with aligner._blas():  # every step of the call on one BLAS setting, however many threads call at once
+        return _align_all(img, landmark_boxes, aligner, detector, verdict)
+
+
+def _align_all(img: np.ndarray, landmark_boxes, aligner: Aligner, detector, verdict: bool) -> list[Alignment]:
     if landmark_boxes is not None:
         boxes = np.asarray(landmark_boxes, np.float64)
         return aligner.align_checked(img, boxes.reshape(-1, 4) if boxes.size % 4 == 0 else _one_box(boxes))

@@ -58,6 +58,7 @@ class SynthesisResults(Record):
     profiled views is filled per rotation.
 
     Example:
+        >>> import numpy as np
         >>> from dffkit.evaluation.summaries import DatasetSummary, FitSummary
         >>> d = DatasetSummary(10, 96, 1, 1.0, 10.0, 60.0, 0.2, np.zeros(10))
         >>> r = SynthesisResults(FitSummary(4, 0.02, 0.03, 0.6), d, d, ())
@@ -135,6 +136,7 @@ class AlignmentResults(Record):
         n_refine: the 2D refinement stages per convention.
 
     Example:
+        >>> import numpy as np
         >>> from dffkit.evaluation.alignment import PoseComparison
         >>> from dffkit.evaluation.reconstruction import ShapeErrors
         >>> from dffkit.metrics import bin_means
