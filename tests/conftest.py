@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -47,30 +48,59 @@ def rng() -> np.random.Generator:
 
 
 class _BookBuild:
-    """The smoke-scale book build, started as a background process as soon as a collected test needs it, so
-    that it runs beside the rest of the suite rather than after it (the CI budget is wall time)."""
+    """The smoke-scale book build, then nbval over its executed notebooks, started in the background as soon as
+    a collected test needs them, so that they run beside the rest of the suite rather than after it (the CI
+    budget is wall time)."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
         self.out: Path | None = None
+        self.built = threading.Event()
+        self.checked = threading.Event()
+        self.build_rc, self.nbval, self.nbval_proc = None, None, None
 
-    def start(self, out: Path) -> None:
-        if self.proc is None:
-            self.out = out
-            env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
-            self.log = open(out.parent / f"{out.name}.log", "w+")
-            self.proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke",
-                                          "--out", str(out)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+    def start(self, out: Path, nbval: bool) -> None:
+        if self.proc is not None:
+            return
+        self.out = out
+        env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
+        self.log = open(out.parent / f"{out.name}.log", "w+")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke",
+                                      "--out", str(out)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        threading.Thread(target=self._then_nbval, args=(nbval,), daemon=True).start()
 
-    def wait(self) -> Path:
+    def _then_nbval(self, nbval: bool) -> None:
         try:
-            rc = self.proc.wait(timeout=1500)
+            self.build_rc = self.proc.wait(timeout=1500)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            raise
+            self.build_rc = "timed out after 1500 s"
+        self.built.set()
+        if nbval and self.build_rc == 0:
+            nb_dir = self.out / "src" / "notebooks"
+            notebooks = sorted(str(p) for p in nb_dir.glob("*.ipynb"))
+            args = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+                    "-o", "addopts=", "--rootdir", str(nb_dir), "-q", *notebooks]
+            self.nbval_proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                               cwd=nb_dir)
+            try:
+                out, _ = self.nbval_proc.communicate(timeout=1500)
+            except subprocess.TimeoutExpired:
+                self.nbval_proc.kill()
+                out, _ = self.nbval_proc.communicate()
+            self.nbval = subprocess.CompletedProcess(args, self.nbval_proc.returncode, out, "")
+        self.checked.set()
+
+    def wait(self) -> Path:
+        self.built.wait()
         self.log.seek(0)
-        assert rc == 0, self.log.read()[-6000:]
+        assert self.build_rc == 0, self.log.read()[-6000:]
         return self.out
+
+    def wait_nbval(self) -> subprocess.CompletedProcess:
+        self.checked.wait()
+        assert self.nbval is not None, "nbval did not run (the book build failed)"
+        return self.nbval
 
 
 _BOOK = _BookBuild()
@@ -80,7 +110,8 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     if any("smoke_build" in getattr(item, "fixturenames", ()) for item in items):
         import tempfile
 
-        _BOOK.start(Path(tempfile.mkdtemp(prefix="dffkit-smoke-book-")) / "book")
+        nbval = any("smoke_nbval" in getattr(item, "fixturenames", ()) for item in items)
+        _BOOK.start(Path(tempfile.mkdtemp(prefix="dffkit-smoke-book-")) / "book", nbval)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -88,6 +119,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         if _BOOK.proc.poll() is None:
             _BOOK.proc.kill()
             _BOOK.proc.wait()
+        if _BOOK.nbval_proc is not None and _BOOK.nbval_proc.poll() is None:
+            _BOOK.nbval_proc.kill()
+        _BOOK.checked.wait(timeout=60)  # the background thread has let go of the build
         _BOOK.log.close()
         shutil.rmtree(_BOOK.out.parent, ignore_errors=True)
 
@@ -97,3 +131,9 @@ def smoke_build() -> Path:
     """The book built at smoke scale by tools/reproduce.py (once per session, started at collection):
     OUT/src and OUT/_build/html."""
     return _BOOK.wait()
+
+
+@pytest.fixture(scope="session")
+def smoke_nbval(smoke_build) -> subprocess.CompletedProcess:
+    """nbval's run over the smoke build's executed notebooks (started when the build finished)."""
+    return _BOOK.wait_nbval()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -144,14 +143,9 @@ def test_notebook_cells_only_call_and_show():
             assert not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "table"), f"{where} builds a table"
 
 
-def test_nbval_reproduces_the_checked_outputs(smoke_build):
-    nb_dir = smoke_build / "src" / "notebooks"
-    notebooks = sorted(str(p) for p in nb_dir.glob("*.ipynb"))
-    r = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-                        "-o", "addopts=", "--rootdir", str(nb_dir), "-q", *notebooks],
-                       capture_output=True, text=True, cwd=nb_dir, timeout=1500)
-    assert r.returncode == 0, r.stdout[-3000:]
-    assert " passed" in r.stdout
+def test_nbval_reproduces_the_checked_outputs(smoke_nbval):
+    assert smoke_nbval.returncode == 0, smoke_nbval.stdout[-3000:]
+    assert " passed" in smoke_nbval.stdout
 
 
 def test_a_failing_notebook_is_named_with_its_cell(tmp_path, monkeypatch):
