@@ -79,7 +79,7 @@ def test_alignment_result_is_consistent(model, samples):
     s = samples[0]
     a = dffkit.align(s.image, landmark_box(s.landmarks68))
     assert a.landmarks.shape == (68, 2) and a.visible.shape == (68,) and a.stages.shape[1:] == (68, 2)
-    np.testing.assert_allclose(a.landmarks, dffkit.project(a.shape(model)[model.landmarks68], a.camera), atol=1e-6)
+    np.testing.assert_allclose(a.model_landmarks, dffkit.project(a.shape(model)[model.landmarks68], a.camera), atol=1e-6)
     p = a.pose
     assert all(abs(v) <= 90 for v in (p.yaw_deg, p.pitch_deg, p.roll_deg))
     assert p.yaw_deg == pytest.approx(np.degrees(a.camera.yaw))

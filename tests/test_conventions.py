@@ -111,7 +111,9 @@ def test_refinement_learned_on_a_few_faces_moves_their_points_towards_the_truth(
     from dffkit.examples import face
 
     faces = [face(k) for k in range(6)]
-    base = Aligner(model)
+    from dffkit.alignment.regressors import Regressors
+
+    base = Aligner(model, Regressors.load().cascade_only())
     reg = train_refinement(base, [(im, {"2d": t}) for im, t, _ in faces], n_stages=2, n_init=2, uncertainty_faces=6,
                            progress=False)
     refined = Aligner(model, reg)

@@ -268,14 +268,16 @@ def train_refinement(aligner: Aligner, faces: Iterable[tuple[np.ndarray, dict[st
         >>> from dffkit.alignment.cascade import Aligner
         >>> from dffkit.examples import face
         >>> faces = [(image, {"2d": truth}) for image, truth, _ in (face(0), face(1), face(2))]
-        >>> reg = train_refinement(Aligner(), faces, n_stages=1, n_init=1, uncertainty_faces=3, progress=False)
+        >>> cascade = Aligner(regressors=Regressors.load().cascade_only())
+        >>> reg = train_refinement(cascade, faces, n_stages=1, n_init=1, uncertainty_faces=3, progress=False)
         >>> sorted(reg.refine), reg.refine["2d"][0].shape, reg.uncertainty["2d"].shape
         (['2d'], (2177, 136), (104,))
     """
     import dataclasses
 
     if any(aligner.reg.refine.values()):
-        raise DffkitError("train_refinement starts from a cascade without refinement; load its regressors without")
+        raise DffkitError("train_refinement starts from a cascade without refinement; pass "
+                          "Aligner(model, reg.cascade_only())")
     reg, desc, size = aligner.reg, aligner.descriptor, aligner.reg.size
     rng = np.random.default_rng(seed)
     inst: dict[str, list[_Instance]] = {c: [] for c in CONVENTIONS}

@@ -47,7 +47,7 @@ class FaceMesh:
         >>> model, (image, a) = load_default_model(), aligned()
         >>> with Renderer() as r:
         ...     mesh = face_mesh(a, image, model, r)
-        >>> bool(mesh.seen.mean() > 0.2), bool(np.abs(mesh.points_2d[model.landmarks68] - a.landmarks).max() < 1e-3)
+        >>> bool(mesh.seen.mean() > 0.2), bool(np.abs(mesh.points_2d[model.landmarks68] - a.model_landmarks).max() < 1e-3)
         (True, True)
     """
 

@@ -10,6 +10,7 @@ keypoint size in a field of its own) are read too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -73,7 +74,7 @@ class Regressors:
     Example:
         >>> reg = Regressors.load()
         >>> reg.descriptor, reg.mode, reg.size, len(reg.stages), reg.stages[0].shape
-        ('dff', '3d', 128, 3, (5121, 142))
+        ('dff', '3d', 128, 4, (5121, 142))
     """
 
     descriptor: str
@@ -99,6 +100,15 @@ class Regressors:
             'sdm'
         """
         return "sdm" if self.mode == "sdm" else self.descriptor
+
+    def cascade_only(self) -> Regressors:
+        """These regressors without their 2D refinement and its uncertainty: the cascade a refinement is learned on.
+
+        Example:
+            >>> Regressors.load().cascade_only().refine
+            {}
+        """
+        return dataclasses.replace(self, refine={}, uncertainty={})
 
     def reduce(self, d: np.ndarray) -> np.ndarray:
         """Apply the per-point reduction (if any): (N, D0) -> (N, d) float32.

@@ -69,7 +69,7 @@ class Alignment:
         >>> image, truth = sample_face()
         >>> a = align(image, landmark_box(truth))
         >>> a.landmarks.shape, a.landmarks_2d.shape, a.stages.shape, a.dense.shape, a.face_box is None
-        ((68, 2), (68, 2), (4, 68, 2), (160, 2), True)
+        ((68, 2), (68, 2), (5, 68, 2), (160, 2), True)
     """
 
     landmarks: np.ndarray

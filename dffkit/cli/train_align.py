@@ -73,7 +73,7 @@ def train_align(args: argparse.Namespace) -> int:
                 for p in faces)
         rendered = ((s.image, s.conventions(model, bands)) for s in (ds[i] for i in range(n))) if ds is not None \
             else iter(())
-        reg = train_refinement(Aligner(model, reg, net=net), _chain(real, rendered), n_stages=args.refine,
+        reg = train_refinement(Aligner(model, reg.cascade_only(), net=net), _chain(real, rendered), n_stages=args.refine,
                                n_init=1, box_jitter=args.box_jitter, detector=detector, progress=not args.quiet,
                                seed=1)
         reg.meta["refine"].update(images=relative_path(args.images), image_init=args.image_init,
