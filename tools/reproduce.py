@@ -54,7 +54,8 @@ MATHJAX = ROOT / ".venv" / "share" / "mathjax"
 
 
 def assemble(src: Path, keep_notebooks: bool = False) -> None:
-    """Copy the book's sources (config, toc, pages) and MathJax (for equations offline) into ``src``.
+    """Copy the book's sources (config, toc, pages), its style sheet and MathJax (for equations offline) into
+    ``src``.
 
     With ``keep_notebooks``, the executed notebooks and results already in ``src/notebooks`` stay (a run of
     a few chapters with ``--only`` then builds the book with the others' earlier outputs)."""
@@ -70,6 +71,7 @@ def assemble(src: Path, keep_notebooks: bool = False) -> None:
     if not (MATHJAX / "tex-svg-full.js").is_file():
         sys.exit(f"reproduce: error: {MATHJAX} holds no MathJax; run scripts/setup.sh first")
     shutil.copytree(MATHJAX, src / "_static" / "mathjax")
+    shutil.copy(ROOT / "book" / "dffkit.css", src / "_static" / "dffkit.css")
 
 
 def run_notebook(name: str, params: dict, nb_dir: Path) -> float:
