@@ -36,7 +36,7 @@ if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import dffkit' 2>/dev/null; then
     .venv/bin/python -m pip install -q --upgrade pip
     # The CPU build of torch: pinning 2.13.0 takes the local CPU wheel; a bare 'torch' pulls a CUDA build.
     .venv/bin/python -m pip install -q "torch==2.13.0"
-    .venv/bin/python -m pip install -q -e ".[learn,book,test]"
+    .venv/bin/python -m pip install -q -e ".[learn,book,test,cluster]"
     .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
     rm -f .venv/.dffkit-setup-*
     touch "$stamp"
