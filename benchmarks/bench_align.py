@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import subprocess
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from _report import report
 
 
 def _timed(fn, items, repeat: int = 1) -> np.ndarray:
@@ -255,10 +255,7 @@ def main() -> None:
         out[f"loaded / quiet, dffkit.align ({p}) (median)"] = out["loaded"][k]["median"] / out["quiet"][k]["median"]
     first = next(iter(aligners.values()))
     out["stages, ms per face (quiet, first precision)"] = _stage_breakdown(lambda img, box: first.align(img, box), items)
-    text = json.dumps(out, indent=1, default=str)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    report(out, args.json, default=str)
 
 
 if __name__ == "__main__":

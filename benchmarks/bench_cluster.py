@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from _report import report
 
 HERE = Path(__file__).resolve().parent
 
@@ -163,10 +164,7 @@ def main() -> None:
             out[f"synth, {name}"] = {"seconds": secs, "samples/s": args.samples / secs, "exit": r.returncode}
         out["synth: shards byte-identical to one process"] = {k: v == shards["workers 0"] for k, v in shards.items()}
     out.update(_client_rates())
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    report(out, args.json)
 
 
 if __name__ == "__main__":

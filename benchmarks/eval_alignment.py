@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import report
 
 from dffkit import load_default_model
 from dffkit.alignment.cascade import Aligner
@@ -165,10 +166,7 @@ def main() -> None:
         shapes = evaluate_shapes(list(SynthDataset(data / "profile-test")), best, model)
         out["3d shape, profile-test (mm)"] = json.loads(shapes.to_json())
     out["seconds"] = time.perf_counter() - t_start
-    text = json.dumps(out, indent=1, default=str)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    report(out, args.json, default=str)
 
 
 if __name__ == "__main__":

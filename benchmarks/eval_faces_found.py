@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import report
 
 from dffkit.alignment.cascade import Aligner, align_all
 from dffkit.alignment.regressors import Regressors
@@ -70,10 +71,7 @@ def main() -> None:
                      if hasattr(rows[0], "to_json_value") else [json.loads(r.to_json()) for r in rows],
                      "300-W test: annotated face found": found / len(test), "300-W test photos": len(test),
                      "300-W test: other faces reported": other, "seconds": time.perf_counter() - t0}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    report(out, args.json)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ real photos are the test and val splits (never trained on).
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from _report import report
 
 from dffkit import load_default_model
 from dffkit.data.photos import list_images
@@ -51,10 +51,7 @@ def main() -> None:
         out["networks"][name] = to_json_value({"transfer": transfer.bins, "transfer_pairs": len(transfer.pairs),
                                                "matching": res.overall, "ms": res.ms,
                                                "spread": angular_spread(model, pairs, net)})
-    text = json.dumps(out, indent=1, default=float)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    report(out, args.json, default=float)
 
 if __name__ == "__main__":
     main()

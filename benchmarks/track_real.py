@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import report
 
 from dffkit.evaluation.report import machine_info
 from dffkit.tracking.run import draw_frame
@@ -82,10 +83,7 @@ def main() -> None:
             continue
         strip = Path(args.strips) / f"{path.stem}_strip.png" if args.strips and lab["strip_allowed"] else None
         out["clips"][name] = run_clip(path, lab, Tracker(detect_every=args.detect_every), strip)
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    report(out, args.json)
 
 
 if __name__ == "__main__":
