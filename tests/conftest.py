@@ -42,6 +42,19 @@ def renderer():
     r.close()
 
 
+@pytest.fixture(scope="session")
+def few_photos(tmp_path_factory) -> Path:
+    """Four of the vendored held-out photos with their landmark files, for ``--images DIR --split all``: a
+    synthesis test fits these rather than a whole split (fitting the sources is most of such a run's time)."""
+    from dffkit.data.photos import default_images, list_images
+
+    folder = tmp_path_factory.mktemp("few-photos")
+    for face in list_images(default_images(), split="test", require_landmarks=True)[:4]:
+        for f in (face.image, face.landmarks):
+            os.symlink(f.resolve(), folder / f.name)
+    return folder
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
@@ -106,12 +119,19 @@ class _BookBuild:
 _BOOK = _BookBuild()
 
 
+def _needs_book(item) -> bool:
+    return "smoke_build" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(session, config, items) -> None:
-    if any("smoke_build" in getattr(item, "fixturenames", ()) for item in items):
+    if any(_needs_book(item) for item in items):
         import tempfile
 
         nbval = any("smoke_nbval" in getattr(item, "fixturenames", ()) for item in items)
         _BOOK.start(Path(tempfile.mkdtemp(prefix="dffkit-smoke-book-")) / "book", nbval)
+        # The tests that read the build run last (in their own order), so that the rest of the suite runs
+        # while the book builds, instead of waiting on it at the first such test.
+        items[:] = [it for it in items if not _needs_book(it)] + [it for it in items if _needs_book(it)]
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

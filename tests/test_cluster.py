@@ -47,9 +47,9 @@ def test_a_local_cluster_gives_the_rows_of_one_process(images, tmp_path):
     assert len(a) >= 12 and a == b
 
 
-def test_a_local_cluster_writes_the_shards_of_one_process_byte_for_byte(tmp_path):
-    common = ["--n", "6", "--size", "96", "--shard-size", "2", "--seed", "3", "--mode", "profile", "--split", "test",
-              "--quiet"]
+def test_a_local_cluster_writes_the_shards_of_one_process_byte_for_byte(tmp_path, few_photos):
+    common = ["--n", "6", "--size", "96", "--shard-size", "2", "--seed", "3", "--mode", "profile", "--images",
+              str(few_photos), "--split", "all", "--quiet"]
     assert _cli("synth", "--out", str(tmp_path / "one"), "--workers", "0", *common).returncode == 0
     r = _cli("synth", "--out", str(tmp_path / "two"), "--cluster", "local:2", *common)
     assert r.returncode == 0, r.stderr

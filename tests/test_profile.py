@@ -90,9 +90,10 @@ def test_a_turned_view_has_a_renders_ground_truth(lifted, model, renderer, fitte
     assert 0.0 <= view.inpainted < 0.5 and 0.0 <= view.symmetric <= 1.0
 
 
-def test_synth_profile_mode_writes_a_profiled_dataset(tmp_path):
+def test_synth_profile_mode_writes_a_profiled_dataset(tmp_path, few_photos):
     r = subprocess.run([sys.executable, "-m", "dffkit.cli", "synth", "--mode", "profile", "--out", str(tmp_path / "ds"),
-                        "--n", "10", "--size", "96", "--workers", "0", "--quiet", "--split", "test"],
+                        "--n", "10", "--size", "96", "--workers", "0", "--quiet", "--images", str(few_photos),
+                        "--split", "all"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     ds = SynthDataset(tmp_path / "ds")

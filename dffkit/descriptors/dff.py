@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from dffkit.descriptors.base import Descriptor
 from dffkit.dff.features import DffRunner, as_runner, sample_map
-from dffkit.dff.net import UNet
+
+if TYPE_CHECKING:
+    from dffkit.dff.net import UNet
 
 __all__ = ["DffDescriptor"]
 

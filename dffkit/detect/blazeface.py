@@ -31,6 +31,7 @@ import numpy as np
 from dffkit.detect.base import Detections, FaceDetector
 from dffkit.errors import DffkitError
 from dffkit.stdio import captured_stderr
+from dffkit.threads import onnx_threads
 
 __all__ = ["BlazeFace", "weighted_nms", "model_path"]
 
@@ -90,7 +91,8 @@ class BlazeFace(FaceDetector):
         tile_score: the lowest score kept from a tile, for a face under 0.35 of the tile's side (larger ones
             are the whole image's to find; a tile over a big face sees only parts of it).
         min_tile: the smallest tile side searched, pixels (0: the whole image only).
-        threads: LiteRT threads per interpreter (None: the cores this process may use).
+        threads: LiteRT threads per interpreter (None: the network's policy, :func:`dffkit.threads.onnx_threads`:
+            one inside a pool worker, else ``DFFKIT_ONNX_THREADS`` or the cores this process may use).
 
     Thread safety: a LiteRT interpreter holds its tensors between calls, so each thread that calls
     :meth:`detect` gets an interpreter of its own (made on its first call); one detector may be shared by
@@ -111,7 +113,8 @@ class BlazeFace(FaceDetector):
         except ImportError:
             raise DffkitError("the BlazeFace detector needs LiteRT; pip install ai-edge-litert") from None
         self._make = Interpreter
-        self._threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        self._threads = threads or onnx_threads() or cores  # dffkit.threads' policy: one inside a pool worker
         self._local = threading.local()
         net = self._net  # this thread's interpreter, made now: a broken model fails here, not on first use
         self._in = net.get_input_details()[0]["index"]
@@ -133,19 +136,36 @@ class BlazeFace(FaceDetector):
             self._local.net = net
         return net
 
-    def _pass(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int,
-              min_score: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One pass over the (side_w × side_h) region at (x0, y0): (boxes in image pixels, scores over
-        ``min_score``, default the detector's)."""
+    def _letterbox(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int,
+                   pad: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, float, np.ndarray]:
+        """The network's input for the (side_w × side_h) region at (x0, y0), set in a margin of ``pad`` = (px,
+        py) pixels on each side filled with the region's mean colour, scaled to fit INPUT² (aspect kept,
+        the rest zero) and mapped to [−1, 1]. Only the scaled region is made: a margin or a mirror costs
+        nothing at the image's own size.
+
+        Returns:
+            ((INPUT, INPUT, 3) float32 tensor, scale k, (2,) offset o): image pixel = tensor pixel / k + o.
+        """
         region = image[y0:y0 + side_h, x0:x0 + side_w]
-        k = INPUT / max(side_w, side_h)
+        k = INPUT / max(side_w + 2 * pad[0], side_h + 2 * pad[1])
         w, h = max(1, round(side_w * k)), max(1, round(side_h * k))
         tensor = np.zeros((INPUT, INPUT, 3), np.float32)
-        px, py = (INPUT - w) // 2, (INPUT - h) // 2
+        ox, oy = (INPUT - w) // 2, (INPUT - h) // 2
         interp = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
-        tensor[py:py + h, px:px + w] = cv2.resize(region, (w, h), interpolation=interp).astype(np.float32) / 127.5 - 1
+        small = cv2.resize(region, (w, h), interpolation=interp).astype(np.float32) / 127.5 - 1
+        if pad != (0, 0):
+            cw, ch = round((side_w + 2 * pad[0]) * k), round((side_h + 2 * pad[1]) * k)
+            cx, cy = (INPUT - cw) // 2, (INPUT - ch) // 2
+            tensor[cy:cy + ch, cx:cx + cw] = small.reshape(-1, 3).mean(0)
+        tensor[oy:oy + h, ox:ox + w] = small
+        return tensor, k, np.array([x0 - ox / k, y0 - oy / k])
+
+    def _run(self, tensor: np.ndarray, min_score: float | None = None,
+             mirrored: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """One network pass over a letterboxed tensor (mirrored first when asked): (boxes in tensor pixels,
+        unmirrored, scores over ``min_score``, default the detector's)."""
         net = self._net
-        net.set_tensor(self._in, tensor[None])
+        net.set_tensor(self._in, np.ascontiguousarray(tensor[:, ::-1] if mirrored else tensor)[None])
         net.invoke()
         raw = net.get_tensor(self._boxes)[0].copy()
         score = 1.0 / (1.0 + np.exp(-np.clip(net.get_tensor(self._scores)[0, :, 0].astype(np.float64), -100, 100)))
@@ -153,9 +173,28 @@ class BlazeFace(FaceDetector):
         raw, score, anchors = raw[keep], score[keep], self._anchors[keep]
         centre = anchors + raw[:, :2] / INPUT
         half = raw[:, 2:4] / INPUT / 2
-        boxes = np.c_[centre - half, centre + half] * INPUT  # tensor pixels
-        boxes -= [px, py, px, py]
-        return boxes / k + [x0, y0, x0, y0], score
+        boxes = np.c_[centre - half, centre + half] * INPUT
+        if mirrored:
+            boxes = np.c_[INPUT - boxes[:, 2], boxes[:, 1], INPUT - boxes[:, 0], boxes[:, 3]]
+        return boxes, score
+
+    def _pass(self, image: np.ndarray, x0: int, y0: int, side_w: int, side_h: int,
+              min_score: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the (side_w × side_h) region at (x0, y0): (boxes in image pixels, scores over
+        ``min_score``, default the detector's)."""
+        tensor, k, o = self._letterbox(image, x0, y0, side_w, side_h)
+        boxes, score = self._run(tensor, min_score)
+        return boxes / k + np.r_[o, o], score
+
+    def _both_ways(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None,
+                   min_score: float | None = None, pad: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over a region (x0, y0, w, h; None: the whole image), set in a margin of ``pad`` pixels,
+        as it is and one mirrored: (boxes in image pixels, scores)."""
+        x0, y0, w, h = region or (0, 0, image.shape[1], image.shape[0])
+        tensor, k, o = self._letterbox(image, x0, y0, w, h, pad)
+        b0, s0 = self._run(tensor, min_score)
+        b1, s1 = self._run(tensor, min_score, mirrored=True)
+        return np.r_[b0, b1] / k + np.r_[o, o], np.r_[s0, s1]
 
     def detect_region(self, image: np.ndarray, region: np.ndarray) -> Detections:
         """The faces in a region (x0, y0, x1, y1) of the image: the region searched as it is and mirrored,
@@ -165,17 +204,7 @@ class BlazeFace(FaceDetector):
         x1, y1 = int(min(w, region[2])), int(min(h, region[3]))
         if x1 - x0 < 16 or y1 - y0 < 16:
             return Detections.of(np.zeros((0, 4)), np.zeros(0))
-        return Detections.of(*weighted_nms(*self._both_ways(np.ascontiguousarray(image[y0:y1, x0:x1]),
-                                                            (x0, y0))))
-
-    def _both_ways(self, image: np.ndarray, offset: tuple[int, int] = (0, 0),
-                   min_score: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One pass over the whole image as it is and one mirrored: (boxes in image pixels + offset, scores)."""
-        h, w = image.shape[:2]
-        boxes, scores = self._pass(image, 0, 0, w, h, min_score)
-        flipped, f_scores = self._pass(np.ascontiguousarray(image[:, ::-1]), 0, 0, w, h, min_score)
-        boxes = np.r_[boxes, np.c_[w - 1 - flipped[:, 2], flipped[:, 1], w - 1 - flipped[:, 0], flipped[:, 3]]]
-        return boxes + [offset[0], offset[1], offset[0], offset[1]], np.r_[scores, f_scores]
+        return Detections.of(*weighted_nms(*self._both_ways(image, (x0, y0, x1 - x0, y1 - y0))))
 
     def candidates(self, image: np.ndarray, min_score: float = 0.1, most: int = 40) -> Detections:
         """:meth:`detect`'s faces and every weaker box over ``min_score`` in a pass over the whole image and
@@ -185,11 +214,7 @@ class BlazeFace(FaceDetector):
         selfie's photographer, frontal and close, scores 0.13)."""
         h, w = image.shape[:2]
         found = self.detect(image, min_score)
-        py, px = h // 2, w // 2
-        canvas = np.empty((h + 2 * py, w + 2 * px, 3), np.uint8)
-        canvas[:] = image.reshape(-1, 3).mean(0).astype(np.uint8)
-        canvas[py:py + h, px:px + w] = image
-        framed, framed_scores = self._both_ways(canvas, (-px, -py), min_score=min_score)
+        framed, framed_scores = self._both_ways(image, min_score=min_score, pad=(w // 2, h // 2))
         boxes, scores = weighted_nms(np.r_[found.boxes, framed], np.r_[found.scores, framed_scores])
         best = np.argsort(-scores, kind="stable")[:most]
         return Detections.of(boxes[best], scores[best])
