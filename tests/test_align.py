@@ -189,3 +189,15 @@ def test_a_killed_cascade_training_resumes_at_its_stage_and_refuses_another_conf
     with pytest.raises(DffkitError, match="another configuration"):
         train_regressors(model, samples, n_stages=2, checkpoint=ck, box_jitter=0.2, **kw)
     assert StageCheckpoint(tmp_path / "none.pkl", {}).restore([]) == ([], [])
+
+
+def test_aligning_a_folder_never_imports_torch(tmp_path):
+    # inference runs the network's ONNX export: a process (or a pool worker) that aligns is ready in about a
+    # second, not after torch's import
+    face = list_images(default_images(), split="test")[0]
+    code = ("import sys\nfrom dffkit.alignment.batch import align_files\n"
+            f"rows = [r for r in align_files([{str(face.image)!r}])]\n"
+            "assert rows[0].faces, rows\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
