@@ -39,7 +39,7 @@ from dffkit.evaluation.results import save_chapter
 
 book = chapter.load(results_dir)
 page = chapter.measure(book)
-print("result files:", ", ".join(page.read))
+print("result files:", *page.read, sep="\n  ")
 
 # %% [markdown]
 # ## Alignment on real held-out photos (the 300-W test split)

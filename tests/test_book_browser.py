@@ -32,7 +32,7 @@ def test_the_checker_flags_what_a_reader_would_see():
 def test_the_checker_flags_code_first_pages():
     clean = {"outText": "", "mathNodes": 0, "typeset": 0, "body": "", "imgs": [], "codeFirst": 0, "cut": [], "shown": []}
     assert check_book.problems(clean) == []
-    assert "code cells are shown before the first result" in " ".join(check_book.problems(dict(clean, codeFirst=3)))
+    assert "code cells are shown before the first result" in " ".join(check_book.problems(dict(clean, codeFirst=1)))
 
 
 def test_the_checker_flags_code_lines_past_the_column():

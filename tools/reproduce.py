@@ -91,7 +91,23 @@ def run_notebook(name: str, params: dict, nb_dir: Path) -> float:
     except pm.PapermillExecutionError as exc:
         sys.exit(f"reproduce: error: notebook {name} failed in cell {exc.exec_count} "
                  f"({exc.ename}: {exc.evalue}); the executed copy is {out}")
+    hide_injected_parameters(out)
     return time.perf_counter() - t0
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Fold the cell papermill injects with a scale's parameters behind "show code", as the chapter's own
+    parameter cell is (its values are in the page's text and in the chapter's result file)."""
+    import nbformat
+
+    from dffkit.atomic import atomic_write
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    atomic_write(path, nbformat.writes(nb).encode())
 
 
 def build_book(src: Path, out: Path) -> None:
