@@ -60,6 +60,12 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
+# The book build and nbval run on one thread each (torch, OpenMP, BLAS, ONNX Runtime): beside the suite, two
+# processes each spinning threads for every core thrash (a training test beside the training chapter took 273 s
+# instead of 29 s); on one thread each, the build and the suite share the cores.
+_ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "DFFKIT_ONNX_THREADS": "1"}
+
+
 class _BookBuild:
     """The smoke-scale book build, then nbval over its executed notebooks, started in the background as soon as
     a collected test needs them, so that they run beside the rest of the suite rather than after it (the CI
@@ -76,7 +82,8 @@ class _BookBuild:
         if self.proc is not None:
             return
         self.out = out
-        env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"))  # no stale cache from an earlier run
+        env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"), **_ONE_THREAD)  # no stale cache from an earlier run
+        self.env = env
         self.log = open(out.parent / f"{out.name}.log", "w+")
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke",
                                       "--out", str(out)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -95,7 +102,7 @@ class _BookBuild:
             args = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
                     "-o", "addopts=", "--rootdir", str(nb_dir), "-q", *notebooks]
             self.nbval_proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                               cwd=nb_dir)
+                                               cwd=nb_dir, env=self.env)
             try:
                 out, _ = self.nbval_proc.communicate(timeout=1500)
             except subprocess.TimeoutExpired:

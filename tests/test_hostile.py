@@ -144,25 +144,27 @@ def test_a_second_synth_into_the_same_folder_is_refused_with_the_holders_pid(tmp
     assert ds.complete and ds.config["seed"] == 0 and len(ds) == 40 and ds.verify() == []
 
 
-def test_a_damaged_shard_is_found_rewritten_with_the_same_bytes_and_named_by_readers(tmp_path):
+def test_a_damaged_shard_is_found_rewritten_with_the_same_bytes_and_named_by_readers(tmp_path, few_photos):
     out = tmp_path / "ds"
-    assert _cli(_synth(out)).returncode == 0
+    few = ("--images", str(few_photos), "--split", "all")
+    assert _cli(_synth(out, *few)).returncode == 0
     victim = out / "shard-00001.npz"
     original = victim.read_bytes()
     victim.write_bytes(original[: len(original) // 2])
     r = _cli(["train", "--config", "tiny", "--data", str(out), "--out", str(tmp_path / "run"), "--steps", "4"])
     line = _one_line(r, "shard-00001.npz")
     assert "rerun the same 'dffkit synth' command" in line and not (tmp_path / "run").exists()
-    r = _cli(_synth(out))
+    r = _cli(_synth(out, *few))
     assert r.returncode == 0 and "complete: True" in r.stdout
     assert victim.read_bytes() == original
 
 
-def test_stale_partial_files_are_cleared_by_a_rerun(tmp_path):
+def test_stale_partial_files_are_cleared_by_a_rerun(tmp_path, few_photos):
     out = tmp_path / "ds"
-    assert _cli(_synth(out)).returncode == 0
+    few = ("--images", str(few_photos), "--split", "all")
+    assert _cli(_synth(out, *few)).returncode == 0
     (out / ".sources.npz.x1y2z3.part").write_bytes(b"left by a killed run")
-    assert _cli(_synth(out)).returncode == 0
+    assert _cli(_synth(out, *few)).returncode == 0
     assert not list(out.glob(".*.part"))
 
 

@@ -60,10 +60,11 @@ def test_a_refused_synth_writer_touches_nothing_and_a_third_cannot_get_in(tmp_pa
     assert ds.complete and ds.config["seed"] == 1 and not ds.verify()
 
 
-def test_a_refused_train_writer_leaves_the_runs_log_and_lock(tmp_path):
+def test_a_refused_train_writer_leaves_the_runs_log_and_lock(tmp_path, few_photos):
     from dffkit.data.generate import generate_dataset
 
-    data = generate_dataset(tmp_path / "data", n=8, size=64, workers=0, shard_size=8, progress=False)
+    data = generate_dataset(tmp_path / "data", images=few_photos, split="all", n=8, size=64, workers=0, shard_size=8,
+                            progress=False)
     run = tmp_path / "run"
     args = ["train", "--config", "tiny", "--data", str(data), "--out", str(run), "--checkpoint-every", "1000"]
     first = _start([*args, "--steps", "400", "--quiet"])

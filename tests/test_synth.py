@@ -77,9 +77,10 @@ def test_surface_points_project_onto_their_pixels(dataset, model):
     assert np.isnan(pts[s.triangle_ids < 0]).all()
 
 
-def test_poses_cover_the_configured_range(tmp_path):
+def test_poses_cover_the_configured_range(tmp_path, few_photos):
     cfg = SynthConfig(size=64)
-    out = generate_dataset(tmp_path / "ds", n=40, size=64, seed=1, workers=0, shard_size=40, config=cfg, progress=False)
+    out = generate_dataset(tmp_path / "ds", images=few_photos, split="all", n=40, size=64, seed=1, workers=0,
+                           shard_size=40, config=cfg, progress=False)
     yaw = np.degrees([s.camera.yaw for s in SynthDataset(out)])
     assert yaw.min() >= -90 and yaw.max() <= 90 and yaw.max() - yaw.min() > 120
 
