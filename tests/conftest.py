@@ -86,11 +86,10 @@ class _BookBuild:
         if self.proc is not None:
             return
         self.out = out
-        env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"), **_ONE_THREAD)  # no stale cache from an earlier run
-        self.env = env
+        self.env = dict(os.environ, DFFKIT_CACHE=str(out / "cache"), **_ONE_THREAD)  # no stale cache from an earlier run
         self.log = open(out.parent / f"{out.name}.log", "w+")
         self.proc = subprocess.Popen([*_NICE, sys.executable, str(ROOT / "tools" / "reproduce.py"), "--scale", "smoke",
-                                      "--out", str(out)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+                                      "--out", str(out)], stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         threading.Thread(target=self._then_nbval, args=(nbval,), daemon=True).start()
 
     def _then_nbval(self, nbval: bool) -> None:
@@ -130,19 +129,19 @@ class _BookBuild:
 _BOOK = _BookBuild()
 
 
-def _needs_book(item) -> bool:
-    return "smoke_build" in getattr(item, "fixturenames", ())
+def _needs(item, fixture: str = "smoke_build") -> bool:
+    return fixture in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    if any(_needs_book(item) for item in items):
+    if any(_needs(item) for item in items):
         import tempfile
 
-        nbval = any("smoke_nbval" in getattr(item, "fixturenames", ()) for item in items)
+        nbval = any(_needs(item, "smoke_nbval") for item in items)
         _BOOK.start(Path(tempfile.mkdtemp(prefix="dffkit-smoke-book-")) / "book", nbval)
         # The tests that read the build run last (in their own order), so that the rest of the suite runs
         # while the book builds, instead of waiting on it at the first such test.
-        items[:] = [it for it in items if not _needs_book(it)] + [it for it in items if _needs_book(it)]
+        items[:] = [it for it in items if not _needs(it)] + [it for it in items if _needs(it)]
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
