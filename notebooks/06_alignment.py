@@ -106,7 +106,7 @@ results = chapter.measure(
 print(
     f"{len(faces)} held-out real images, "
     f"{len(profiled)} profiled views of them, "
-    f"{len(rendered)} renders; regressors learned on "
+    f"{len(rendered)} renders;\nregressors learned on "
     f"{aligner.reg.meta.get('n_samples')} "
     f"samples x {aligner.reg.meta.get('n_init')} boxes"
 )

@@ -38,7 +38,9 @@ def test_the_checker_flags_code_first_pages():
 def test_the_checker_flags_code_lines_past_the_column():
     clean = {"outText": "", "mathNodes": 0, "typeset": 0, "body": "", "imgs": [], "codeFirst": 0, "cut": [], "shown": []}
     found = check_book.problems(dict(clean, cut=["results = chapter.measure(" + "x, " * 60 + ")"]))
-    assert "past the column's edge" in " ".join(found)
+    assert "code cells have lines past the column's edge" in " ".join(found)
+    found = check_book.problems(dict(clean, cutOut=["136 held-out images, " * 8]))
+    assert "printed outputs have lines past the column's edge" in " ".join(found)
 
 
 def test_the_checker_flags_a_grid_too_wide_for_the_column():
@@ -64,11 +66,14 @@ def test_the_checker_measures_a_real_page_in_chromium(tmp_path):
     cells = "".join(f'<div class="cell"><div class="cell_input"><pre>{code}</pre></div></div>' for _ in range(3))
     (tmp_path / "index.html").write_text(
         f'<html><body><main style="width:700px">{cells}<div class="cell"><div class="cell_output">'
-        f'<img src="wide.png" style="max-width:100%"></div></div></main></body></html>')
+        f'<img src="wide.png" style="max-width:100%"></div></div><div class="cell"><div class="cell_output">'
+        f'<pre>{"136 held-out real images, " * 8}</pre></div></div></main></body></html>')
     found = check_book.check_book(tmp_path)
     found.pop("_seen")
     text = " ".join(found["index.html"])
-    assert "code cells are shown before the first result" in text and "past the column's edge" in text
+    assert "code cells are shown before the first result" in text
+    assert "code cells have lines past the column's edge" in text
+    assert "printed outputs have lines past the column's edge" in text
     assert "shrunk" in text
 
 

@@ -7,7 +7,7 @@ Checks, on the rendered DOM (after scripts and MathJax ran):
 - no cell output contains "Warning", "Traceback", a ``PosixPath(`` repr or an absolute machine path;
 - what a reader sees first is prose and results: no more than :data:`MAX_CODE_FIRST` code cells are shown
   (not folded) before the first result;
-- no code line runs past the column's edge (every folded cell opened and measured);
+- no line of code or of printed output runs past the column's edge (every folded cell opened and measured);
 - no figure is shrunk below :data:`MIN_SCALE` of its width to fit the column (a grid of more faces than
   the column holds: split it into rows of at most four, or make it full width).
 
@@ -51,12 +51,14 @@ async () => {
   }
   // every folded cell opened: code lines wider than their column
   document.querySelectorAll('details').forEach(d => { d.open = true; });
-  const cut = [...document.querySelectorAll('.cell_input pre')].filter(p => p.scrollWidth > p.clientWidth + 2)
+  // ... and text lines wider than their column, in code and in printed output: each box's longest line
+  const cutIn = sel => [...document.querySelectorAll(sel)].filter(p => p.scrollWidth > p.clientWidth + 2)
     .map(p => p.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), ''));
+  const cut = cutIn('.cell_input pre'), cutOut = cutIn('.cell_output pre');
   const shown = [...document.querySelectorAll('.cell_output img, figure img')].map(i => ({
     src: i.getAttribute('src'), natural: i.naturalWidth, width: i.getBoundingClientRect().width,
     full: !!i.closest('.tag_full-width, .full-width')}));
-  return {outputs: outputs.length, outText, imgs, mathNodes, typeset, body, codeFirst, cut, shown,
+  return {outputs: outputs.length, outText, imgs, mathNodes, typeset, body, codeFirst, cut, cutOut, shown,
           outputTables: document.querySelectorAll('.cell_output table').length,
           title: document.title};
 }
@@ -113,9 +115,10 @@ def problems(report: dict) -> list[str]:
             out.append(f"image does not load: {img['src']}")
     if report.get("codeFirst", 0) > MAX_CODE_FIRST:
         out.append(f"{report['codeFirst']} code cells are shown before the first result (fold them: hide-input)")
-    if report.get("cut"):
-        out.append(f"{len(report['cut'])} code cells have lines past the column's edge, e.g. "
-                   f"{report['cut'][0].strip()[:80]!r}")
+    for key, what in (("cut", "code cells"), ("cutOut", "printed outputs")):
+        if report.get(key):
+            out.append(f"{len(report[key])} {what} have lines past the column's edge, e.g. "
+                       f"{report[key][0].strip()[:80]!r}")
     for img in report.get("shown", []):
         if img["natural"] and img["width"] and not img["full"] and img["width"] < MIN_SCALE * img["natural"]:
             out.append(f"figure {img['src']} is shrunk to {img['width'] / img['natural']:.0%} of its width to fit "
