@@ -126,6 +126,16 @@ def problems(report: dict) -> list[str]:
     return out
 
 
+# What the checks read, settled: MathJax's first typesetting done and every image loaded or failed. (Waiting for
+# the network to go idle instead hung for minutes now and then on a busy machine, failing a good page.)
+_SETTLED = """async () => {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) await mj.startup.promise;
+  await Promise.all([...document.images].filter(i => !i.complete).map(i => new Promise(done => {
+    i.addEventListener('load', done); i.addEventListener('error', done); })));
+}"""
+
+
 def check_book(html: str | Path, screenshots: str | Path | None = None) -> dict[str, list[str]]:
     """Open every page of the built book ``html`` in headless Chromium.
 
@@ -148,7 +158,7 @@ def check_book(html: str | Path, screenshots: str | Path | None = None) -> dict[
             if "http-equiv=\"refresh\"" in p.read_text(errors="replace").lower():
                 continue  # a redirect (the book's index.html): its target is checked as a page of its own
             page.goto(p.resolve().as_uri(), wait_until="load")
-            page.wait_for_load_state("networkidle")
+            page.evaluate(_SETTLED)
             rel = str(p.relative_to(html))
             if screenshots:  # as a reader first sees the page: before the inspection opens the folded code
                 Path(screenshots).mkdir(parents=True, exist_ok=True)
