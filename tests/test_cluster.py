@@ -84,3 +84,24 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(images, tmp_pat
 def test_a_bad_cluster_spec_is_refused(spec):
     with pytest.raises(DffkitError, match="--cluster"):
         parse_cluster(spec)
+
+
+def test_a_dask_workers_small_malloc_trim_threshold_is_undone():
+    code = "from dffkit.execution.dask_worker import undo_malloc_trim; print(undo_malloc_trim())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    pinned = subprocess.run([sys.executable, "-c", code], env={**env, "MALLOC_TRIM_THRESHOLD_": "65536"},
+                            capture_output=True, text=True)
+    free = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert pinned.stdout.split()[-1] == ("True" if sys.platform.startswith("linux") else "False"), pinned.stderr
+    assert free.stdout.split()[-1] == "False", free.stderr
+
+
+def test_a_cluster_started_in_the_background_takes_work_once_ready():
+    with make_executor(cluster="local:1") as ex:  # returns while the cluster is still starting
+        ex.ready()
+        assert ex.width == 1
+        assert sorted(ex.map(dict, (), _double, list(range(20)))) == [(x, 2 * x) for x in range(20)]
+
+
+def _double(state: dict, x: int) -> int:
+    return 2 * x

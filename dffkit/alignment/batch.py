@@ -142,5 +142,6 @@ def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str |
     files = [str(p) for p in paths]
     job = _Job(regressors, descriptor, landmark_box, detector)  # here, now: a bad file fails once, before any work
     ex = executor or make_executor(workers)
+    ex.ready()  # a cluster starting in the background: its error now, before any output is opened
     setup, args = (reuse, (job,)) if isinstance(ex, InProcess) else (_Job, (regressors, descriptor, landmark_box, detector))
     return (r for _, r in ex.map(setup, args, _align_one, files))

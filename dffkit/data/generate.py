@@ -149,6 +149,7 @@ def _generate(out: Path, chosen: list, n: int, seed: int, executor: Executor, sp
         old["config"] = json.loads(json.dumps(old["config"]))
     if old is not None and old.get("config") != config_doc:
         raise DffkitError(f"{out} holds a dataset made with another config; choose another --out or delete it")
+    executor.ready()  # a cluster starting in the background: its error now, before anything is written
     spath = out / "sources.npz"
     if not _sources_ok(spath):
         skipped: list[str] = []

@@ -46,6 +46,10 @@ class Executor(ABC):
     def map(self, setup: Setup, args: tuple, task: Task, items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
         """Yield ``(item, task(state, item))`` for every item, each exactly once."""
 
+    def ready(self) -> None:
+        """Wait until the executor can take work, and raise what kept it from starting (a cluster that is
+        still starting in the background: call this after the job's own checks and before opening outputs)."""
+
     def close(self) -> None:
         """Release what the executor holds (a cluster it started)."""
 
@@ -146,9 +150,11 @@ def make_executor(workers: int = 1, cluster: str | None = None) -> Executor:
     """
     if cluster:
         parse_cluster(cluster)  # a bad spec is one line, with or without Dask installed
-        try:
-            from dffkit.execution.dask import DaskCluster
-        except ImportError:
-            raise DffkitError("--cluster needs Dask: pip install dask distributed (on the workers too)") from None
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise DffkitError("--cluster needs Dask: pip install dask distributed (on the workers too)")
+        from dffkit.execution.dask import DaskCluster
+
         return DaskCluster(cluster)
     return InProcess() if workers <= 1 else ProcessPool(workers)
