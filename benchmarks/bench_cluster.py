@@ -2,10 +2,11 @@
 (a Dask LocalCluster standing in for a cluster), faces/s and samples/s for 1 and 2 workers, the rows and
 shards compared bit for bit, and a worker killed in the middle of a run.
 
-Every run is the ``dffkit`` command line, start-up included, on a quiet machine.
+Every run is the ``dffkit`` command line, start-up included, on a quiet machine; ``--long`` also times the
+whole folder, where the start-up weighs less.
 
 Usage:
-    .venv/bin/python benchmarks/bench_cluster.py [--images ../shared/data/300w] [--n 200] [--json out.json]
+    .venv/bin/python benchmarks/bench_cluster.py [--images ../shared/data/300w] [--n 200] [--long 0] [--json out.json]
 """
 
 from __future__ import annotations
@@ -110,11 +111,39 @@ def _client_rates(n_rows: int = 20000, n_tasks: int = 2000) -> dict:
             "Dask LocalCluster round trip, trivial tasks/s": tasks}
 
 
+def _long_run(images: str, n: int, tmp: Path) -> dict:
+    """``--workers 2`` against ``--cluster local:2`` over ``n`` images (0: all), each run twice, alternating."""
+    from dffkit.data.photos import list_images
+
+    folder = tmp / "long"
+    folder.mkdir()
+    files = list_images(images)
+    for f in files[: n or len(files)]:
+        os.symlink(f.image.resolve(), folder / f.image.name)
+    count = len(list(folder.iterdir()))
+    secs: dict[str, list[float]] = {"workers 2": [], "cluster local:2": []}
+    for _ in range(2):
+        for name, opts in (("workers 2", ["--workers", "2"]), ("cluster local:2", ["--cluster", "local:2"])):
+            csv_path = tmp / "long.csv"
+            csv_path.unlink(missing_ok=True)
+            t, r = _dffkit("align", str(folder), "--csv", str(csv_path), "--quiet", *opts)
+            if r.returncode != 0:
+                raise SystemExit(f"{name} failed: {r.stderr.strip()[-300:]}")
+            secs[name].append(t)
+    rate = {k: count / min(v) for k, v in secs.items()}
+    return {f"align over {count} images, {k} (best of 2)": {"seconds": min(v), "images/s": rate[k]}
+            for k, v in secs.items()} | {
+        f"align over {count} images: local:2 / workers 2 throughput": rate["cluster local:2"] / rate["workers 2"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", default=str(HERE.parents[1] / "shared" / "data" / "300w"))
     ap.add_argument("--n", type=int, default=200, help="images aligned")
     ap.add_argument("--samples", type=int, default=64, help="samples synthesised")
+    ap.add_argument("--long", type=int, default=0,
+                    help="also time --workers 2 against --cluster local:2 over this many images (0: all of --images), "
+                         "where the cluster's start-up and shutdown (about 2 s) weigh less; -1 skips it")
     ap.add_argument("--json")
     args = ap.parse_args()
     from dffkit.data.photos import list_images
@@ -153,6 +182,8 @@ def main() -> None:
             "seconds": time.perf_counter() - t0, "exit": proc.returncode,
             "rows equal to the uninterrupted run": _rows(killed) == base if killed.is_file() else False,
             "stderr": err.strip()[-300:]}
+        if args.long >= 0:
+            out.update(_long_run(args.images, args.long, tmp))
         common = ["--images", args.images, "--n", str(args.samples), "--size", "128", "--shard-size", "8",
                   "--seed", "5", "--mode", "profile", "--split", "test", "--quiet"]
         shards = {}

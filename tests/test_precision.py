@@ -3,6 +3,8 @@ precision chosen by argument, environment or command line, and a clear error whe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,17 @@ def test_the_cli_runs_int8(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)["faces"]) >= 1
+
+
+def test_quantising_leaves_the_working_folder_alone(crops, tmp_path, monkeypatch):
+    import onnx
+
+    from dffkit.dff.quantize import quantize_dff
+
+    monkeypatch.chdir(tmp_path)
+    q = quantize_dff(shipped_onnx_path("fp32").read_bytes(), crops[:2])
+    props = {p.key: p.value for p in onnx.load_from_string(q).metadata_props}
+    assert props["dffkit_precision"] == "int8"
+    assert list(tmp_path.iterdir()) == [] and Path.cwd() == tmp_path  # no scratch files here, no chdir
+    with pytest.raises(DffkitError, match="calibration crops"):
+        quantize_dff(b"", crops[0])

@@ -7,7 +7,6 @@ float model stays available (:class:`dffkit.dff.runner.DffRunner` ``precision='f
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,14 +68,9 @@ def quantize_dff(model: bytes, crops: np.ndarray, per_channel: bool = False) -> 
     with tempfile.TemporaryDirectory() as tmp:
         src, pre, out = Path(tmp) / "fp32.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(model)
-        here = os.getcwd()
-        os.chdir(tmp)  # ONNX Runtime's quantiser writes its own temporary files to the working folder
-        try:
-            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-            quantize_static(str(pre), str(out), _Reader(), quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
-        finally:
-            os.chdir(here)
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # its own scratch files go to a temp dir
+        quantize_static(str(pre), str(out), _Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel)
         q = onnx.load(str(out))
     props = {p.key: p.value for p in onnx.load_from_string(model).metadata_props}
     onnx.helper.set_model_props(q, {**props, "dffkit_precision": "int8"})
