@@ -114,8 +114,6 @@ def test_tracking_chapter_results(book):
     assert book.tracking.filter_sweep[0].smoothing is None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26 not met yet: a restart after a lost frame opens a new id (the "
-                   "one-face similarity-drift sequence ends with 2 ids at smoke scale, 4 at default)")
 def test_tracking_keeps_one_id_for_one_face(book):
     rows = {(r.sequence, r.method): r.summary for r in book.tracking.methods}
     assert rows["similarity-drift", "tracking"].tracks == 1

@@ -60,9 +60,7 @@ def test_the_filter_reduces_jitter_on_the_still_stretch(clip):
     assert jitter(np.array(smooth)) < 0.6 * jitter(np.array(raw))
 
 
-@pytest.mark.parametrize("cut", ["grey", pytest.param("noise", marks=pytest.mark.xfail(
-    strict=True, reason="issue 26 not met yet: the shipped verdict (held-out FPR 0.30 at TPR 0.99) keeps a track "
-    "on a frame of noise"))])
+@pytest.mark.parametrize("cut", ["grey", "noise"])
 def test_a_cut_to_an_empty_frame_loses_the_track_within_two_frames_and_a_return_redetects_it(clip, cut):
     video, _, seq = clip
     rng = np.random.default_rng(0)

@@ -74,12 +74,17 @@ def side_by_side(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarr
 
 
 def verdict_figure(results: TrackingResults):
-    """The verdict's ROC on held-out faces, its threshold marked."""
+    """The verdict's ROC on held-out faces, its two thresholds marked (keeping a tracked face, starting one)."""
     fig, ax = new_figure(4.5, 3.5)
     v = results.verdict
     ax.plot(v.fpr_curve, v.tpr_curve, lw=1.5)
-    ax.scatter([v.fpr], [v.tpr], color="k", zorder=3)
-    ax.annotate(f"threshold {v.threshold:.2f}", (v.fpr, v.tpr), textcoords="offset points", xytext=(8, -12), fontsize=8)
+    points = [(v.threshold, v.fpr, v.tpr, "keep")]
+    if np.isfinite(v.start_threshold):
+        points.append((v.start_threshold, v.start_fpr, v.start_tpr, "start"))
+    for thr, fpr, tpr, use in points:
+        ax.scatter([fpr], [tpr], color="k", zorder=3)
+        ax.annotate(f"{use}: threshold {thr:.2f}", (fpr, tpr), textcoords="offset points", xytext=(8, -12),
+                    fontsize=8)
     ax.set(xlabel="non-faces called faces", ylabel="faces called faces", xlim=(-0.02, 1), ylim=(0, 1.02),
            title=f"AUC {v.auc:.3f}")
     ax.grid(alpha=0.3)

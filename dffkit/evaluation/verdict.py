@@ -19,9 +19,12 @@ class VerdictROC(Record):
 
     Attributes:
         auc: the area under the ROC curve.
-        threshold: the regressors' threshold; tpr, fpr: the share of faces and of non-faces called faces at it.
+        threshold: the regressors' threshold, which keeps a face already tracked; tpr, fpr: the share of faces
+            and of non-faces called faces at it.
         faces, non_faces: alignments scored.
         fpr_curve, tpr_curve: the ROC curve.
+        start_threshold: the probability a new face needs (:data:`dffkit.alignment.verdict.START_SCORE`: a
+            new track, a weak detector candidate); start_tpr, start_fpr: the same shares at it.
 
     Example:
         >>> VerdictROC(0.99, 0.1, 0.98, 0.05, 10, 10, np.array([0.0, 1.0]), np.array([0.0, 1.0])).auc
@@ -36,6 +39,9 @@ class VerdictROC(Record):
     non_faces: int
     fpr_curve: np.ndarray
     tpr_curve: np.ndarray
+    start_threshold: float = float("nan")
+    start_tpr: float = float("nan")
+    start_fpr: float = float("nan")
 
 
 def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes: int = 3, seed: int = 0) -> VerdictROC:
@@ -49,7 +55,7 @@ def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes
         >>> r.faces, r.non_faces
         (2, 2)
     """
-    from dffkit.alignment.verdict import roc_curve, verdict_examples
+    from dffkit.alignment.verdict import START_SCORE, roc_curve, verdict_examples
 
     ex = list(verdict_examples(aligner, faces, n_boxes, np.random.default_rng(seed)))
     p = np.array([a.face_score for a, _ in ex])
@@ -57,4 +63,5 @@ def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes
     thr = float(aligner.reg.verdict.get("threshold", 0.5)) if aligner.reg.verdict else float("nan")
     fpr, tpr, _, auc = roc_curve(np.nan_to_num(p, nan=1.0), y)
     return VerdictROC(auc, thr, float((p[y] >= thr).mean()), float((p[~y] >= thr).mean()), int(y.sum()),
-                      int((~y).sum()), fpr, tpr)
+                      int((~y).sum()), fpr, tpr, START_SCORE, float((p[y] >= START_SCORE).mean()),
+                      float((p[~y] >= START_SCORE).mean()))

@@ -5,7 +5,9 @@
   −``max_yaw`` and back, with a slow drift of pitch, roll, position and scale; a fixed camera (the framing
   does not follow the face). Truth: the model's 68 landmarks and visibility, the yaw.
 * :func:`similarity_drift`: real pixels, 2D. A photo moved by a smooth similarity transform (pan, zoom,
-  in-plane rotation) after a still stretch; truth: its hand-annotated 68 points moved the same way.
+  in-plane rotation) after a still stretch; truth: its hand-annotated 68 points moved the same way. Where
+  the frame reaches past the photo, the photo's edge pixels are carried outwards (a mirrored border would
+  put mirror copies of the face in the frame, which a tracker rightly follows as more faces).
 * :func:`crossing_faces`: two real faces cut from a photo, sliding past each other across a frame (the
   one in front hides the other as they pass); truth: each face's centre per frame. Ids must not swap.
 
@@ -119,7 +121,7 @@ def similarity_drift(photo: np.ndarray, landmarks: np.ndarray, n_still: int = 30
         shift = np.array([(w - 1) / 2, (h - 1) / 2]) + pan - rot @ c
         m = np.c_[rot, shift]
         frames.append(_camera_shake(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR,
-                                                   borderMode=cv2.BORDER_REFLECT), rng, noise, quality))
+                                                   borderMode=cv2.BORDER_REPLICATE), rng, noise, quality))
         lms.append(lm @ rot.T + shift)
     n = n_still + n_move
     return Sequence(np.stack(frames), SequenceTruth(np.stack(lms), np.ones((n, 68), bool),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np  # noqa: F401 - the examples use it
+import numpy as np  
 
 from dffkit.evaluation.report.labels import SEQUENCE_LABELS, TRACKING_LABELS, bin_labels, pct
 from dffkit.evaluation.report.table import Table, table
@@ -79,17 +79,23 @@ def filter_table(rows: Sequence[tracking.FilterRow]) -> Table:
                    "jitter still (% of box)": pct(r.jitter_still), "lag (frames)": r.lag_frames,
                    "NME moving (%)": pct(r.nme_moving)} for r in rows], digits=3)
 def verdict_table(v: verdict.VerdictROC | None) -> Table:
-    """The face verdict on held-out faces: AUC, threshold, faces kept and non-faces let through (%).
+    """The face verdict on held-out faces at its two thresholds (keeping a tracked face, starting a new one):
+    AUC, threshold, faces kept and non-faces let through (%).
 
     Example:
         >>> from dffkit.evaluation.verdict import VerdictROC
-        >>> verdict_table(VerdictROC(0.99, 0.1, 0.98, 0.05, 90, 90, np.zeros(2), np.ones(2))).rows[0]["faces kept (%)"]
-        98.0
+        >>> t = verdict_table(VerdictROC(0.99, 0.1, 0.98, 0.05, 90, 90, np.zeros(2), np.ones(2), 0.5, 0.96, 0.01))
+        >>> [(r["use"], r["faces kept (%)"]) for r in t.rows]
+        [('keep a tracked face', 98.0), ('start a new face', 96.0)]
     """
     if v is None:
         return table([{"verdict": "the regressors carry no verdict"}])
-    return table([{"held-out faces": v.faces, "non-faces": v.non_faces, "AUC": v.auc, "threshold": v.threshold,
-                   "faces kept (%)": pct(v.tpr), "non-faces let through (%)": pct(v.fpr)}], digits=3)
+    points = [("keep a tracked face", v.threshold, v.tpr, v.fpr)]
+    if np.isfinite(v.start_threshold):
+        points.append(("start a new face", v.start_threshold, v.start_tpr, v.start_fpr))
+    return table([{"use": use, "held-out faces": v.faces, "non-faces": v.non_faces, "AUC": v.auc, "threshold": thr,
+                   "faces kept (%)": pct(tpr), "non-faces let through (%)": pct(fpr)}
+                  for use, thr, tpr, fpr in points], digits=3)
 
 
 def crossing_table(c: tracking.CrossingScore | None) -> Table:
