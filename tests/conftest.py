@@ -70,6 +70,25 @@ _ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THR
 _NICE = ["nice", "-n", "10"] if shutil.which("nice") else []
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _suite_torch_on_one_thread():
+    """The suite's own torch (the training tests that run in this process) on one thread, for the session.
+
+    Beside the background book build, a torch parallel region on two threads waits on the core the build holds:
+    in a fresh-clone CI run, test_network_and_heads_can_fit_one_batch took 42-59 s against 5 s alone. Tests
+    assert what the code does, not how many threads it uses for it; the thread policy has its own tests
+    (tests/test_threads.py), which count threads in their own processes. torch is not imported for this: only
+    a suite that already loaded it is changed.
+    """
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    yield
+    if torch is not None:
+        torch.set_num_threads(before)
+
+
 class _BookBuild:
     """The smoke-scale book build, then nbval over its executed notebooks, started in the background as soon as
     a collected test needs them, so that they run beside the rest of the suite rather than after it (the CI
