@@ -81,12 +81,13 @@ def _suite_torch_on_one_thread():
     a suite that already loaded it is changed.
     """
     torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(1)
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield
-    if torch is not None:
-        torch.set_num_threads(before)
+    torch.set_num_threads(before)
 
 
 class _BookBuild:

@@ -78,13 +78,10 @@ def verdict_figure(results: TrackingResults):
     fig, ax = new_figure(4.5, 3.5)
     v = results.verdict
     ax.plot(v.fpr_curve, v.tpr_curve, lw=1.5)
-    points = [(v.threshold, v.fpr, v.tpr, "keep", -14)]
-    if np.isfinite(v.start_threshold):
-        points.append((v.start_threshold, v.start_fpr, v.start_tpr, "start", -30))  # its label below keep's
-    for thr, fpr, tpr, use, dy in points:
+    for k, (use, thr, tpr, fpr) in enumerate(v.operating_points()):
         ax.scatter([fpr], [tpr], color="k", zorder=3)
-        ax.annotate(f"{use}: threshold {thr:.2f}", (fpr, tpr), textcoords="offset points", xytext=(8, dy),
-                    fontsize=8)
+        ax.annotate(f"{use.split()[0]}: threshold {thr:.2f}", (fpr, tpr), textcoords="offset points",
+                    xytext=(8, -14 - 16 * k), fontsize=8)  # each label below the one before
     ax.set(xlabel="non-faces called faces", ylabel="faces called faces", xlim=(-0.02, 1), ylim=(0, 1.02),
            title=f"AUC {v.auc:.3f}")
     ax.grid(alpha=0.3)

@@ -43,6 +43,20 @@ class VerdictROC(Record):
     start_tpr: float = float("nan")
     start_fpr: float = float("nan")
 
+    def operating_points(self) -> list[tuple[str, float, float, float]]:
+        """(use, threshold, tpr, fpr) at each threshold measured: keeping a tracked face, then starting a new
+        one (absent from results saved before it was measured).
+
+        Example:
+            >>> r = VerdictROC(0.99, 0.1, 0.98, 0.05, 10, 10, np.zeros(2), np.ones(2), 0.5, 0.96, 0.01)
+            >>> [use for use, *_ in r.operating_points()]
+            ['keep a tracked face', 'start a new face']
+        """
+        points = [("keep a tracked face", self.threshold, self.tpr, self.fpr)]
+        if np.isfinite(self.start_threshold):
+            points.append(("start a new face", self.start_threshold, self.start_tpr, self.start_fpr))
+        return points
+
 
 def verdict_roc(aligner, faces: Sequence[tuple[np.ndarray, np.ndarray]], n_boxes: int = 3, seed: int = 0) -> VerdictROC:
     """The verdict's ROC on held-out (image, (68, 2) truth) faces: each from ``n_boxes`` jittered true boxes

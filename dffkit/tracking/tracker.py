@@ -94,15 +94,10 @@ class _Track:
 
 
 #: A tracked face whose verdict falls below the start score with its log-odds this much lower than on the
-#: frame before is checked by the detector, as a rejected one is: a cut, not a turn. Measured on the tracking
+#: frame before is checked by the detector, as a rejected one is: a cut, not a turn. A one-off check on the tracking
 #: chapter's sequences (default scale): at most 1.8 from one frame to the next while a face turns to 80° of
 #: yaw or drifts, and about 8 at a cut to an empty grey frame.
 CUT_DROP = 4.0
-
-
-def _log_odds(p: float) -> float:
-    q = min(max(float(p), 1e-6), 1.0 - 1e-6)
-    return float(np.log(q / (1.0 - q)))
 
 
 def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
@@ -115,7 +110,10 @@ def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
     """
     if not (np.isfinite(before.face_score) and np.isfinite(now.face_score)) or now.face_score >= start_score:
         return False
-    return _log_odds(before.face_score) - _log_odds(now.face_score) > CUT_DROP
+    from scipy.special import logit
+
+    p = np.clip([before.face_score, now.face_score], 1e-6, 1.0 - 1e-6)
+    return float(logit(p[0]) - logit(p[1])) > CUT_DROP
 
 
 class Tracker:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np  
+import numpy as np  # noqa: F401 - the examples use it
 
 from dffkit.evaluation.report.labels import SEQUENCE_LABELS, TRACKING_LABELS, bin_labels, pct
 from dffkit.evaluation.report.table import Table, table
@@ -90,12 +90,9 @@ def verdict_table(v: verdict.VerdictROC | None) -> Table:
     """
     if v is None:
         return table([{"verdict": "the regressors carry no verdict"}])
-    points = [("keep a tracked face", v.threshold, v.tpr, v.fpr)]
-    if np.isfinite(v.start_threshold):
-        points.append(("start a new face", v.start_threshold, v.start_tpr, v.start_fpr))
     return table([{"use": use, "held-out faces": v.faces, "non-faces": v.non_faces, "AUC": v.auc, "threshold": thr,
                    "faces kept (%)": pct(tpr), "non-faces let through (%)": pct(fpr)}
-                  for use, thr, tpr, fpr in points], digits=3)
+                  for use, thr, tpr, fpr in v.operating_points()], digits=3)
 
 
 def crossing_table(c: tracking.CrossingScore | None) -> Table:
