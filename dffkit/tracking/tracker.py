@@ -105,8 +105,10 @@ def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
 
     Example:
         >>> from types import SimpleNamespace as A
-        >>> _collapsed(A(face_score=0.99), A(face_score=0.05), 0.5), _collapsed(A(face_score=0.9), A(face_score=0.6), 0.5)
-        (True, False)
+        >>> _collapsed(A(face_score=0.99), A(face_score=0.05), 0.5)  # a cut
+        True
+        >>> _collapsed(A(face_score=0.9), A(face_score=0.6), 0.5)  # still above the start score
+        False
     """
     if not (np.isfinite(before.face_score) and np.isfinite(now.face_score)) or now.face_score >= start_score:
         return False
