@@ -105,3 +105,18 @@ def test_a_cluster_started_in_the_background_takes_work_once_ready():
 
 def _double(state: dict, x: int) -> int:
     return 2 * x
+
+
+def test_workers_with_another_dffkit_version_are_refused_in_one_line(monkeypatch):
+    import importlib.metadata
+
+    real, here = importlib.metadata.version, os.getpid()
+    # this process claims another version; the workers (other processes, which run this same function) report
+    # the installed one
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "0.0.0.test" if name == "dffkit" and os.getpid() == here else real(name))
+    ex = make_executor(cluster="local:1")
+    with pytest.raises(DffkitError, match=r"runs dffkit \S+ but this process runs 0\.0\.0\.test") as err:
+        ex.ready()
+    assert "\n" not in str(err.value)
+    ex.close()
