@@ -41,6 +41,9 @@ def as_runner(net: UNet | DffRunner | None) -> DffRunner:
     return default_runner() if net is None else DffRunner(net)
 
 
+_DX, _DY = np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])  # the four bilinear neighbours' offsets
+
+
 def sample_map(descriptors: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Bilinear samples of a descriptor map at crop points, renormalised; cells outside the map count as
     zero, and a point with no cell inside (or not finite) gives a zero row.
@@ -64,23 +67,27 @@ def sample_map(descriptors: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
     h, w, d = descriptors.shape
     p = np.asarray(points, np.float64).reshape(-1, 2)
-    p = np.where(np.isfinite(p).all(axis=1)[:, None], p, -10.0)
+    finite = np.isfinite(p).all(axis=1)
+    if not finite.all():
+        p = np.where(finite[:, None], p, -10.0)
     base = np.floor(p)
-    fx, fy = (p - base).T
-    xi = base[:, 0].astype(np.intp) + np.array([[0], [1], [0], [1]])  # (4, N): the four neighbours
-    yi = base[:, 1].astype(np.intp) + np.array([[0], [0], [1], [1]])
+    f = p - base
+    x0, y0 = base.astype(np.intp).T
+    xi, yi = x0 + _DX[:, None], y0 + _DY[:, None]  # (4, N): the four neighbours
+    gx, gy = np.stack([1 - f[:, 0], f[:, 0]]), np.stack([1 - f[:, 1], f[:, 1]])
+    weight = (gx[_DX] * gy[_DY]).astype(np.float32)  # (4, N)
     inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    weight = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy]) * inside  # (4, N)
-    flat = (np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)).reshape(-1)
+    if not inside.all():
+        weight *= inside
+        xi, yi = np.clip(xi, 0, w - 1), np.clip(yi, 0, h - 1)
+    flat = (yi * w + xi).reshape(-1)
     planes = descriptors.transpose(2, 0, 1)
-    if planes.flags.c_contiguous:
-        values = planes.reshape(d, h * w)[:, flat].reshape(d, 4, -1)  # (D, 4, N)
-        out = np.einsum("dkn,kn->nd", values, weight.astype(np.float32))
+    if planes.flags.c_contiguous:  # np.take: half the time of fancy indexing
+        out = np.einsum("dkn,kn->nd", np.take(planes.reshape(d, h * w), flat, axis=1).reshape(d, 4, -1), weight)
     else:
-        values = descriptors.reshape(h * w, d)[flat].reshape(4, -1, d)  # (4, N, D)
-        out = np.einsum("knd,kn->nd", values, weight.astype(np.float32))
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), 0.0).astype(np.float32)
+        out = np.einsum("knd,kn->nd", np.take(descriptors.reshape(h * w, d), flat, axis=0).reshape(4, -1, d), weight)
+    norm = np.sqrt(np.einsum("nd,nd->n", out, out, dtype=np.float32))[:, None]
+    return np.where(norm > 1e-6, out / np.maximum(norm, 1e-6), np.float32(0.0)).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)

@@ -75,13 +75,13 @@ def track_video(source: str | Path, tracker: Tracker, overlay: str | Path | None
             frame = tracker.step(image, index, time_s)
             if writer is not None:
                 writer.write(draw_frame(image, frame))
-            for r in frame_rows(frame):
+            for r in frame_rows(frame) if rows is not None else []:
                 if table is not None:
                     table.writerow(csv_row(r, VIDEO_CONTEXT, "3d"))  # the tracker filters the 3D convention
-                elif rows is not None:
+                else:
                     text.write(json.dumps(r) + "\n")
+            bar.set_postfix(fps=f"{(index + 1) / (time.perf_counter() - t0):.1f}", faces=len(frame.faces), refresh=False)
             bar.update(1)
-            bar.set_postfix(fps=f"{(index + 1) / (time.perf_counter() - t0):.1f}", faces=len(frame.faces))
             yield frame
         if rows is not None:
             atomic_write(Path(rows), text.getvalue().encode())

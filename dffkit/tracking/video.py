@@ -82,7 +82,7 @@ class VideoReader:
                     ok, bgr = cap.read()
                 if not ok:
                     break
-                yield k, k / self.fps, np.ascontiguousarray(bgr[..., ::-1])
+                yield k, k / self.fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 k += 1
         finally:
             cap.release()
@@ -141,7 +141,7 @@ class VideoWriter:
             self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 raise DffkitError(f"{self.path}: cannot write a video there; choose another output path")
-        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def commit(self) -> Path:
         """Finish the file and move it into place."""
