@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.lapack import dposv
 
 from dffkit.face.camera import Camera, project, transform
 from dffkit.face.landmarks import contour_candidates, dense_landmarks, march_contour
@@ -161,7 +162,8 @@ class ShapeBasis:
         a = (camera.s / noise) ** 2 * (self.gram - c @ c.T)
         a[np.diag_indices_from(a)] += self.prior ** 2
         rhs = self.flat68 @ (resid @ rows).reshape(-1) / noise ** 2
-        return np.clip(np.linalg.solve(a, rhs), self.lo, self.hi)
+        _, p, info = dposv(a, rhs)  # positive definite (a Gram matrix plus the prior): Cholesky, half LU's time
+        return np.clip(p if info == 0 else np.linalg.lstsq(a, rhs)[0], self.lo, self.hi)
 
 
 class CascadeState:
