@@ -18,7 +18,7 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["landmark_box", "box_size", "square_box", "check_box", "iou", "square_crop", "crop_affine", "to_crop",
+__all__ = ["landmark_box", "box_size", "square_box", "check_box", "iou", "overlap", "square_crop", "crop_affine", "to_crop",
            "to_image", "warp_crop", "crop_around", "crop_grid", "mask_grid", "CROP_MARGIN"]
 
 CROP_MARGIN = 0.25  # a crop extends the face box by this share of its longer side on every side
@@ -128,6 +128,15 @@ def check_box(box, image_shape: tuple[int, ...], name: str = "face box", min_sid
     return b
 
 
+def _intersection(box: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """The (N,) intersection areas of a (4,) box with (N, 4) boxes (or one (4,) box), its area and their (N,) areas."""
+    a = np.asarray(box, np.float64).reshape(4)
+    bb = np.asarray(boxes, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(a[2], bb[:, 2]) - np.maximum(a[0], bb[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[3], bb[:, 3]) - np.maximum(a[1], bb[:, 1]), 0, None)
+    return w * h, float((a[2] - a[0]) * (a[3] - a[1])), (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1])
+
+
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray | float:
     """Intersection over union of a box with one box or with each of several.
 
@@ -144,15 +153,29 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray | float:
         >>> iou(np.array([0, 0, 2, 2.]), np.array([[0, 0, 2, 2.], [5, 5, 6, 6.]])).tolist()
         [1.0, 0.0]
     """
-    a = np.asarray(box, np.float64).reshape(4)
-    b = np.asarray(boxes, np.float64)
-    bb = b.reshape(-1, 4)
-    w = np.clip(np.minimum(a[2], bb[:, 2]) - np.maximum(a[0], bb[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[3], bb[:, 3]) - np.maximum(a[1], bb[:, 1]), 0, None)
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1]) - inter
-    out = inter / np.maximum(union, 1e-12)
-    return float(out[0]) if b.ndim == 1 else out
+    inter, area, areas = _intersection(box, boxes)
+    out = inter / np.maximum(area + areas - inter, 1e-12)
+    return float(out[0]) if np.ndim(boxes) == 1 else out
+
+
+def overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray | float:
+    """Intersection over the smaller box's area, of a box with one box or with each of several: 1 when one box
+    lies inside the other, however different their sizes (where :func:`iou` stays small).
+
+    Args:
+        box: (4,) x0, y0, x1, y1.
+        boxes: (4,) or (N, 4).
+
+    Returns:
+        A float for one box, else (N,) float64.
+
+    Example:
+        >>> overlap(np.array([0, 0, 4, 4.]), np.array([1, 1, 2, 2.])), iou(np.array([0, 0, 4, 4.]), np.array([1, 1, 2, 2.]))
+        (1.0, 0.0625)
+    """
+    inter, area, areas = _intersection(box, boxes)
+    out = inter / np.maximum(np.minimum(area, areas), 1e-12)
+    return float(out[0]) if np.ndim(boxes) == 1 else out
 
 
 def square_crop(box: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:

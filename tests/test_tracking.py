@@ -168,3 +168,28 @@ def test_a_group_photo_video_gives_several_stable_ids(tmp_path):
     out = list(Tracker().run(frames))
     ids = [sorted(f.track_id for f in fr.faces) for fr in out]
     assert len(ids[0]) == 2 and all(i == ids[0] for i in ids)
+
+
+def test_a_cut_to_another_person_at_the_same_place_gives_a_new_id():
+    photos = list_images(default_images(), split="test", require_landmarks=True)
+    shots = [similarity_drift(read_image(ph.image), read_landmarks(ph.landmarks), n_still=8, n_move=0,
+                              size=(240, 320), noise=3.0).frames for ph in (photos[1], photos[2])]
+    out = list(Tracker().run((k, k / 30, f) for k, f in enumerate([*shots[0], *shots[1]])))
+    before = {f.track_id for fr in out[:8] for f in fr.faces}
+    after = {f.track_id for fr in out[9:] for f in fr.faces}
+    assert [fr.cut for fr in out] == [False] * 8 + [True] + [False] * 7
+    assert before == {0} and after and not before & after  # the first face's id is not carried onto the second
+
+
+def test_the_detectors_candidates_keep_its_own_boxes_as_they_are():
+    from conftest import shared
+
+    from dffkit.detect import default_detector
+
+    detector = default_detector()
+    for name in ("group-1.jpg", "couple.jpg"):
+        img = read_image(shared("group-photos", name))
+        found, candidates = detector.detect(img, min_score=0.1), detector.candidates(img, min_score=0.1)
+        assert len(found) and len(candidates) >= len(found)
+        for box in found.boxes:  # not merged with the framed pass's weaker boxes
+            assert np.abs(candidates.boxes - box).max(axis=1).min() < 1e-9

@@ -28,6 +28,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from dffkit.boxes import iou
 from dffkit.detect.base import Detections, FaceDetector
 from dffkit.errors import DffkitError
 from dffkit.stdio import captured_stderr
@@ -214,8 +215,11 @@ class BlazeFace(FaceDetector):
         selfie's photographer, frontal and close, scores 0.13)."""
         h, w = image.shape[:2]
         found = self.detect(image, min_score)
-        framed, framed_scores = self._both_ways(image, min_score=min_score, pad=(w // 2, h // 2))
-        boxes, scores = weighted_nms(np.r_[found.boxes, framed], np.r_[found.scores, framed_scores])
+        framed, framed_scores = weighted_nms(*self._both_ways(image, min_score=min_score, pad=(w // 2, h // 2)))
+        # detect's boxes as they are: merged with the framed pass's, a face's box moved by a sixth of its size
+        # (a one-off check on a real clip: the verdict of a three-quarter face fell from 0.76 to 0.05)
+        new = [len(found) == 0 or float(np.max(iou(b, found.boxes))) < 0.3 for b in framed]
+        boxes, scores = np.r_[found.boxes, framed[new]], np.r_[found.scores, framed_scores[new]]
         best = np.argsort(-scores, kind="stable")[:most]
         return Detections.of(boxes[best], scores[best])
 

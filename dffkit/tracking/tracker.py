@@ -17,7 +17,10 @@ frames, and whenever a track is lost or there is none. A detection that overlaps
 fade); any other starts a new track if its alignment's verdict calls it a face. A tracked face whose verdict
 collapses from one frame to the next (:data:`CUT_DROP`: a cut, not a turn) is checked by the detector as a
 rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back;
-otherwise ids are never reused. With a verdict, the detector's weaker candidates are searched too
+otherwise ids are never reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face
+takes a lost track's id back only in the shot the track was lost in (a cut to black and back to the same
+shot), never in another: a track does not carry its id onto another person who stands where its face was.
+With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides.
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
@@ -34,11 +37,12 @@ import numpy as np
 
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.alignment.verdict import START_SCORE
-from dffkit.boxes import box_size, iou, landmark_box, square_box
+from dffkit.boxes import box_size, iou, landmark_box, overlap, square_box
 from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
+from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
 
 __all__ = ["TrackedFace", "TrackedFrame", "Tracker"]
 
@@ -70,6 +74,7 @@ class TrackedFrame:
         detected: the detector searched the whole frame.
         lost: ids of the tracks lost at this frame.
         ms: milliseconds the frame took (decoding excluded).
+        cut: the frame starts a new shot (:mod:`dffkit.tracking.shots`): every track before it ended here.
     """
 
     index: int
@@ -78,6 +83,7 @@ class TrackedFrame:
     detected: bool
     lost: list[int] = field(default_factory=list)
     ms: float = 0.0
+    cut: bool = False
 
 
 @dataclass
@@ -86,6 +92,7 @@ class _Track:
     alignment: Alignment
     filter: OneEuro | None
     motion: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the box centre's last motion, pixels/frame
+    shot: np.ndarray | None = None  # the thumbnail of the last frame it was seen in (dffkit.tracking.shots)
 
     def moved_to(self, a: Alignment) -> None:
         before, after = landmark_box(self.alignment.landmarks), landmark_box(a.landmarks)
@@ -118,6 +125,18 @@ def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
     return float(logit(p[0]) - logit(p[1])) > CUT_DROP
 
 
+def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two (4,) landmark boxes hold one face: they overlap by more than half their union, or one lies
+    mostly inside the other (a second alignment on part of a face: a one-off check on a real clip found one
+    wholly inside a profile face's box, at an IoU of 0.18).
+
+    Example:
+        >>> _same_face(np.array([0, 0, 10, 10.]), np.array([4, 4, 9, 9.])), _same_face(np.array([0, 0, 10, 10.]), np.array([8, 0, 18, 10.]))
+        (True, False)
+    """
+    return iou(a, b) > 0.5 or overlap(a, b) > 0.7
+
+
 class Tracker:
     """Tracks faces frame by frame (see the module docstring).
 
@@ -132,6 +151,8 @@ class Tracker:
             to the verdict's own threshold: hysteresis, so that a doubtful box neither starts nor ends a track).
         recall_s: a face found within this many seconds of losing a track at the same place takes that
             track's id back (a face behind a hand, a blink of the detector); later, it gets a new id.
+        cut_difference: the thumbnails' difference that makes a shot cut (:func:`dffkit.tracking.shots.is_cut`);
+            None: never cut.
 
     Example:
         >>> tracker = Tracker(filter=Smoothing(min_cutoff=1.0, beta=5.0), fps=30)  # doctest: +SKIP
@@ -140,7 +161,7 @@ class Tracker:
 
     def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 10,
                  filter: Smoothing | None = None, fps: float = 25.0, recall_s: float = 1.0,
-                 start_score: float = START_SCORE) -> None:  # noqa: A002
+                 start_score: float = START_SCORE, cut_difference: float | None = CUT_DIFFERENCE) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
@@ -148,20 +169,29 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._lost: list[tuple[_Track, int]] = []  # tracks lost lately, with the frame they were lost at
         self._next_id = 0
+        self.cut_difference = cut_difference
+        self._thumbnail: np.ndarray | None = None  # the last frame's (dffkit.tracking.shots)
 
     def _new_track(self, a: Alignment, index: int) -> _Track:
         """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
-        (its landmarks' box overlapping by more than 0.3), else a new id."""
+        (its landmarks' box overlapping the lost one's by more than 0.3 of their union, or by more than 0.6 of
+        the smaller: alignments of a face at 50° of yaw in a dim real clip varied that much), else a new id."""
         box = landmark_box(a.landmarks)
+        near = {id(r): (iou(box, b), overlap(box, b)) for r in self._lost
+                for b in [landmark_box(r[0].alignment.landmarks)]}
         back = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps
-                and iou(box, landmark_box(r[0].alignment.landmarks)) > 0.3]
+                and (near[id(r)][0] > 0.3 or near[id(r)][1] > 0.6) and self._same_shot(r[0])]
         if back:
-            old = max(back, key=lambda r: iou(box, landmark_box(r[0].alignment.landmarks)))
+            old = max(back, key=lambda r: near[id(r)])
             self._lost.remove(old)
             tid = old[0].id
         else:
             tid, self._next_id = self._next_id, self._next_id + 1
         return _Track(tid, a, self.filter.make(self.fps) if self.filter is not None else None)
+
+    def _same_shot(self, t: _Track) -> bool:
+        """Whether this frame is in the shot the track was last seen in (no cut between the two frames)."""
+        return t.shot is None or self._thumbnail is None or not is_cut(t.shot, self._thumbnail, self.cut_difference)
 
     def restart_box(self, a: Alignment, motion: np.ndarray | None = None) -> np.ndarray:
         """(4,) the landmark box a track restarts from on the next frame: the box of its 3D-convention
@@ -209,7 +239,7 @@ class Tracker:
             keep.append((t, a))
         for i, (ti, ai) in enumerate(keep):
             for tj, aj in keep[i + 1:]:
-                if iou(landmark_box(ai.landmarks), landmark_box(aj.landmarks)) > 0.5:
+                if _same_face(landmark_box(ai.landmarks), landmark_box(aj.landmarks)):
                     moved[max((ti.id, tj.id), key=lambda k: moved[k])] = np.inf  # it jumped onto the other face
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
@@ -229,7 +259,16 @@ class Tracker:
         """Track the faces of one frame."""
         t0 = time.perf_counter()
         img = to_rgb_uint8(image)
-        lost = self._follow(img, index)
+        thumb = thumbnail(img) if self.cut_difference is not None else None
+        cut = self._thumbnail is not None and thumb is not None and is_cut(self._thumbnail, thumb, self.cut_difference)
+        self._thumbnail = thumb
+        if cut:  # every track ends (recalled only back in its own shot)
+            lost = [t.id for t in self._tracks]
+            self._lost = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps] + [
+                (t, index) for t in self._tracks]
+            self._tracks = []
+        else:
+            lost = self._follow(img, index)
         detect = not self._tracks or bool(lost) or (self.detect_every > 0 and index % self.detect_every == 0)
         new_ids = set()
         if detect:
@@ -237,22 +276,24 @@ class Tracker:
             found = self.detector.usable(img, self.detector.candidates(img) if judge else self.detector.detect(img))
             boxes = self.detector.landmark_boxes(found.boxes) if len(found) else np.zeros((0, 4))
             live = [landmark_box(t.alignment.landmarks) for t in self._tracks]
-            fresh = [(f, b) for f, b in zip(found.boxes, boxes) if all(iou(b, lb) < 0.3 for lb in live)]
+            fresh = [(f, b) for f, b in zip(found.boxes, boxes) if all(iou(b, lb) < 0.3 and overlap(b, lb) < 0.7
+                                                                         for lb in live)]
             if fresh:
                 faces = np.array([f for f, _ in fresh])
                 for a in self.aligner.align_checked(img, np.array([b for _, b in fresh]), face_boxes=faces):
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
-                            iou(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) > 0.5 for t in self._tracks):
+                            _same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
                         continue
                     t = self._new_track(a, index)
                     self._tracks.append(t)
                     new_ids.add(t.id)
         faces = []
         for t in self._tracks:
+            t.shot = thumb
             a = t.alignment
             lm = a.landmarks if t.filter is None else t.filter(a.landmarks, scale=box_size(a.landmarks))
             faces.append(TrackedFace(t.id, a, lm, t.id in new_ids))
-        return TrackedFrame(index, time_s, faces, detect, lost, 1e3 * (time.perf_counter() - t0))
+        return TrackedFrame(index, time_s, faces, detect, lost, 1e3 * (time.perf_counter() - t0), cut)
 
     def run(self, frames: Iterable[tuple[int, float, np.ndarray]]) -> Iterator[TrackedFrame]:
         """Track every frame of (index, time, image) triples, e.g. a :class:`dffkit.tracking.video.VideoReader`."""
