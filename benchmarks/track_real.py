@@ -46,23 +46,30 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
     face_frames = [k for k in range(len(frames)) if _in(labels["face_frames"], k)]
     covered = [k for k in face_frames if frames[k].faces]
     ids = sorted({f.track_id for fr in frames for f in fr.faces})
-    per_shot = []
-    for a, b, what in labels["shots"]:
+    per_shot, shot_ids = [], []
+    for a, b, what, people in labels["shots"]:
         shot = frames[a:b + 1]
+        shot_ids.append({f.track_id for fr in shot for f in fr.faces})
         per_shot.append({"frames": [a, b], "what": what, "frames with a face": sum(bool(fr.faces) for fr in shot),
-                         "track ids": len({f.track_id for fr in shot for f in fr.faces})})
+                         "track ids": len(shot_ids[-1]), "people": people})
+    crossing = {i for k, ids in enumerate(shot_ids) for i in ids if any(i in o for o in shot_ids[k + 1:])}
+    counted = [ids for ids, shot in zip(shot_ids, labels["shots"]) if shot[3] is not None]  # shots with people marked
     out = {"frames": len(frames), "frames where a person sees a face": len(face_frames),
-           "coverage": len(covered) / max(len(face_frames), 1), "track ids": len(ids), "people": labels["people"],
+           "coverage": len(covered) / max(len(face_frames), 1), "track ids": len(set().union(*counted)), "track ids, all shots": len(ids),
+           "people": sum(shot[3] for shot in labels["shots"] if shot[3] is not None),
            "frames with a face outside the marked ones": sum(bool(fr.faces) for k, fr in enumerate(frames)
                                                               if not _in(labels["face_frames"], k)),
+           "track ids in more than one shot": len(crossing), "cuts found": [fr.index for fr in frames if fr.cut],
            "whole-frame detections": sum(fr.detected for fr in frames), "fps (decoding included)": len(frames) / seconds,
            "shots": per_shot}
     if strip is not None:
         import cv2
 
+        from dffkit.images import write_image
+
         picks = np.linspace(0, len(frames) - 1, 8).astype(int)
         tiles = [cv2.resize(draw_frame(images[k], frames[k]), (320, 180)) for k in picks]
-        cv2.imwrite(str(strip), np.concatenate([np.concatenate(tiles[:4], 1), np.concatenate(tiles[4:], 1)], 0)[..., ::-1])
+        write_image(strip, np.concatenate([np.concatenate(tiles[:4], 1), np.concatenate(tiles[4:], 1)], 0))
         out["strip"] = str(strip)
     return out
 
@@ -81,7 +88,7 @@ def main() -> None:
         if not path.is_file():
             out["clips"][name] = "not found: fetch it from " + lab["source"]
             continue
-        strip = Path(args.strips) / f"{path.stem}_strip.png" if args.strips and lab["strip_allowed"] else None
+        strip = Path(args.strips) / f"{path.stem}_strip.jpg" if args.strips and lab["strip_allowed"] else None
         out["clips"][name] = run_clip(path, lab, Tracker(detect_every=args.detect_every), strip)
     report(out, args.json)
 

@@ -147,6 +147,26 @@ display(tables.verdict_table(results.verdict))
 # %% tags=["hide-input"]
 display(tables.crossing_table(results.crossing))
 
+# %% [markdown]
+# ## Real footage
+#
+# The generated sequences have ground truth; real footage has what a viewer sees. Two public clips, fetched
+# for a local benchmark only and not shipped (`benchmarks/track_real.py`; where they come from and which
+# frames hold a face, marked by eye, in `benchmarks/data/real_clips.json`): a stage recording with three
+# cuts (a wide shot, a pianist in profile cut by the frame's edge, a singer with a hand and a microphone at
+# his face, the audience in dim light), and a red-carpet interview turning to profile. The book does not
+# rerun them; this is the recorded run, per shot. At a cut every track ends and no id passes into
+# another shot (`dffkit.tracking.shots`). What the recorded run does not do: the pianist's face, in profile
+# and half out of the frame, is never found (the detector does not see it and the tracker has nothing to
+# follow); in the audience, one of the four ids is a three-frame false track on a printed dress, and the
+# young man behind the laughing woman is not found.
+
+# %% tags=["hide-input"]
+display(chapter.real_footage_table())
+
+# %% mystnb={"figure": {"caption": "Eight frames of the stage clip with the tracked landmarks and track ids (the recorded benchmark run; the footage, marked WH.GOV, is an example clip of the face_recognition repository).", "name": "fig-track-real"}} tags=["hide-input"]
+chapter.real_footage_figure()
+
 # %% tags=["hide-input"]
 saved = save_chapter(
     results_dir,

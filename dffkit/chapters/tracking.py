@@ -12,6 +12,7 @@ from dffkit.alignment.cascade import Aligner
 from dffkit.boxes import crop_around, landmark_box
 from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.evaluation.report.labels import TRACKING_LABELS
+from dffkit.evaluation.report.table import Table, table
 from dffkit.evaluation.results import TrackingResults
 from dffkit.evaluation.tracking import compare_methods, crossing_ids, filter_sweep, held_out_sequences
 from dffkit.evaluation.verdict import verdict_roc
@@ -25,7 +26,8 @@ from dffkit.tracking.tracker import Tracker
 from dffkit.tracking.video import VideoReader
 from dffkit.viz import TRUTH_RGB, draw_landmarks, grid_figure, label_panel, new_figure
 
-__all__ = ["sequences", "measure", "side_by_side", "strip_figure", "nme_figure", "jitter_lag_figure", "verdict_figure"]
+__all__ = ["sequences", "measure", "side_by_side", "strip_figure", "nme_figure", "jitter_lag_figure", "verdict_figure",
+           "real_footage_table", "real_footage_figure"]
 
 
 def sequences(model: FaceModel, images: str | Path | None, index: int, n_still: int, n_move: int, height: int,
@@ -130,4 +132,48 @@ def jitter_lag_figure(results: TrackingResults):
         ax.annotate(label, (r.lag_frames, 100 * r.jitter_still), fontsize=7)
     ax.set(xlabel="lag (frames)", ylabel="jitter, still (% of box)")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def real_footage_table(bench: Mapping | None = None) -> Table:
+    """The recorded run of ``benchmarks/track_real.py`` on real clips (not rerun at build time: the clips are
+    a third party's, fetched for a local benchmark only), one row per shot, with its machine."""
+    from dffkit.chapters.glance import load_benchmarks
+    from dffkit.evaluation.report.labels import pct
+
+    run = (bench if bench is not None else load_benchmarks()).get("track_real")
+    if not run:
+        return table([{"real footage": "benchmarks/track_real.py has not recorded a run"}])
+    rows = []
+    for name, clip in run["clips"].items():
+        if not isinstance(clip, dict):
+            continue
+        for shot in clip["shots"]:
+            a, b = shot["frames"]
+            rows.append({"clip": name, "frames": f"{a}-{b}", "shot": shot["what"],
+                         "frames with a face": f"{shot['frames with a face']} / {b - a + 1}",
+                         "track ids": shot["track ids"], "people": "not counted" if shot["people"] is None
+                         else shot["people"]})
+        rows.append({"clip": name, "frames": f"all {clip['frames']}", "shot": "whole clip",
+                     "frames with a face": f"{pct(clip['coverage']):.1f} % of those where a person sees one",
+                     "track ids": f"{clip['track ids']} (ids in two shots: {clip['track ids in more than one shot']})",
+                     "people": f"{clip['people']}; {clip['fps (decoding included)']:.1f} frames/s"})
+    m = run["machine"]
+    return table(rows, notes=[f"Recorded by benchmarks/track_real.py (detector every {run['detect_every']} frames) on "
+                              f"{m['cpu']}, {m['cores']} cores, dffkit {m['dffkit']}. People: those whose faces a "
+                              "person sees in the shot, counted by eye (benchmarks/data/real_clips.json)."])
+
+
+def real_footage_figure(strip: str | Path | None = None):
+    """The recorded overlay strip of the real clip whose licence allows showing frames (8 frames, landmarks
+    and track ids), or None when the benchmark recorded none."""
+    from dffkit.chapters.glance import BENCHMARKS
+
+    path = Path(strip) if strip is not None else BENCHMARKS / "short_hamilton_clip_strip.jpg"
+    if not path.is_file():
+        return None
+    image = read_image(path)
+    fig, ax = new_figure(14.0, 14.0 * image.shape[0] / image.shape[1])
+    ax.imshow(image)
+    ax.set_axis_off()
     return fig
