@@ -96,6 +96,20 @@ def test_regressors_train_save_and_load(tmp_path, model, samples):
         Regressors.load(tmp_path / "bad.npz")
 
 
+def test_a_restart_from_the_previous_frame_never_ends_with_a_larger_residual(model, samples):
+    """With the same face's previous alignment, the cascade restarts from its camera and shape and keeps that
+    only when its residual did not grow, else the smaller of the two: never worse than the frame before."""
+    aligner = Aligner(model)
+    for s in samples[:4]:
+        box = landmark_box(s.landmarks68)
+        first = aligner.align_checked(s.image, box[None])[0]
+        again = aligner.align_checked(s.image, box[None], previous=[first])[0]
+        assert again.residual <= first.residual + 1e-12
+        assert nme_box(again.landmarks, s.landmarks68) < 0.15
+    with pytest.raises(DffkitError, match="one alignment .or None. per box"):
+        aligner.align_checked(samples[0].image, box[None], previous=[first, first])
+
+
 def test_bad_boxes_are_refused(model, samples):
     aligner = Aligner(model)
     for box in ([0, 0, 1, 1], [np.nan, 0, 10, 10], [1, 2, 3]):

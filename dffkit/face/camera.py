@@ -19,7 +19,9 @@ rotation R = Rx(−pitch)·Ry(−yaw)·Rz(−roll) and a 1-based image whose y a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,13 +44,12 @@ def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
         >>> np.round(rotation_matrix(0, np.pi / 2, 0) @ [0, 0, 1], 6).tolist()
         [1.0, 0.0, 0.0]
     """
-    ca, sa = np.cos(pitch), np.sin(pitch)
-    cb, sb = np.cos(yaw), np.sin(yaw)
-    cg, sg = np.cos(roll), np.sin(roll)
-    rx = np.array([[1, 0, 0], [0, ca, -sa], [0, sa, ca]])
-    ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
-    rz = np.array([[cg, -sg, 0], [sg, cg, 0], [0, 0, 1]])
-    return rx @ ry @ rz
+    ca, sa = math.cos(pitch), math.sin(pitch)
+    cb, sb = math.cos(yaw), math.sin(yaw)
+    cg, sg = math.cos(roll), math.sin(roll)
+    return np.array([[cb * cg, -cb * sg, sb],  # Rx · Ry · Rz multiplied out
+                     [ca * sg + sa * sb * cg, ca * cg - sa * sb * sg, -sa * cb],
+                     [sa * sg - ca * sb * cg, sa * cg + ca * sb * sg, ca * cb]])
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,12 @@ class Camera:
         if self.s <= 0:
             raise DffkitError(f"camera scale s must be > 0, got {self.s}")
 
-    @property
+    @cached_property
     def R(self) -> np.ndarray:  # noqa: N802 (the paper's symbol)
-        """(3, 3) rotation R(pitch, yaw, roll)."""
-        return rotation_matrix(self.pitch, self.yaw, self.roll)
+        """(3, 3) rotation R(pitch, yaw, roll), computed once per camera (read-only)."""
+        r = rotation_matrix(self.pitch, self.yaw, self.roll)
+        r.setflags(write=False)
+        return r
 
     def to_vector(self) -> np.ndarray:
         """(6,) float64 vector (s, pitch, yaw, roll, tx, ty), the w of eqs. 5 and 10."""

@@ -3,7 +3,8 @@
 Each frame, every live track is aligned from the box of its previous frame's landmarks (the 3D convention's
 68 points, hidden ones included, as the cascade was trained to start from; scaled by the regressors'
 ``restart_scale``, which undoes the cascade's small systematic shrink of a box so that a still face is a
-fixed point). The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with
+fixed point), first from its previous frame's camera and shape on that box's crop, and from the box alone too
+when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``). The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with
 the model at the visible points and the last stage's residual) then says whether the face is still there;
 when it is not, the detector looks around the track's last place, and a face it finds there overlapping the
 track re-seeds it (same id); otherwise the track is lost. The restart box also moves on by the track's last
@@ -223,10 +224,11 @@ class Tracker:
         if not self._tracks:
             return []
         starts = np.array([self.restart_box(t.alignment, t.motion) for t in self._tracks])
+        previous = [t.alignment for t in self._tracks]
         try:
-            aligned = self.aligner.align_checked(img, starts)
+            aligned = self.aligner.align_checked(img, starts, previous=previous)
         except DffkitError:  # a box that left the frame: align what can be, one by one
-            aligned = [self._align_or_none(img, b) for b in starts]
+            aligned = [self._align_or_none(img, b, p) for b, p in zip(starts, previous)]
         moved = {}
         keep = []
         for t, start, a in zip(self._tracks, starts, aligned):
@@ -249,9 +251,9 @@ class Tracker:
         self._tracks = [t for t, _ in kept]
         return [t.id for t in lost]
 
-    def _align_or_none(self, img: np.ndarray, box: np.ndarray) -> Alignment | None:
+    def _align_or_none(self, img: np.ndarray, box: np.ndarray, previous: Alignment | None = None) -> Alignment | None:
         try:
-            return self.aligner.align_checked(img, box[None])[0]
+            return self.aligner.align_checked(img, box[None], previous=[previous])[0]
         except DffkitError:
             return None
 
