@@ -164,7 +164,7 @@ display(tables.crossing_table(results.crossing))
 # %% tags=["hide-input"]
 display(chapter.real_footage_table())
 
-# %% mystnb={"figure": {"caption": "Eight frames of the stage clip with the tracked landmarks and track ids (the recorded benchmark run; the footage, marked WH.GOV, is an example clip of the face_recognition repository).", "name": "fig-track-real"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Eight frames of the stage clip with the tracked landmarks and track ids (the recorded benchmark run; the footage, marked WH.GOV, is an example clip of the face_recognition repository).", "name": "fig-track-real"}} tags=["hide-input", "full-width"]
 chapter.real_footage_figure()
 
 # %% tags=["hide-input"]
