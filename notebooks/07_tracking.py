@@ -18,14 +18,18 @@
 # poses, sports) and calls them more robust than 3DDFA's. dffkit tracks faces with the same cascade
 # (`dffkit track VIDEO -o overlay.mp4 --csv rows.csv`), and lets the **alignment** decide whether the face
 # is still there:
-# - each frame, every track restarts the cascade from the box of its previous landmarks (moved on by its
-#   last motion, scaled by the regressors' `restart_scale` so that a still face is a fixed point);
+# - each frame, every track restarts the cascade on the crop of the box of its previous landmarks (moved on
+#   by its last motion, scaled by the regressors' `restart_scale` so that a still face is a fixed point):
+#   first from its previous camera and shape through the last two stages, and, when that ends with a larger
+#   residual than the frame before, from the box too, keeping the smaller residual;
 # - the alignment's own verdict, the descriptor's agreement with the model at the visible points and the
 #   last stage's residual ({mod}`dffkit.alignment.verdict`), says whether it is still a face; when it is
 #   not, the detector looks around the track's last place and may re-seed it, else the track is lost;
 # - the detector searches the whole frame only for new faces: every 10 frames, and when a track is lost;
 #   its weak candidates count when the verdict is sure; two tracks on one face keep the steadier one, so
-#   two faces never swap ids.
+#   two faces never swap ids;
+# - at a shot cut (a jump in a small normalised thumbnail of the frame) every track ends, and an id comes
+#   back only in its own shot: a track never carries its id onto another person.
 #
 # An optional One-Euro filter {cite}`casiez2012oneeuro` smooths the landmarks (off in the library, on in
 # the CLI).
