@@ -215,14 +215,11 @@ class Aligner:
             k, shift = crop_affine(crop, self.reg.size)
             warm = CascadeState(previous.camera.mapped(k, shift), np.r_[previous.p_id, previous.p_exp].astype(np.float64))
             run = self._stages(prepared, cbox, stages[-WARM_STAGES:], warm)
-            if run[-1] <= previous.residual:  # no worse than the frame before: the restart holds
-                st = warm
-            else:
+            if run[-1] > previous.residual:  # worse than the frame before: the box's start too, the better kept
                 cold = self._stages(prepared, cbox, stages, st)
                 if cold[-1] < run[-1]:
-                    run = cold
-                else:
-                    st = warm
+                    run, warm = cold, st
+            st = warm
         if run is None:
             run = self._stages(prepared, cbox, stages, st)
         history, dense, vis, described, residual = run

@@ -4,8 +4,9 @@ Each frame, every live track is aligned from the box of its previous frame's lan
 68 points, hidden ones included, as the cascade was trained to start from; scaled by the regressors'
 ``restart_scale``, which undoes the cascade's small systematic shrink of a box so that a still face is a
 fixed point), first from its previous frame's camera and shape on that box's crop, and from the box alone too
-when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``). The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with
-the model at the visible points and the last stage's residual) then says whether the face is still there;
+when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``).
+The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with the model at
+the visible points and the last stage's residual) then says whether the face is still there;
 when it is not, the detector looks around the track's last place, and a face it finds there overlapping the
 track re-seeds it (same id); otherwise the track is lost. The restart box also moves on by the track's last
 motion (a constant-velocity prediction), so that a face moving fast between frames stays inside it. Two
