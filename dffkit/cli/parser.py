@@ -179,8 +179,8 @@ def _train(sub) -> None:
 
 def _precision_option(p) -> None:
     p.add_argument("--precision", choices=("fp32", "int8"),
-                   help="the DFF network's precision: fp32, or int8 (the shipped weights quantised; faster, see the "
-                        "model card) (default: DFFKIT_PRECISION, else fp32)")
+                   help="the DFF network's precision: int8 (the shipped weights quantised; faster, see the model "
+                        "card) or fp32 (default: DFFKIT_PRECISION, else int8)")
 
 
 def _cluster_option(p, what: str) -> None:
