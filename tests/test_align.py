@@ -215,3 +215,29 @@ def test_aligning_a_folder_never_imports_torch(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_the_network_can_see_the_crops_smaller_and_the_regressors_remember_it(tmp_path):
+    """``side``: the crop shrunk before the network, its map read at the crop points scaled to it; the same as
+    enlarging the map back to the crop size, to bilinear accuracy; recorded in (and rebuilt from) the regressors."""
+    import cv2
+
+    from dffkit.descriptors import make_descriptor
+
+    rng = np.random.default_rng(0)
+    crop = cv2.GaussianBlur(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), (0, 0), 3)
+    small = make_descriptor("dff", side=112)
+    m = small.prepare(crop)
+    assert m.shape == (112, 112, 32) and small.options == {"side": 112}
+    big = cv2.resize(np.ascontiguousarray(m), (128, 128), interpolation=cv2.INTER_LINEAR)
+    pts = rng.uniform(10, 118, (50, 2))
+    a = small.sample(m, pts)
+    b = make_descriptor("dff").sample(big, pts)
+    assert np.median(np.degrees(np.arccos(np.clip((a * b).sum(1), -1, 1)))) < 3.0
+    assert make_descriptor("dff").options == {}
+    with pytest.raises(DffkitError, match="multiple of 16"):
+        make_descriptor("dff", side=100)
+    import dataclasses
+
+    path = dataclasses.replace(Regressors.load(), descriptor_options={"side": 112}).save(tmp_path / "align_dff.npz")
+    assert Aligner(regressors=Regressors.load(path)).descriptor.side == 112

@@ -29,9 +29,9 @@ def test_the_int8_model_ships_and_agrees_with_fp32_on_real_crops(crops):
 
 def test_the_precision_comes_from_the_argument_then_the_environment(monkeypatch):
     monkeypatch.delenv(PRECISION_ENV, raising=False)
-    assert resolve_precision() == "int8"
-    monkeypatch.setenv(PRECISION_ENV, "fp32")
-    assert resolve_precision() == "fp32" and resolve_precision("int8") == "int8"
+    assert resolve_precision() == "fp32"
+    monkeypatch.setenv(PRECISION_ENV, "int8")
+    assert resolve_precision() == "int8" and resolve_precision("fp32") == "fp32"
     monkeypatch.setenv(PRECISION_ENV, "fp16")
     with pytest.raises(DffkitError, match="unknown precision"):
         resolve_precision()
@@ -46,22 +46,22 @@ def test_int8_needs_the_shipped_weights():
         DffRunner(engine="torch", precision="int8")
 
 
-def test_the_default_is_int8_where_it_can_run_and_fp32_elsewhere(monkeypatch):
+def test_int8_from_the_environment_runs_where_it_can_and_fp32_elsewhere(monkeypatch):
     from dffkit.dff.net import UNet, get_config
 
-    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setenv(PRECISION_ENV, "int8")
     assert DffRunner().precision == "int8"
     assert DffRunner(engine="torch").precision == "fp32"  # the torch engine has no int8 model
     assert DffRunner(UNet(get_config("tiny")).eval()).precision == "fp32"  # nor have other weights
 
 
-def test_the_cli_runs_fp32(tmp_path):
+def test_the_cli_runs_int8(tmp_path):
     import json
     import subprocess
     import sys
 
     image = list_images(default_images(), split="test")[0].image
-    r = subprocess.run([sys.executable, "-m", "dffkit.cli", "align", str(image), "--json", "--precision", "fp32"],
+    r = subprocess.run([sys.executable, "-m", "dffkit.cli", "align", str(image), "--json", "--precision", "int8"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)["faces"]) >= 1

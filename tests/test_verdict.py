@@ -42,7 +42,7 @@ def test_an_empty_frame_is_not_a_face(aligner):
     assert not aligner.align(flat, np.array([100.0, 60.0, 200.0, 180.0])).is_face
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26 not met yet: the shipped verdict (held-out FPR 0.30 at TPR 0.99) "
+@pytest.mark.xfail(strict=True, reason="issue 26 not met yet: the shipped verdict (held-out FPR 0.11 at TPR 0.99) "
                    "reports the printed text of couple.jpg as a face")
 def test_still_photos_report_faces_and_not_the_printed_text(aligner):
     req, opt = read_face_centres(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "data" /

@@ -90,8 +90,8 @@ def main() -> None:
         extra += ["## Held-out results, the previously shipped files beside these", "",
                   (f"Scored by `benchmarks/eval_alignment.py` on {after['machine']['cpu']} ({after['machine']['cores']} "
                    "cores): the real 300-W test split (136 faces, hand annotations, never trained on), NME in %; "
-                   "before: the previously shipped files with the dffkit of their time (its 3D cascade's landmarks); "
-                   "after: these files, `landmarks_2d` (the 2D convention of 300-W's annotation). Then the "
+                   "before: the previously shipped files, scored by the dffkit of their time; after: these files "
+                   "(`dff` rows: `landmarks_2d`, the 2D convention of 300-W's annotation, unless marked 3D). Then the "
                    "semi-synthetic profiled views of the test images and the synthetic renders, per |yaw| bin, "
                    "landmark-box NME in %, in the 3D convention."), ""]
         extra += _real_table(before, after) + [""]

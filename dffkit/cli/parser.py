@@ -179,8 +179,8 @@ def _train(sub) -> None:
 
 def _precision_option(p) -> None:
     p.add_argument("--precision", choices=("fp32", "int8"),
-                   help="the DFF network's precision: int8 (the shipped weights quantised; faster, see the model "
-                        "card) or fp32 (default: DFFKIT_PRECISION, else int8)")
+                   help="the DFF network's precision: fp32, or int8 (the shipped weights quantised; faster, see the "
+                        "model card) (default: DFFKIT_PRECISION, else fp32)")
 
 
 def _cluster_option(p, what: str) -> None:
@@ -206,6 +206,9 @@ def _train_align(sub) -> None:
                          "stages leave a converged face where it is (default 0)")
     ta.add_argument("--stages", type=_ranged(1, 10, int), default=3, help="cascade stages (default 3, the paper's)")
     ta.add_argument("--weights", help="DFF weights.pt (default: the shipped ones)")
+    ta.add_argument("--dff-side", type=_ranged(16, 1024, int), metavar="PX",
+                    help="the side the DFF network sees each crop at, pixels (a multiple of 16, at most the crop size; "
+                         "default: the crop size); recorded in the regressors, which then always run with it")
     ta.add_argument("--regressors", help="a cascade to refine (with --refine) instead of learning one")
     ta.add_argument("--refine", type=_ranged(0, 10, int), default=0,
                     help="learn this many 2D refinement stages per landmark convention after the cascade, and the "

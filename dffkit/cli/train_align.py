@@ -38,8 +38,15 @@ def train_align(args: argparse.Namespace) -> int:
     faces = list_images(args.images, split="train", require_landmarks=True)
     if not faces:
         raise DffkitError(f"{args.images} holds no annotated train-split images (.jpg/.png with .pts or .mat)")
+    side = getattr(args, "dff_side", None)
+    if side is not None and args.kind != "dff":
+        raise DffkitError(f"--dff-side sets the DFF network's input of a dff cascade, not of --kind {args.kind}")
     ds = SynthDataset(args.data) if args.data is not None else None
     base = Regressors.load(args.regressors, descriptor=args.kind) if not learn_cascade else None
+    if base is not None and side is not None:  # the cascade runs with the network seeing its crops at this side
+        import dataclasses
+
+        base = dataclasses.replace(base, descriptor_options={**base.descriptor_options, "side": side})
     model, net = load_default_model(), load_weights(args.weights)
     if args.detector_starts:
         from dffkit.detect import default_detector
@@ -63,6 +70,7 @@ def train_align(args: argparse.Namespace) -> int:
     elif learn_cascade:
         reg = train_regressors(model, (ds[i] for i in range(n)), descriptor=args.kind, net=net, n_init=args.n_init,
                                n_stages=args.stages, box_jitter=args.box_jitter, detector=detector,
+                               descriptor_options=None if side is None else {"side": side},
                                near_starts=args.near_starts, progress=not args.quiet, checkpoint=checkpoint)
         reg.meta.update(data=relative_path(args.data))
     else:

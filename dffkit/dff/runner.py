@@ -12,10 +12,11 @@ The two agree to within 1e-4 per descriptor component (``tests/test_net.py``).
 
 The shipped weights also ship as an int8 model (``dffkit/assets/dff_cpu_int8.onnx``, static quantisation
 calibrated on real face crops, :mod:`dffkit.dff.quantize`). ``precision`` picks one: 'fp32', 'int8', or
-None for ``DFFKIT_PRECISION`` if set, else :data:`DEFAULT_PRECISION`. int8 is the default: it is faster, and its
-accuracy lies inside fp32's confidence interval on the real 300-W test split and on landmark transfer (the model
-card, ``dffkit/assets/DFF_CPU_MODEL_CARD.md``). Where int8 cannot run (other weights, the torch engine) and no
-precision was asked for, the runner takes fp32.
+None for ``DFFKIT_PRECISION`` if set, else :data:`DEFAULT_PRECISION` (fp32). int8's landmarks lie inside fp32's
+confidence interval on the real 300-W test split and on landmark transfer, but the alignment's face verdict,
+calibrated on fp32 descriptors, lets more non-faces through with int8 (the model card,
+``dffkit/assets/DFF_CPU_MODEL_CARD.md``), so fp32 stays the default. Where int8 cannot run (other weights, the
+torch engine) and it was not asked for by argument, the runner takes fp32.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ __all__ = ["DffRunner", "ENGINES", "PRECISIONS", "DEFAULT_PRECISION", "PRECISION
 
 ENGINES = ("auto", "onnx", "torch")
 PRECISIONS = ("fp32", "int8")
-DEFAULT_PRECISION = "int8"
+DEFAULT_PRECISION = "fp32"
 PRECISION_ENV = "DFFKIT_PRECISION"
 
 
@@ -118,7 +119,7 @@ class DffRunner:
         threads: ONNX Runtime's threads (None: :func:`dffkit.threads.onnx_threads`: one in a pool worker,
             else ``DFFKIT_ONNX_THREADS`` or one per core).
         precision: 'fp32' or 'int8' (the shipped weights' quantised model; ONNX Runtime only), None for
-            :func:`resolve_precision`'s default (fp32 where int8 cannot run: other weights, the torch engine, no
+            :func:`resolve_precision`'s choice (fp32 where int8 cannot run: other weights, the torch engine, no
             onnxruntime).
 
     Example:
@@ -135,7 +136,7 @@ class DffRunner:
         ort = _onnxruntime() if engine != "torch" else None
         self.precision = resolve_precision(precision)
         if precision is None and (net is not None or ort is None):
-            self.precision = "fp32"  # the default, where int8 cannot run
+            self.precision = "fp32"  # what the environment asked for cannot run here
         if self.precision == "int8" and (net is not None or engine == "torch"):
             raise DffkitError("int8 runs the shipped weights through ONNX Runtime; for other weights quantise them "
                               "with tools/quantize_dff.py, or use precision 'fp32'")
