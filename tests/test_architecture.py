@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[1] / "dffkit"
 #: Sections from the bottom up; a module may import from its own section and the ones below.
 LAYERS = [
     {"dffkit.errors", "dffkit.records", "dffkit.registry", "dffkit.threads", "dffkit.parallel", "dffkit.execution",
-     "dffkit.atomic", "dffkit.images",
+     "dffkit.atomic", "dffkit.cache", "dffkit.images",
      "dffkit.boxes", "dffkit.metrics", "dffkit.detect", "dffkit.lazy", "dffkit.stdio"},
     {"dffkit.face"},
     {"dffkit.viz", "dffkit.data"},

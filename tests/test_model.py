@@ -134,3 +134,35 @@ def test_licence_notice_ships_with_the_model():
 
     text = resources.files("dffkit").joinpath("assets/ICT-FaceKit-LICENSE").read_text()
     assert "USC Institute for Creative Technologies" in text and "MIT License" in text
+
+
+def test_unpacked_model_is_cached_and_a_damaged_cache_file_is_replaced(tmp_path):
+    import lzma
+    import os
+    import subprocess
+    import sys
+    from importlib import resources
+
+    from dffkit.cache import cached_unpack
+
+    blob = resources.files("dffkit").joinpath("assets/ict_face_light.npz.xz").read_bytes()
+    calls = []
+
+    def unpack(b):
+        calls.append(1)
+        return lzma.decompress(b)
+
+    first = cached_unpack("ict_face_light", blob, unpack, tmp_path)
+    (cached,) = tmp_path.glob("ict_face_light-*.npz")
+    assert cached.read_bytes() == first and len(calls) == 1
+    assert cached_unpack("ict_face_light", blob, unpack, tmp_path) == first and len(calls) == 1  # read back
+    damaged = bytearray(first)
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte inside a member: its CRC fails
+    cached.write_bytes(bytes(damaged))
+    assert cached_unpack("ict_face_light", blob, unpack, tmp_path) == first and len(calls) == 2
+    assert cached.read_bytes() == first  # rewritten whole
+    # a cache that cannot be written: the model still loads, the same
+    r = subprocess.run([sys.executable, "-c", "from dffkit.face.model import load_default_model as m; "
+                        "print(m().n_vertices)"], capture_output=True, text=True,
+                       env={**os.environ, "DFFKIT_CACHE": "/proc/dffkit-cache"})
+    assert r.returncode == 0 and r.stdout.strip() == "17202", r.stderr

@@ -140,8 +140,24 @@ def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str |
     from dffkit.execution import InProcess, make_executor, reuse
 
     files = [str(p) for p in paths]
-    job = _Job(regressors, descriptor, landmark_box, detector)  # here, now: a bad file fails once, before any work
     ex = executor or make_executor(workers)
+    if isinstance(ex, InProcess):
+        setup, args = reuse, (_Job(regressors, descriptor, landmark_box, detector),)  # bad input fails here, now
+    else:
+        _check(regressors, descriptor, detector)
+        setup, args = _Job, (regressors, descriptor, landmark_box, detector)
     ex.ready()  # a cluster starting in the background: its error now, before any output is opened
-    setup, args = (reuse, (job,)) if isinstance(ex, InProcess) else (_Job, (regressors, descriptor, landmark_box, detector))
     return (r for _, r in ex.map(setup, args, _align_one, files))
+
+
+def _check(regressors: str | None, descriptor: str | None, detector: str | None) -> None:
+    """Raise here, before any worker starts, what would stop every worker from building its job: regressors
+    that cannot be read or built on, a detector name that is not known. The shipped default aligner is not
+    built here: this process only writes the rows, and building it would hold the workers' start back by
+    as long as one of them takes to start (0.9 s here, of the 1.8 s a worker takes to start)."""
+    if regressors is not None or descriptor not in (None, "dff"):
+        aligner_for(regressors, descriptor)
+    if detector is not None:
+        from dffkit.detect import make_detector
+
+        make_detector(detector)

@@ -31,10 +31,8 @@ topology, the parameters and :data:`ALGORITHM_VERSION`, so a change of any of th
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +40,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from tqdm import tqdm
 
 from dffkit.atomic import atomic_write, npz_bytes
+from dffkit.cache import cache_dir
 from dffkit.errors import DffkitError
 from dffkit.face.model import FaceModel
 
@@ -224,11 +223,6 @@ def _cache_key(model: FaceModel, region: np.ndarray, n_segmentations: int, n_pat
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(f"{n_segmentations}-{n_patches}-{seed}-{max_iter}-v{ALGORITHM_VERSION}".encode())
     return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    """Where segmentation sets are cached: ``$DFFKIT_CACHE`` or ``~/.cache/dffkit``."""
-    return Path(os.environ.get("DFFKIT_CACHE", Path.home() / ".cache" / "dffkit"))
 
 
 def build_segmentations(model: FaceModel, n_segmentations: int = 100, n_patches: int = 500, seed: int = 0,

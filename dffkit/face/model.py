@@ -302,8 +302,10 @@ def bfm_params_from_300wlp(model_mat: str | Path, shape_para: np.ndarray, exp_pa
 
 @lru_cache(maxsize=1)
 def _default_arrays() -> dict[str, np.ndarray]:
+    from dffkit.cache import cached_unpack
+
     blob = resources.files("dffkit").joinpath("assets/ict_face_light.npz.xz").read_bytes()
-    with np.load(io.BytesIO(lzma.decompress(blob)), allow_pickle=False) as z:
+    with np.load(io.BytesIO(cached_unpack("ict_face_light", blob, lzma.decompress)), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
