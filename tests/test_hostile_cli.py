@@ -63,6 +63,10 @@ CASES: dict[str, tuple[list[str], str]] = {
     # train
     "train: unknown config": (["train", "--data", "MISSING", "--out", "OUT", "--config", "huge"], "unknown config"),
     "train: missing data": (["train", "--data", "MISSING", "--out", "OUT"], "missing.jpg"),
+    # distill
+    "distill: missing data": (["distill", "--data", "MISSING", "--out", "OUT"], "missing.jpg"),
+    "distill: hostile teacher": (["distill", "--data", "MISSING", "--out", "OUT", "--teacher", "EVILPT"], "refused"),
+    "distill: bad widths": (["distill", "--data", "MISSING", "--out", "OUT", "--widths", "8,0"], "positive"),
     # train-align
     "train-align: hostile weights": (["train-align", "--kind", "sdm", "--images", "DIR", "--weights", "EVILPT",
                                       "--out", "OUT"], "refused"),

@@ -275,3 +275,45 @@ def test_other_weights_run_through_onnx_too(trained):
     run = DffRunner(net)
     assert run.engine == "onnx" and run.config.name == "tiny"
     np.testing.assert_allclose(run(crops), DffRunner(net, engine="torch")(crops), atol=1e-4)
+
+
+STUDENT = NetConfig(name="tiny-student", size=64, widths=(4, 8, 12), n_segmentations=8, n_patches=50, batch_size=4,
+                    lr=1e-2, steps=60)
+
+
+def test_distilling_brings_the_student_to_the_teacher(trained, tiny_data, tmp_path):
+    import csv
+
+    from dffkit.dff.distill import agreement, distill
+
+    _, teacher = trained
+    from dffkit.dff.batches import DatasetUnion
+
+    val = DatasetUnion([SynthDataset(tiny_data / "val")])
+    torch.manual_seed(0)
+    before = agreement(UNet(STUDENT), load_weights(teacher), val, side=32)["mean_cos"]
+    weights = distill(tiny_data / "train", tmp_path, STUDENT, teacher=teacher, side=32, steps=60,
+                      val_data=tiny_data / "val", progress=False)
+    doc = torch.load(weights, weights_only=True)
+    after = doc["meta"]["val_agreement"]["mean_cos"]
+    assert doc["config"]["widths"] == [4, 8, 12] and doc["meta"]["side"] == 32
+    assert after > before + 0.2, (before, after)  # held-out images: the student gives the teacher's descriptors
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    net = load_weights(weights)  # a weights file like any other: it loads, and runs through the runner
+    assert net.config.name == "tiny-student"
+
+
+def test_distilling_resumes_and_refuses_another_side(trained, tiny_data, tmp_path):
+    from dffkit.dff.distill import distill
+
+    _, teacher = trained
+    distill(tiny_data / "train", tmp_path, STUDENT, teacher=teacher, side=32, steps=6, ckpt_every=3, progress=False)
+    with pytest.raises(DffkitError, match="already holds a checkpoint"):
+        distill(tiny_data / "train", tmp_path, STUDENT, teacher=teacher, side=32, steps=8, progress=False)
+    with pytest.raises(DffkitError, match="another teacher or side"):
+        distill(tiny_data / "train", tmp_path, STUDENT, teacher=teacher, side=48, steps=8, resume=True, progress=False)
+    distill(tiny_data / "train", tmp_path, STUDENT, teacher=teacher, side=32, steps=9, resume=True, progress=False)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 9
+    with pytest.raises(DffkitError, match="multiple of 4"):
+        distill(tiny_data / "train", tmp_path / "b", STUDENT, teacher=teacher, side=30, steps=2, progress=False)

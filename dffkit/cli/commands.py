@@ -16,7 +16,7 @@ from dffkit.cli.outputs import IMAGE_OUTPUT, all_or_nothing, check_outputs
 from dffkit.cli.train_align import train_align  # noqa: F401 - a command, looked up by name
 from dffkit.errors import DffkitError, NoFaceError
 
-__all__ = ["render", "segment", "synth", "train", "train_align", "features", "match", "align", "track", "eval"]
+__all__ = ["render", "segment", "synth", "train", "distill", "train_align", "features", "match", "align", "track", "eval"]
 
 def _write_output(out: Path, write: Callable[[], object]) -> None:
     """Run ``write`` (which writes ``out``) and turn an OS error into a one-line error."""
@@ -92,6 +92,19 @@ def train(args: argparse.Namespace) -> int:
     weights = run_training(cfg, args.data, args.out, steps=args.steps, resume=args.resume, seed=args.seed,
                            device=args.device, val_data=args.val, ckpt_every=args.checkpoint_every,
                            init=args.init, progress=not args.quiet)
+    print(f"wrote {weights}")
+    return 0
+
+
+def distill(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from dffkit.dff.distill import STUDENT_CONFIG, distill as run_distill
+
+    cfg = dataclasses.replace(STUDENT_CONFIG, widths=tuple(args.widths))
+    weights = run_distill(args.data, args.out, cfg, teacher=args.teacher, side=args.side, steps=args.steps,
+                          resume=args.resume, seed=args.seed, device=args.device, val_data=args.val,
+                          ckpt_every=args.checkpoint_every, progress=not args.quiet)
     print(f"wrote {weights}")
     return 0
 

@@ -177,6 +177,38 @@ def _train(sub) -> None:
     _flags(t, resume="continue from OUT/checkpoint.pt", quiet="no progress bar")
 
 
+def _distill(sub) -> None:
+    d = _command(sub, "distill", "distil the DFF network into a narrower, faster student",
+                 "Train a student U-Net to give the teacher's descriptor at every pixel (mean 1 - cosine, face pixels "
+                 "weighted over the background), both shown the images at --side pixels, the side the alignment "
+                 "cascade uses. The cascade's regressors read its descriptors as the teacher's; "
+                 "benchmarks/eval_student.py scores it in the cascade.")
+    d.add_argument("--data", required=True, nargs="+", help="dataset folder(s) from 'dffkit synth'")
+    d.add_argument("--out", required=True, help="output folder: checkpoint.pt, log.csv, weights.pt")
+    d.add_argument("--teacher", help="the teacher's weights.pt (default: the shipped weights)")
+    d.add_argument("--widths", type=_widths, default=(8, 16, 32, 64),
+                   help="the student's encoder widths, comma-separated, as deep as the teacher or not (default 8,16,32,64)")
+    d.add_argument("--side", type=_ranged(16, 1024, int), default=112,
+                   help="the side both networks see the images at, pixels (default 112, the cascade's)")
+    d.add_argument("--val", nargs="+", help="held-out dataset folder(s): the agreement on them is recorded in weights.pt")
+    d.add_argument("--steps", type=_ranged(1, 10_000_000, int), default=5000, help="steps (default 5000)")
+    d.add_argument("--checkpoint-every", type=_ranged(1, 10_000_000, int), default=250,
+                   help="steps between checkpoints (default 250)")
+    d.add_argument("--seed", type=_ranged(0, 2**31 - 1, int), default=0)
+    d.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    _flags(d, resume="continue from OUT/checkpoint.pt", quiet="no progress bar")
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        widths = ()
+    if not 2 <= len(widths) <= 6 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 2 to 6 positive channel counts, e.g. 8,16,32,64")
+    return widths
+
+
 def _precision_option(p) -> None:
     p.add_argument("--precision", choices=("fp32", "int8"),
                    help="the DFF network's precision: fp32, or int8 (the shipped weights quantised; faster, see the "
@@ -340,6 +372,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dffkit", description="Deep Face Feature (DFF) for large-pose face alignment.")
     parser.add_argument("--version", action="version", version=f"dffkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for add in (_render, _segment, _synth, _train, _train_align, _features, _match, _align, _track, _eval):
+    for add in (_render, _segment, _synth, _train, _distill, _train_align, _features, _match, _align, _track, _eval):
         add(sub)
     return parser

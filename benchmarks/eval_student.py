@@ -1,0 +1,83 @@
+"""A distilled student network (:mod:`dffkit.dff.distill`) in the alignment cascade, beside the shipped
+teacher: the same shipped regressors (trained on the teacher's descriptors, crops shown at 112 px), the
+held-out real 300-W test split (hand annotations, never trained on) and the profiled large-pose test
+views, the face verdict's answer on the real test faces, and the network's time per crop.
+
+The student is worth shipping when its landmarks stay inside the teacher's confidence interval on real
+photos and its verdict still keeps the faces; what it saves is the network's share of the time.
+
+Usage:
+    .venv/bin/python benchmarks/eval_student.py --student RUN/weights.pt --images ../shared/data/300w
+        [--data /tmp/eval] [--repeat 200] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from _report import report
+from eval_input_size import _ms_per_crop
+
+from dffkit import load_default_model
+from dffkit.alignment.cascade import Aligner
+from dffkit.alignment.regressors import Regressors
+from dffkit.data.dataset import SynthDataset
+from dffkit.data.photos import list_images
+from dffkit.dff.quantize import calibration_crops
+from dffkit.dff.runner import DffRunner
+from dffkit.dff.weights import load_weights
+from dffkit.evaluation.alignment import evaluate_alignment, score_real_images
+from dffkit.evaluation.protocols import load_300w
+from dffkit.evaluation.report import machine_info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--student", required=True, help="the student's weights.pt")
+    ap.add_argument("--images", required=True, help="an annotated image folder (its test split is scored)")
+    ap.add_argument("--data", help="a folder with profile-test (eval_alignment.py's): also score the profiled views")
+    ap.add_argument("--repeat", type=int, default=200, help="network calls timed per network")
+    ap.add_argument("--faces", type=int, help="score only the first N test faces (a quick check)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+
+    model, reg = load_default_model(), Regressors.load()
+    photos = list_images(args.images, split="test", require_landmarks=True)[:args.faces]
+    faces = load_300w(None, photos)
+    crops = calibration_crops(photos[:20], 128)
+    profiled = list(SynthDataset(Path(args.data) / "profile-test")) if args.data else []
+    meta = torch.load(args.student, map_location="cpu", weights_only=True).get("meta", {})
+    out: dict = {"config": vars(args), "machine": machine_info(), "faces": len(faces),
+                 "student": {"file": str(args.student), **meta}, "results": []}
+    student = load_weights(args.student)
+    for name, runner, net in (("teacher (shipped)", DffRunner(), load_weights()), ("student", DffRunner(student), student)):
+        aligner = Aligner(model, reg, net=runner)
+        kept = []
+
+        def align(im, box, a=aligner, kept=kept):
+            r = a.align(im, box)
+            kept.append(r.is_face)
+            return r.landmarks_2d
+
+        (r,) = score_real_images(faces, {(name, "truth"): align}, ("300w",))
+        w = r.result.w300
+        row = {"network": name, "parameters": sum(p.numel() for p in net.parameters()), "widths": list(net.config.widths), "network ms per crop": _ms_per_crop(aligner, crops, args.repeat),
+               "align ms per face": r.result.ms, "NME inter-ocular (%)": 100 * w.nme_interocular,
+               "95% CI (%)": [100 * v for v in w.interocular_ci], "failures > 8% (%)": 100 * w.failure_rate,
+               "verdict keeps the real test faces (%)": 100 * float(np.mean(kept))}
+        if profiled:
+            res = evaluate_alignment(profiled, {"dff": lambda im, box, a=aligner: a.align(im, box).landmarks},
+                                     "profile-test", convention="3d")
+            bins = res.methods[0].bins
+            row["profiled views, NME per |yaw| bin (%)"] = [100 * m for m in bins.means]
+            row["profiled views, mean of bins (%)"] = 100 * bins.mean
+        print(row, flush=True)
+        out["results"].append(row)
+    report(out, args.json)
+
+
+if __name__ == "__main__":
+    main()
