@@ -4,11 +4,14 @@ held-out real 300-W test split (hand annotations, never trained on) and the prof
 views, the face verdict's answer on the real test faces, and the network's time per crop.
 
 The student is worth shipping when its landmarks stay inside the teacher's confidence interval on real
-photos and its verdict still keeps the faces; what it saves is the network's share of the time.
+photos and its verdict still keeps the faces; what it saves is the network's share of the time. With
+``--teacher-regressors`` and ``--student-regressors`` each network runs with a cascade of its own (learned on
+its own descriptors with the same ``dffkit train-align`` settings, ``--weights`` naming the network), which
+asks whether the student's descriptor is good enough for a cascade rather than whether it copies the teacher.
 
 Usage:
     .venv/bin/python benchmarks/eval_student.py --student RUN/weights.pt --images ../shared/data/300w
-        [--data /tmp/eval] [--repeat 200] [--json out.json]
+        [--data /tmp/eval] [--teacher-regressors T.npz --student-regressors S.npz] [--repeat 200] [--json out.json]
 """
 
 from __future__ import annotations
@@ -40,11 +43,13 @@ def main() -> None:
     ap.add_argument("--images", required=True, help="an annotated image folder (its test split is scored)")
     ap.add_argument("--data", help="a folder with profile-test (eval_alignment.py's): also score the profiled views")
     ap.add_argument("--repeat", type=int, default=200, help="network calls timed per network")
+    ap.add_argument("--teacher-regressors", help="the teacher's cascade (default: the shipped one)")
+    ap.add_argument("--student-regressors", help="the student's cascade (default: the shipped one)")
     ap.add_argument("--faces", type=int, help="score only the first N test faces (a quick check)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
 
-    model, reg = load_default_model(), Regressors.load()
+    model = load_default_model()
     photos = list_images(args.images, split="test", require_landmarks=True)[:args.faces]
     faces = load_300w(None, photos)
     crops = calibration_crops(photos[:20], 128)
@@ -53,7 +58,9 @@ def main() -> None:
     out: dict = {"config": vars(args), "machine": machine_info(), "faces": len(faces),
                  "student": {"file": str(args.student), **meta}, "results": []}
     student = load_weights(args.student)
-    for name, runner, net in (("teacher (shipped)", DffRunner(), load_weights()), ("student", DffRunner(student), student)):
+    for name, runner, net, regressors in (("teacher (shipped)", DffRunner(), load_weights(), args.teacher_regressors),
+                                          ("student", DffRunner(student), student, args.student_regressors)):
+        reg = Regressors.load(regressors)
         aligner = Aligner(model, reg, net=runner)
         kept = []
 
@@ -64,7 +71,8 @@ def main() -> None:
 
         (r,) = score_real_images(faces, {(name, "truth"): align}, ("300w",))
         w = r.result.w300
-        row = {"network": name, "parameters": sum(p.numel() for p in net.parameters()), "widths": list(net.config.widths), "network ms per crop": _ms_per_crop(aligner, crops, args.repeat),
+        row = {"network": name, "regressors": regressors or "shipped", "parameters": sum(p.numel() for p in net.parameters()),
+               "widths": list(net.config.widths), "network ms per crop": _ms_per_crop(aligner, crops, args.repeat),
                "align ms per face": r.result.ms, "NME inter-ocular (%)": 100 * w.nme_interocular,
                "95% CI (%)": [100 * v for v in w.interocular_ci], "failures > 8% (%)": 100 * w.failure_rate,
                "verdict keeps the real test faces (%)": 100 * float(np.mean(kept))}
