@@ -5,9 +5,9 @@ teacher's unit descriptor at every pixel: the loss is the mean of 1 − cos(stud
 pixels, face pixels (those the synthetic images label with a mesh triangle) weighing 1 and background
 pixels :data:`BACKGROUND_WEIGHT` (the cascade samples the face and its silhouette). Both networks see the
 same augmented image at ``side`` pixels, the side the alignment cascade shows the network its crops at
-(:class:`dffkit.descriptors.dff.DffDescriptor`'s ``side``): a random square sub-crop of the sample (a
-share of its side in [0.8, 1], anywhere inside it), mirrored half the time, with its contrast and
-brightness scaled by up to 20 %. The student learns no segmentation heads: its descriptors are read by the
+(:class:`dffkit.descriptors.dff.DffDescriptor`'s ``side``): a random square sub-crop of the samples (one
+per batch: a share of their side in [0.8, 1], anywhere inside them), each mirrored half the time, with its
+contrast and brightness changed by up to 20 and 10 %. The student learns no segmentation heads: its descriptors are read by the
 cascade's regressors as the teacher's are.
 
 ``distill`` writes to ``out`` what :func:`dffkit.dff.train.train` writes: ``checkpoint.pt`` every
