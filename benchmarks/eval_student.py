@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _report import report
-from eval_input_size import _ms_per_crop
+from eval_input_size import score_cascade
 
 from dffkit import load_default_model
 from dffkit.alignment.cascade import Aligner
@@ -32,7 +32,6 @@ from dffkit.data.photos import list_images
 from dffkit.dff.quantize import calibration_crops
 from dffkit.dff.runner import DffRunner
 from dffkit.dff.weights import load_weights
-from dffkit.evaluation.alignment import evaluate_alignment, score_real_images
 from dffkit.evaluation.protocols import load_300w
 from dffkit.evaluation.report import machine_info
 
@@ -69,19 +68,10 @@ def main() -> None:
             kept.append(r.is_face)
             return r.landmarks_2d
 
-        (r,) = score_real_images(faces, {(name, "truth"): align}, ("300w",))
-        w = r.result.w300
-        row = {"network": name, "regressors": regressors or "shipped", "parameters": sum(p.numel() for p in net.parameters()),
-               "widths": list(net.config.widths), "network ms per crop": _ms_per_crop(aligner, crops, args.repeat),
-               "align ms per face": r.result.ms, "NME inter-ocular (%)": 100 * w.nme_interocular,
-               "95% CI (%)": [100 * v for v in w.interocular_ci], "failures > 8% (%)": 100 * w.failure_rate,
-               "verdict keeps the real test faces (%)": 100 * float(np.mean(kept))}
-        if profiled:
-            res = evaluate_alignment(profiled, {"dff": lambda im, box, a=aligner: a.align(im, box).landmarks},
-                                     "profile-test", convention="3d")
-            bins = res.methods[0].bins
-            row["profiled views, NME per |yaw| bin (%)"] = [100 * m for m in bins.means]
-            row["profiled views, mean of bins (%)"] = 100 * bins.mean
+        row = {"network": name, "regressors": regressors or "shipped",
+               "parameters": sum(p.numel() for p in net.parameters()), "widths": list(net.config.widths),
+               **score_cascade(aligner, name, faces, profiled, crops, args.repeat, align)}
+        row["verdict keeps the real test faces (%)"] = 100 * float(np.mean(kept))
         print(row, flush=True)
         out["results"].append(row)
     report(out, args.json)

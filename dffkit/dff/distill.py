@@ -7,8 +7,8 @@ pixels :data:`BACKGROUND_WEIGHT` (the cascade samples the face and its silhouett
 same augmented image at ``side`` pixels, the side the alignment cascade shows the network its crops at
 (:class:`dffkit.descriptors.dff.DffDescriptor`'s ``side``): a random square sub-crop of the samples (one
 per batch: a share of their side in [0.8, 1], anywhere inside them), each mirrored half the time, with its
-contrast and brightness changed by up to 20 and 10 %. The student learns no segmentation heads: its descriptors are read by the
-cascade's regressors as the teacher's are.
+contrast and brightness changed by up to 20 and 10 %. The student learns no segmentation heads: its
+descriptors are read by the cascade's regressors as the teacher's are.
 
 ``distill`` writes to ``out`` what :func:`dffkit.dff.train.train` writes: ``checkpoint.pt`` every
 ``ckpt_every`` steps (atomic; ``resume=True`` continues from it with the same batches), ``log.csv``
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -35,8 +34,15 @@ from dffkit.atomic import owned_folder
 from dffkit.dff.batches import DatasetUnion, batches
 from dffkit.dff.config import NetConfig
 from dffkit.dff.net import UNet
-from dffkit.dff.train import _check_out, _checked_dataset, check_device
-from dffkit.dff.weights import load_weights, read_checkpoint, save_torch, save_weights, shipped_weights_path
+from dffkit.dff.train import (
+    _check_out,
+    _checked_dataset,
+    _checkpoint_to_resume,
+    _cosine_schedule,
+    _trim_log,
+    check_device,
+)
+from dffkit.dff.weights import load_weights, save_torch, save_weights, shipped_weights_path
 from dffkit.errors import DffkitError
 
 __all__ = ["STUDENT_CONFIG", "BACKGROUND_WEIGHT", "distill", "agreement", "augment"]
@@ -148,14 +154,7 @@ def distill(data: str | Path | Sequence[str | Path], out: str | Path, config: Ne
     if len(dataset) < config.batch_size:
         raise DffkitError(f"{data} has {len(dataset)} samples, fewer than one batch of {config.batch_size}")
     val = _checked_dataset(val_data) if val_data is not None else None
-    ckpt_path = out / "checkpoint.pt"
-    ckpt = None
-    if resume:
-        if not ckpt_path.is_file():
-            raise DffkitError(f"{out} holds no checkpoint.pt to resume; drop --resume to start a new run")
-        ckpt = read_checkpoint(ckpt_path, config)
-    elif ckpt_path.is_file():
-        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    ckpt = _checkpoint_to_resume(out, resume, config)
     notice = (lambda msg: print(f"dffkit distill: {msg}", file=sys.stderr)) if progress else None
     with owned_folder(out, "'dffkit distill'", lambda f: (f / "checkpoint.pt").is_file(), notice=notice):
         return _run(config, teacher_net, hashlib.sha256(teacher_path.read_bytes()).hexdigest(), dataset, val, out,
@@ -169,8 +168,7 @@ def _run(config: NetConfig, teacher: UNet, teacher_sha: str, dataset: DatasetUni
     net = UNet(config).to(dev)
     teacher = teacher.to(dev).eval()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+    sched = _cosine_schedule(opt, steps)
     g = torch.Generator().manual_seed(seed * 1000 + 1)
     step, elapsed = 0, 0.0
     log_path = out / "log.csv"
@@ -183,9 +181,7 @@ def _run(config: NetConfig, teacher: UNet, teacher_sha: str, dataset: DatasetUni
         sched.load_state_dict(ckpt["scheduler"])
         step, elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
         g.set_state(ckpt["sampler_rng"])
-        rows = list(csv.DictReader(open(log_path))) if log_path.is_file() else []
-        log_path.write_text(LOG_HEADER + "".join(",".join(r[k] for k in LOG_HEADER.strip().split(",")) + "\n"
-                                                 for r in rows if int(r["step"]) <= step))
+        _trim_log(log_path, step, LOG_HEADER)
     else:
         log_path.write_text(LOG_HEADER)
     stream = batches(dataset, int(dataset[0].image.shape[0]), config.batch_size, seed, start_step=step)

@@ -130,12 +130,34 @@ def _ddp() -> tuple[int, int]:
     return rank, world
 
 
-def _trim_log(path: Path, step: int) -> None:
+def _trim_log(path: Path, step: int, header: str = LOG_HEADER) -> None:
     """Keep the log's rows up to ``step`` (a resumed run rewrites the rows after its checkpoint)."""
     rows = [r for r in csv.DictReader(open(path))] if path.is_file() else []
     keep = [r for r in rows if int(r["step"]) <= step]
-    atomic_write(path, (LOG_HEADER + "".join(",".join(r[k] for k in LOG_HEADER.strip().split(",")) + "\n"
-                                             for r in keep)).encode())
+    atomic_write(path, (header + "".join(",".join(r[k] for k in header.strip().split(",")) + "\n"
+                                         for r in keep)).encode())
+
+
+def _checkpoint_to_resume(out: Path, resume: bool, config: NetConfig, refuse_existing: bool = True) -> dict | None:
+    """``out/checkpoint.pt`` read for ``resume`` (None without it), checked against ``config``.
+
+    Raises:
+        DffkitError: ``resume`` with no checkpoint, or (``refuse_existing``) a checkpoint there without it.
+    """
+    path = out / "checkpoint.pt"
+    if resume:
+        if not path.is_file():
+            raise DffkitError(f"{out} holds no checkpoint.pt to resume; drop --resume to start a new run")
+        return read_checkpoint(path, config)
+    if refuse_existing and path.is_file():
+        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    return None
+
+
+def _cosine_schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The learning rate from its start down to 5 % of it over ``steps``, along half a cosine."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
 
 
 def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str | Path, steps: int | None = None,
@@ -178,14 +200,7 @@ def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str |
     if val is not None and len(val) == 0:
         raise DffkitError(f"{val_data} holds no samples; finish it with 'dffkit synth' or drop --val")
     start = read_checkpoint(init, config)["net"] if init is not None else None
-    ckpt_path = out / "checkpoint.pt"
-    ckpt = None
-    if resume:
-        if not ckpt_path.is_file():
-            raise DffkitError(f"{out} holds no checkpoint.pt to resume; drop --resume to start a new run")
-        ckpt = read_checkpoint(ckpt_path, config)
-    elif ckpt_path.is_file() and rank == 0:
-        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    ckpt = _checkpoint_to_resume(out, resume, config, refuse_existing=rank == 0)
     if rank != 0:
         return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress,
                     start=start)
@@ -211,8 +226,7 @@ def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out
     opt = torch.optim.Adam([{"params": net.parameters()},
                             {"params": heads.parameters(), "lr": config.lr * config.head_lr_scale}],
                            lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+    sched = _cosine_schedule(opt, steps)
     g = torch.Generator().manual_seed(seed * 1000 + rank)  # head and pixel sampling
     step, elapsed = 0, 0.0
     log_path = out / "log.csv"
