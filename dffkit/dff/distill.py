@@ -48,7 +48,7 @@ from dffkit.errors import DffkitError
 __all__ = ["STUDENT_CONFIG", "BACKGROUND_WEIGHT", "distill", "agreement", "augment"]
 
 #: The student: the shipped ``cpu`` config's depth at half its widths and a little less at the bottom
-#: (5.4 ms against 10.7 ms per 112² crop in ONNX Runtime on 2 threads of a 2-core EPYC; 121k parameters).
+#: (121k parameters against 392k; ``benchmarks/eval_student.py`` on a 2-core EPYC: 5.2 against 8.9 ms per crop).
 STUDENT_CONFIG = NetConfig(name="cpu-student", size=128, widths=(8, 16, 32, 64), batch_size=16, lr=2e-3,
                            steps=6000)
 
