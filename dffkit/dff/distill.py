@@ -34,15 +34,20 @@ from dffkit.atomic import owned_folder
 from dffkit.dff.batches import DatasetUnion, batches
 from dffkit.dff.config import NetConfig
 from dffkit.dff.net import UNet
-from dffkit.dff.train import (
-    _check_out,
-    _checked_dataset,
-    _checkpoint_to_resume,
-    _cosine_schedule,
-    _trim_log,
+from dffkit.dff.runs import (
     check_device,
+    check_out,
+    checked_dataset,
+    checkpoint_to_resume,
+    cosine_schedule,
+    trim_log,
 )
-from dffkit.dff.weights import load_weights, save_torch, save_weights, shipped_weights_path
+from dffkit.dff.weights import (
+    load_weights,
+    save_torch,
+    save_weights,
+    shipped_weights_path,
+)
 from dffkit.errors import DffkitError
 
 __all__ = ["STUDENT_CONFIG", "BACKGROUND_WEIGHT", "distill", "agreement", "augment"]
@@ -50,7 +55,7 @@ __all__ = ["STUDENT_CONFIG", "BACKGROUND_WEIGHT", "distill", "agreement", "augme
 #: The student: the shipped ``cpu`` config's depth at half its widths and a little less at the bottom
 #: (121k parameters against 392k; ``benchmarks/eval_student.py`` on a 2-core EPYC: 5.2 against 8.9 ms per crop).
 STUDENT_CONFIG = NetConfig(name="cpu-student", size=128, widths=(8, 16, 32, 64), batch_size=16, lr=2e-3,
-                           steps=6000)
+                           steps=5000)
 
 #: The weight of a background pixel's disagreement against a face pixel's (1).
 BACKGROUND_WEIGHT = 0.2
@@ -147,14 +152,14 @@ def distill(data: str | Path | Sequence[str | Path], out: str | Path, config: Ne
         raise DffkitError(f"side {side} must be a multiple of {2 ** (len(config.widths) - 1)} for the student's depth")
     dev = check_device(device)
     out = Path(out)
-    _check_out(out)
+    check_out(out)
     teacher_path = Path(teacher) if teacher is not None else shipped_weights_path()
     teacher_net = load_weights(teacher_path)
-    dataset = _checked_dataset(data)
+    dataset = checked_dataset(data)
     if len(dataset) < config.batch_size:
         raise DffkitError(f"{data} has {len(dataset)} samples, fewer than one batch of {config.batch_size}")
-    val = _checked_dataset(val_data) if val_data is not None else None
-    ckpt = _checkpoint_to_resume(out, resume, config)
+    val = checked_dataset(val_data) if val_data is not None else None
+    ckpt = checkpoint_to_resume(out, resume, config)
     notice = (lambda msg: print(f"dffkit distill: {msg}", file=sys.stderr)) if progress else None
     with owned_folder(out, "'dffkit distill'", lambda f: (f / "checkpoint.pt").is_file(), notice=notice):
         return _run(config, teacher_net, hashlib.sha256(teacher_path.read_bytes()).hexdigest(), dataset, val, out,
@@ -168,7 +173,7 @@ def _run(config: NetConfig, teacher: UNet, teacher_sha: str, dataset: DatasetUni
     net = UNet(config).to(dev)
     teacher = teacher.to(dev).eval()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    sched = _cosine_schedule(opt, steps)
+    sched = cosine_schedule(opt, steps)
     g = torch.Generator().manual_seed(seed * 1000 + 1)
     step, elapsed = 0, 0.0
     log_path = out / "log.csv"
@@ -181,7 +186,7 @@ def _run(config: NetConfig, teacher: UNet, teacher_sha: str, dataset: DatasetUni
         sched.load_state_dict(ckpt["scheduler"])
         step, elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
         g.set_state(ckpt["sampler_rng"])
-        _trim_log(log_path, step, LOG_HEADER)
+        trim_log(log_path, step, LOG_HEADER)
     else:
         log_path.write_text(LOG_HEADER)
     stream = batches(dataset, int(dataset[0].image.shape[0]), config.batch_size, seed, start_step=step)

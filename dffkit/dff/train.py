@@ -17,7 +17,6 @@ under ``torchrun`` (WORLD_SIZE > 1) it runs data-parallel (DDP), each rank readi
 from __future__ import annotations
 
 import csv
-import math
 import os
 import sys
 import time
@@ -29,15 +28,29 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from dffkit.atomic import atomic_write, owned_folder
-from dffkit.data.dataset import REPAIR, SynthDataset
-from dffkit.dff.batches import DatasetUnion, batches, label_table, patch_labels, resize_samples
+from dffkit.atomic import owned_folder
+from dffkit.data.dataset import SynthDataset
+from dffkit.dff.batches import (
+    DatasetUnion,
+    batches,
+    label_table,
+    patch_labels,
+    resize_samples,
+)
 from dffkit.dff.loss import SegmentationHeads, multi_head_loss
 from dffkit.dff.net import NetConfig, UNet
+from dffkit.dff.runs import (
+    check_device,
+    check_out,
+    checked_dataset,
+    checkpoint_to_resume,
+    cosine_schedule,
+    trim_log,
+)
 from dffkit.dff.weights import read_checkpoint, save_torch, save_weights
 from dffkit.errors import DffkitError
 
-__all__ = ["train", "evaluate_patches", "check_device", "LOG_HEADER"]
+__all__ = ["train", "evaluate_patches", "LOG_HEADER"]
 
 LOG_HEADER = "step,loss,accuracy,lr,seconds\n"
 
@@ -74,51 +87,10 @@ def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDat
     return correct / max(total, 1)
 
 
-def check_device(name: str | None) -> torch.device:
-    """The torch device called ``name`` (None: CUDA when available, else the CPU), checked to exist.
-
-    Raises:
-        DffkitError: an unknown device type, or a CUDA device this machine does not have.
-    """
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise DffkitError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0:
-            raise DffkitError(f"device {name!r} asked for, but this machine has no CUDA GPU; use --device cpu")
-        if dev.index is not None and dev.index >= n:
-            raise DffkitError(f"device {name!r} does not exist: this machine has {n} CUDA GPU(s), cuda:0 to cuda:{n - 1}")
-    elif dev.type != "cpu":
-        raise DffkitError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
-    return dev
 
 
-def _check_out(out: Path) -> None:
-    """The output folder must be a folder (or not exist) under a writable folder."""
-    if out.exists() and not out.is_dir():
-        raise DffkitError(f"{out} is a file, not a folder; choose another --out")
-    anchor = out
-    while not anchor.exists():
-        anchor = anchor.parent
-    if not anchor.is_dir() or not os.access(anchor, os.W_OK | os.X_OK):
-        raise DffkitError(f"{out}: {anchor} is not writable; choose another --out")
 
 
-def _checked_dataset(roots: str | Path | Sequence[str | Path]) -> DatasetUnion:
-    """The datasets, every shard checked against its recorded size and checksum (a damaged one is named)."""
-    sets = []
-    for root in [roots] if isinstance(roots, (str, Path)) else list(roots):
-        ds = SynthDataset(root)
-        bad = ds.verify()
-        if bad:
-            raise DffkitError(f"{Path(root) / bad[0]} is damaged ({len(bad)} of {ds.n_shards} shards fail their "
-                              f"checksum); {REPAIR}")
-        sets.append(ds)
-    return DatasetUnion(sets)
 
 
 def _ddp() -> tuple[int, int]:
@@ -130,34 +102,10 @@ def _ddp() -> tuple[int, int]:
     return rank, world
 
 
-def _trim_log(path: Path, step: int, header: str = LOG_HEADER) -> None:
-    """Keep the log's rows up to ``step`` (a resumed run rewrites the rows after its checkpoint)."""
-    rows = [r for r in csv.DictReader(open(path))] if path.is_file() else []
-    keep = [r for r in rows if int(r["step"]) <= step]
-    atomic_write(path, (header + "".join(",".join(r[k] for k in header.strip().split(",")) + "\n"
-                                         for r in keep)).encode())
 
 
-def _checkpoint_to_resume(out: Path, resume: bool, config: NetConfig, refuse_existing: bool = True) -> dict | None:
-    """``out/checkpoint.pt`` read for ``resume`` (None without it), checked against ``config``.
-
-    Raises:
-        DffkitError: ``resume`` with no checkpoint, or (``refuse_existing``) a checkpoint there without it.
-    """
-    path = out / "checkpoint.pt"
-    if resume:
-        if not path.is_file():
-            raise DffkitError(f"{out} holds no checkpoint.pt to resume; drop --resume to start a new run")
-        return read_checkpoint(path, config)
-    if refuse_existing and path.is_file():
-        raise DffkitError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
-    return None
 
 
-def _cosine_schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """The learning rate from its start down to 5 % of it over ``steps``, along half a cosine."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
 
 
 def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str | Path, steps: int | None = None,
@@ -192,15 +140,15 @@ def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str |
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     out = Path(out)
-    _check_out(out)
-    dataset = _checked_dataset(data)
+    check_out(out)
+    dataset = checked_dataset(data)
     if len(dataset) < config.batch_size:
         raise DffkitError(f"{data} has {len(dataset)} samples, fewer than one batch of {config.batch_size}")
-    val = _checked_dataset(val_data) if val_data is not None else None
+    val = checked_dataset(val_data) if val_data is not None else None
     if val is not None and len(val) == 0:
         raise DffkitError(f"{val_data} holds no samples; finish it with 'dffkit synth' or drop --val")
     start = read_checkpoint(init, config)["net"] if init is not None else None
-    ckpt = _checkpoint_to_resume(out, resume, config, refuse_existing=rank == 0)
+    ckpt = checkpoint_to_resume(out, resume, config, refuse_existing=rank == 0)
     if rank != 0:
         return _run(config, dataset, val, out, steps, ckpt, seed, dev, rank, world, ckpt_every, log_every, progress,
                     start=start)
@@ -226,7 +174,7 @@ def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out
     opt = torch.optim.Adam([{"params": net.parameters()},
                             {"params": heads.parameters(), "lr": config.lr * config.head_lr_scale}],
                            lr=config.lr, weight_decay=config.weight_decay)
-    sched = _cosine_schedule(opt, steps)
+    sched = cosine_schedule(opt, steps)
     g = torch.Generator().manual_seed(seed * 1000 + rank)  # head and pixel sampling
     step, elapsed = 0, 0.0
     log_path = out / "log.csv"
@@ -240,7 +188,7 @@ def _run(config: NetConfig, dataset: DatasetUnion, val: DatasetUnion | None, out
         if "sampler_rng" in ckpt:
             g.set_state(ckpt["sampler_rng"])
         if rank == 0:
-            _trim_log(log_path, step)
+            trim_log(log_path, step, LOG_HEADER)
     elif rank == 0:
         log_path.write_text(LOG_HEADER)
     model_net: nn.Module = net
