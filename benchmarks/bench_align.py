@@ -29,6 +29,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import resource
 import subprocess
 import sys
 import tempfile
@@ -155,26 +156,33 @@ def _stage_breakdown(fn, items) -> dict[str, float]:
     return {k: 1e3 * v / n for k, v in {**parts, "total (profiled)": total}.items()}
 
 
-def _align_folder(photos, workers: int) -> tuple[float, int, int]:
-    """``dffkit align DIR --csv`` over the photos: (wall seconds, rows, exit status)."""
+def _align_folder(photos, workers: int) -> tuple[float, int, int, float]:
+    """``dffkit align DIR --csv`` over the photos: (wall seconds, rows, exit status, CPU seconds of the run and
+    its workers)."""
     with tempfile.TemporaryDirectory() as tmp:
         for p in photos:
             os.symlink(p.image.resolve(), Path(tmp) / p.image.name)
         csv = Path(tmp) / "faces.csv"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "dffkit.cli", "align", tmp, "--csv", str(csv), "--workers",
                             str(workers), "--quiet"], capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run and its pool (the load process runs on)
         rows = max(0, len(csv.read_text().splitlines()) - 1) if csv.is_file() else 0
-    return wall, rows, r.returncode
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, rows, r.returncode, cpu
 
 
 def _folder(photos, workers: int) -> dict:
     """The folder run's faces/s with start-up included, and its steady rate: the rows beyond a run over
-    ``workers`` photos (start-up and one photo per worker), over the time beyond that run."""
-    wall, rows, rc = _align_folder(photos, workers)
-    wall0, rows0, _ = _align_folder(photos[:workers], workers)
+    ``workers`` photos (start-up and one photo per worker), over the time beyond that run; and the cores it
+    kept busy (CPU seconds over wall seconds: one in-process worker already uses more than one core, through
+    its libraries' threads, which bounds what a second worker can add on two cores)."""
+    wall, rows, rc, cpu = _align_folder(photos, workers)
+    wall0, rows0, _, _ = _align_folder(photos[:workers], workers)
     return {"faces/s (start-up included)": rows / wall,
+            "cores busy (CPU s / wall s, start-up included)": cpu / wall,
             "faces/s (steady: start-up and first photo per worker left out)": (rows - rows0) / max(wall - wall0, 1e-9),
             "start-up and first photo per worker, s": wall0,
             "faces found / photos": f"{rows} / {len(photos)} (exit {rc})"}

@@ -32,6 +32,19 @@ def _in(ranges: list, k: int) -> bool:
     return any(a <= k <= b for a, b in ranges)
 
 
+def _spans(frames: list) -> dict[str, dict]:
+    """Per track id: its first and last frame, the frames it holds a face in, and its landmark box (x0, y0, x1,
+    y1, pixels) on its first and last frame: what a reader needs to tell a re-entering face from a false one."""
+    from dffkit.boxes import landmark_box
+
+    spans: dict[int, list] = {}
+    for fr in frames:
+        for f in fr.faces:
+            spans.setdefault(f.track_id, []).append((fr.index, np.round(landmark_box(f.landmarks)).astype(int).tolist()))
+    return {str(i): {"frames": [s[0][0], s[-1][0]], "frames with it": len(s), "first box": s[0][1], "last box": s[-1][1]}
+            for i, s in sorted(spans.items())}
+
+
 def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = None) -> dict:
     """Track one clip and score it against its labels."""
     reader = VideoReader(path)
@@ -61,7 +74,7 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
                                                               if not _in(labels["face_frames"], k)),
            "track ids in more than one shot": len(crossing), "cuts found": [fr.index for fr in frames if fr.cut],
            "whole-frame detections": sum(fr.detected for fr in frames), "fps (decoding included)": len(frames) / seconds,
-           "shots": per_shot}
+           "shots": per_shot, "each id": _spans(frames)}
     if strip is not None:
         import cv2
 
