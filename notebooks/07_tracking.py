@@ -18,8 +18,10 @@
 # poses, sports) and calls them more robust than 3DDFA's. dffkit tracks faces with the same cascade
 # (`dffkit track VIDEO -o overlay.mp4 --csv rows.csv`), and lets the **alignment** decide whether the face
 # is still there:
-# - each frame, every track restarts the cascade on the crop of the box of its previous landmarks (moved on
-#   by its last motion, scaled by the regressors' `restart_scale` so that a still face is a fixed point):
+# - each frame, every track restarts the cascade on the crop of the box of its previous landmarks (smoothed
+#   from frame to frame by a One-Euro filter so that landmark noise is not fed back into the next crop,
+#   moved on by its last motion, scaled by the regressors' `restart_scale` so that a still face is a fixed
+#   point):
 #   first from its previous camera and shape through the last two stages, and, when that ends with a larger
 #   residual than the frame before, from the box too, keeping the smaller residual;
 # - the alignment's own verdict, the descriptor's agreement with the model at the visible points and the
