@@ -92,10 +92,12 @@ class TrackedFrame:
 #: The One-Euro settings that smooth a track's restart box (its landmarks' box, from frame to frame; not the
 #: output, which :class:`Tracker`'s ``filter`` smooths). The cascade is not exactly contractive, so a restart
 #: from the raw box of the last frame's landmarks feeds their noise back into the next crop; smoothed, a still
-#: face restarts from a still box. One-off runs on the held-out sequences of ``benchmarks/track_heldout.py``
-#: (12 sequences, 6 faces; then 6 more of 3 other faces as a check), unfiltered still-stretch jitter
-#: at or under 1 % of the box: 10 of 12 sequences against 5 (check: 4 of 6 against 2), tracking NME 4.22 against 4.28 %
-#: (check: 4.10 against 4.03 %), no lag added on the moving stretches.
+#: face restarts from a still box. ``benchmarks/track_heldout.py`` on 18 held-out sequences (9 faces; yaw
+#: sweep and drift each), against the raw box the runs before: unfiltered still-stretch jitter at or under 1 %
+#: of the box in 15 sequences against 7 (median 0.79 % against 1.07 %), with the CLI's output filter median
+#: 0.19 % against 0.21 %, lag unchanged (1 frame); tracking NME 4.32 against 4.28 % on the first six faces and
+#: 4.15 against 4.03 % on the other three, and the worst yaw bin against per-frame true-box alignment 1.24
+#: against 1.18 (single sequences move by about 0.3 points from run to run).
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
 
