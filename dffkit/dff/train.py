@@ -87,12 +87,6 @@ def evaluate_patches(net: nn.Module, heads: SegmentationHeads, dataset: SynthDat
     return correct / max(total, 1)
 
 
-
-
-
-
-
-
 def _ddp() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
@@ -100,12 +94,6 @@ def _ddp() -> tuple[int, int]:
         torch.distributed.init_process_group(backend)
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
-
-
-
-
-
-
 
 
 def train(config: NetConfig, data: str | Path | Sequence[str | Path], out: str | Path, steps: int | None = None,
