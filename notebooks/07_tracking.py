@@ -163,12 +163,13 @@ display(tables.crossing_table(results.crossing))
 # his face, the audience in dim light), and a red-carpet interview turning to profile. The book does not
 # rerun them; this is the recorded run, per shot. At a cut every track ends and no id passes into
 # another shot (`dffkit.tracking.shots`). What the recorded run does not do: the pianist's face, in profile
-# and half out of the frame, is found in only 8 of its 62 frames (the detector seldom sees it, and the
+# and half out of the frame, is found in only 12 of its 62 frames (the detector seldom sees it, and the
 # tracker has nothing to follow until it does); in the audience, one of the four ids is a short false track
 # on a printed dress, and the young man behind the laughing woman is not found. In the interview, the man at
-# the right edge is dropped at frame 22, when the verdict's score on his face, cut by the frame's edge, falls,
-# and comes back at frame 110 with a new id; two short ids fall on a smaller face in the background between
-# the two men, which the clip's count of people leaves out: five ids where two are counted.
+# the right edge is dropped at frame 21, when the verdict's score on his face, cut by the frame's edge, falls,
+# and comes back at frame 110 with a new id; one more id holds, for one frame, a face partly hidden behind
+# the first man's chin, which the clip's count of people leaves out: four ids where two are counted (each
+# id's frames and boxes are in the recorded run, `benchmarks/results/track_real.json`).
 
 # %% tags=["hide-input"]
 display(chapter.real_footage_table())
