@@ -97,7 +97,7 @@ class TrackedFrame:
 #: of the box in 15 sequences against 7 (median 0.79 % against 1.07 %), with the CLI's output filter median
 #: 0.19 % against 0.21 %, lag unchanged (1 frame); tracking NME 4.32 against 4.28 % on the first six faces and
 #: 4.15 against 4.03 % on the other three, and the worst yaw bin against per-frame true-box alignment 1.24
-#: against 1.18 (single sequences move by about 0.3 points from run to run).
+#: against 1.18 (a single sequence moves by up to about 0.5 points under any change of the restart).
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
 
