@@ -73,8 +73,10 @@ def test_a_cut_to_an_empty_frame_loses_the_track_within_two_frames_and_a_return_
     assert 0 in out[5].lost + out[6].lost and all(len(fr.faces) == 1 for fr in out[8:])
     assert out[8].detected and out[8].faces[0].new
     assert out[8].faces[0].track_id == 0  # back within recall_s at the same place: its id back
-    late = list(Tracker(recall_s=0.0).run(frames))
-    assert late[8].faces[0].track_id == 1  # without recall, a new id
+    recognised = list(Tracker(recall_s=0.0).run(frames))
+    assert recognised[8].faces[0].track_id == 0  # without the place's recall, the face is recognised
+    late = list(Tracker(recall_s=0.0, reid_s=0.0).run(frames))
+    assert late[8].faces[0].track_id == 1  # without either, a new id
 
 
 def test_a_profile_turn_keeps_one_id_in_every_frame(model, renderer, tmp_path):

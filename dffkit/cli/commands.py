@@ -291,7 +291,7 @@ def track(args: argparse.Namespace) -> int:
     paths = check_outputs({"-o": (args.output, (".mp4",)), "--csv": (args.csv, (".csv",)),
                            "--jsonl": (args.jsonl, (".jsonl",))})
     overlay, rows = paths["-o"], paths["--csv"] or paths["--jsonl"]
-    tracker = Tracker(detect_every=args.detect_every,
+    tracker = Tracker(detect_every=args.detect_every, reid_s=args.reid_s,
                       filter=None if args.no_filter else Smoothing(args.min_cutoff, args.beta))
     n = faces = 0
     ids = set()

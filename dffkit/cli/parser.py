@@ -330,8 +330,10 @@ def _track(sub) -> None:
                  "each tracked face from its previous landmarks, and its own verdict (the descriptor's agreement "
                  "with the model) says whether the face is still there; a track is lost when it is not. The "
                  "detector searches the whole frame for new faces every --detect-every frames and when a track "
-                 "is lost. Landmarks are smoothed by a One-Euro filter (--no-filter: raw). Track ids are never "
-                 "reused; a face that comes back after a loss starts a new track.")
+                 "is lost. Landmarks are smoothed by a One-Euro filter (--no-filter: raw). A face that comes back "
+                 "within 1 s at the same place, or within --reid-s seconds in the same shot and recognised as the "
+                 "same person (dlib's face-recognition network), takes its track id back; otherwise ids are never "
+                 "reused.")
     k.add_argument("video", help="a video file (MP4, AVI, MOV, MKV) or a folder of frames")
     k.add_argument("-o", "--output", help="overlay video, .mp4 (landmarks and track ids)")
     k.add_argument("--jsonl", help="one JSON line per frame and face (default: printed)")
@@ -342,6 +344,9 @@ def _track(sub) -> None:
                    help="search the whole frame for new faces every N frames (0: only when a track is lost or there "
                         "is none) (default 10)")
     k.add_argument("--fps", type=_ranged(0.1, 1000), default=25.0, help="frame rate of a folder of frames")
+    k.add_argument("--reid-s", type=_ranged(0, 100000), default=10.0,
+                   help="how long a lost face is remembered for recognition, seconds (0: never recognised) "
+                        "(default 10)")
     _precision_option(k)
     _flags(k, no_filter="no temporal filter", quiet="no progress bar")
 

@@ -19,10 +19,14 @@ frames, and whenever a track is lost or there is none. A detection that overlaps
 (it is not re-seeded: the alignment follows it better than a detector's box at profile, where detectors
 fade); any other starts a new track if its alignment's verdict calls it a face. A tracked face whose verdict
 collapses from one frame to the next (:data:`CUT_DROP`: a cut, not a turn) is checked by the detector as a
-rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back;
-otherwise ids are never reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face
-takes a lost track's id back only in the shot the track was lost in (a cut to black and back to the same
-shot), never in another: a track does not carry its id onto another person who stands where its face was.
+rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back. So does a
+face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
+(:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
+walked out and came back. Each track keeps chips of its latest near-frontal views for this
+(:data:`IDENTITY_VIEWS`); the network runs only when a new face could be a lost one. Otherwise ids are never
+reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face takes a lost track's id back
+only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
+another: a track does not carry its id onto another person who stands where its face was.
 With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides.
 
@@ -33,6 +37,7 @@ default here and on by default in ``dffkit track``.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -45,6 +50,7 @@ from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
+from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, face_chip, identity_distance, identity_encoder
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
@@ -100,6 +106,15 @@ class TrackedFrame:
 #: against 1.18 (a single sequence moves by up to about 0.5 points under any change of the restart).
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
+#: A track keeps face chips of its latest this many recognisable views (:meth:`_Track.remember`), ...
+IDENTITY_VIEWS = 4
+#: ... at least this many frames apart, ...
+IDENTITY_EVERY = 10
+#: ... at most this many degrees of yaw (the recognition network's chips are aligned on the eyes and mouth) ...
+IDENTITY_YAW = 40.0
+#: ... and faces this many pixels or more across (the landmark box's side).
+IDENTITY_SIDE = 24.0
+
 
 @dataclass
 class _Track:
@@ -110,6 +125,28 @@ class _Track:
     box: np.ndarray = field(init=False)  # (4,) the smoothed landmark box the next frame restarts from
     motion: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the box centre's last motion, pixels/frame
     shot: np.ndarray | None = None  # the thumbnail of the last frame it was seen in (dffkit.tracking.shots)
+    shot_number: int = 0  # the shot it was last seen in (the tracker counts the cuts)
+    views: deque = field(default_factory=lambda: deque(maxlen=IDENTITY_VIEWS))  # (frame, chip): its latest views
+    _identity: np.ndarray | None = None  # the mean descriptor of ``views``, computed when first asked for
+
+    def remember(self, image: np.ndarray, index: int) -> None:
+        """Keep a face chip of this frame for :meth:`identity` when the face can be recognised here (at most
+        :data:`IDENTITY_YAW` degrees of yaw, :data:`IDENTITY_SIDE` px or more) and the last one kept is at
+        least :data:`IDENTITY_EVERY` frames old."""
+        a = self.alignment
+        if self.views and index - self.views[-1][0] < IDENTITY_EVERY:
+            return
+        if abs(a.pose.yaw_deg) > IDENTITY_YAW or box_size(landmark_box(a.landmarks_2d)) < IDENTITY_SIDE:
+            return
+        self.views.append((index, face_chip(image, a.landmarks_2d)))
+        self._identity = None
+
+    def identity(self) -> np.ndarray | None:
+        """(128,) the mean face descriptor of its kept views (:mod:`dffkit.tracking.identity`), or None
+        without any."""
+        if self._identity is None and self.views:
+            self._identity = identity_encoder()(np.stack([c for _, c in self.views])).mean(axis=0)
+        return self._identity
 
     def __post_init__(self) -> None:
         self.box = self._smoothed(self.alignment)
@@ -174,7 +211,11 @@ class Tracker:
         start_score: the verdict's probability a new face needs to start a track (a live track is kept down
             to the verdict's own threshold: hysteresis, so that a doubtful box neither starts nor ends a track).
         recall_s: a face found within this many seconds of losing a track at the same place takes that
-            track's id back (a face behind a hand, a blink of the detector); later, it gets a new id.
+            track's id back (a face behind a hand, a blink of the detector).
+        reid_s: a face found within this many seconds of losing a track, anywhere in the same shot, takes that
+            track's id back when a face-recognition network says it is the same person
+            (:mod:`dffkit.tracking.identity`: a person who turned away or left and came back); 0: never.
+            Later, or unrecognised, a face gets a new id.
         cut_difference: the thumbnails' difference that makes a shot cut (:func:`dffkit.tracking.shots.is_cut`);
             None: never cut.
 
@@ -184,39 +225,68 @@ class Tracker:
     """
 
     def __init__(self, aligner: Aligner | None = None, detector: FaceDetector | None = None, detect_every: int = 10,
-                 filter: Smoothing | None = None, fps: float = 25.0, recall_s: float = 1.0,
+                 filter: Smoothing | None = None, fps: float = 25.0, recall_s: float = 1.0, reid_s: float = 10.0,
                  start_score: float = START_SCORE, cut_difference: float | None = CUT_DIFFERENCE) -> None:  # noqa: A002
         self.aligner = aligner or default_aligner()
         self.detector = detector or default_detector()
         self.detect_every = int(detect_every)
         self.filter, self.fps, self.recall_s, self.start_score = filter, float(fps), float(recall_s), float(start_score)
+        self.reid_s = float(reid_s)
         self._tracks: list[_Track] = []
         self._lost: list[tuple[_Track, int]] = []  # tracks lost lately, with the frame they were lost at
         self._next_id = 0
         self.cut_difference = cut_difference
         self._thumbnail: np.ndarray | None = None  # the last frame's (dffkit.tracking.shots)
+        self._shot_number = 0  # cuts so far
 
-    def _new_track(self, a: Alignment, index: int) -> _Track:
+    def _remembered(self, lost: tuple[_Track, int], index: int) -> bool:
+        """Whether a track lost at frame ``lost[1]`` may still give its id back at frame ``index``."""
+        return index - lost[1] <= max(self.recall_s, self.reid_s) * self.fps
+
+    def _new_track(self, a: Alignment, img: np.ndarray, index: int) -> _Track:
         """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
         (its landmarks' box overlapping the lost one's by more than 0.3 of their union, or by more than 0.6 of
-        the smaller: alignments of a face at 50° of yaw in a dim real clip varied that much), else a new id."""
+        the smaller: alignments of a face at 50° of yaw in a dim real clip varied that much); else of the track
+        lost in the last ``reid_s`` seconds, in this shot, whose face the recognition network finds nearest and
+        within :data:`dffkit.tracking.identity.SAME_PERSON`; else a new id."""
+        t = _Track(-1, a, self.filter.make(self.fps) if self.filter is not None else None, RESTART_SMOOTHING.make(self.fps))
+        if self.reid_s > 0:
+            t.remember(img, index)
         box = landmark_box(a.landmarks)
         near = {id(r): (iou(box, b), overlap(box, b)) for r in self._lost
                 for b in [landmark_box(r[0].alignment.landmarks)]}
         back = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps
                 and (near[id(r)][0] > 0.3 or near[id(r)][1] > 0.6) and self._same_shot(r[0])]
-        if back:
-            old = max(back, key=lambda r: near[id(r)])
+        old = max(back, key=lambda r: near[id(r)]) if back else self._recognised(t, index)
+        if old is not None:
             self._lost.remove(old)
-            tid = old[0].id
+            t.id = old[0].id
         else:
-            tid, self._next_id = self._next_id, self._next_id + 1
-        return _Track(tid, a, self.filter.make(self.fps) if self.filter is not None else None,
-                      RESTART_SMOOTHING.make(self.fps))
+            t.id, self._next_id = self._next_id, self._next_id + 1
+        return t
+
+    def _recognised(self, t: _Track, index: int) -> tuple[_Track, int] | None:
+        """The lost track (with the frame it was lost at) whose face the recognition network finds nearest to
+        ``t``'s and the same person's: within :data:`~dffkit.tracking.identity.SAME_PERSON`, or within
+        :data:`~dffkit.tracking.identity.SAME_PERSON_HERE` where ``t`` starts where that track was lost
+        (boxes overlapping as for ``recall_s``); None if there is none."""
+        if self.reid_s <= 0 or not t.views:
+            return None
+        gone = [r for r in self._lost if index - r[1] <= self.reid_s * self.fps and r[0].views and self._same_shot(r[0])]
+        if not gone:
+            return None
+        me, box = t.identity(), landmark_box(t.alignment.landmarks)
+        dist = [identity_distance(me, r[0].identity()) for r in gone]
+        k = int(np.argmin(dist))
+        there = landmark_box(gone[k][0].alignment.landmarks)
+        here = iou(box, there) > 0.3 or overlap(box, there) > 0.6
+        return gone[k] if dist[k] < (SAME_PERSON_HERE if here else SAME_PERSON) else None
 
     def _same_shot(self, t: _Track) -> bool:
-        """Whether this frame is in the shot the track was last seen in (no cut between the two frames)."""
-        return t.shot is None or self._thumbnail is None or not is_cut(t.shot, self._thumbnail, self.cut_difference)
+        """Whether this frame is in the shot the track was last seen in: no cut since, or a frame like its
+        last one (a cut away and back to the same shot)."""
+        return (t.shot_number == self._shot_number or t.shot is None or self._thumbnail is None
+                or not is_cut(t.shot, self._thumbnail, self.cut_difference))
 
     def restart_box(self, a: Alignment, motion: np.ndarray | None = None, box: np.ndarray | None = None) -> np.ndarray:
         """(4,) the landmark box a track restarts from on the next frame: ``box`` (the track's smoothed box of
@@ -272,7 +342,7 @@ class Tracker:
         for t, a in kept:
             t.moved_to(a)
         lost = [t for t in self._tracks if t.id not in {k.id for k, _ in kept}]
-        self._lost = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps] + [(t, index) for t in lost]
+        self._lost = [r for r in self._lost if self._remembered(r, index)] + [(t, index) for t in lost]
         self._tracks = [t for t, _ in kept]
         return [t.id for t in lost]
 
@@ -290,9 +360,9 @@ class Tracker:
         cut = self._thumbnail is not None and thumb is not None and is_cut(self._thumbnail, thumb, self.cut_difference)
         self._thumbnail = thumb
         if cut:  # every track ends (recalled only back in its own shot)
+            self._shot_number += 1
             lost = [t.id for t in self._tracks]
-            self._lost = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps] + [
-                (t, index) for t in self._tracks]
+            self._lost = [r for r in self._lost if self._remembered(r, index)] + [(t, index) for t in self._tracks]
             self._tracks = []
         else:
             lost = self._follow(img, index)
@@ -311,12 +381,14 @@ class Tracker:
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
                             _same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
                         continue
-                    t = self._new_track(a, index)
+                    t = self._new_track(a, img, index)
                     self._tracks.append(t)
                     new_ids.add(t.id)
         faces = []
         for t in self._tracks:
-            t.shot = thumb
+            t.shot, t.shot_number = thumb, self._shot_number
+            if self.reid_s > 0 and t.id not in new_ids:
+                t.remember(img, index)
             a = t.alignment
             lm = a.landmarks if t.filter is None else t.filter(a.landmarks, scale=box_size(a.landmarks))
             faces.append(TrackedFace(t.id, a, lm, t.id in new_ids))
