@@ -148,7 +148,8 @@ display(tables.verdict_table(results.verdict))
 #
 # Two held-out faces slide past each other across a frame (the one in front hides the other as they
 # pass). An id must never move from one face to the other: the track that lands on the face in front is
-# dropped when the faces meet, and the face behind is found again when it reappears.
+# dropped when the faces meet, and the face behind is found again when it reappears, recognised
+# (`dffkit.tracking.identity`): with its own id back, so that two ids follow the two faces.
 
 # %% tags=["hide-input"]
 display(tables.crossing_table(results.crossing))
@@ -163,13 +164,16 @@ display(tables.crossing_table(results.crossing))
 # his face, the audience in dim light), and a red-carpet interview turning to profile. The book does not
 # rerun them; this is the recorded run, per shot. At a cut every track ends and no id passes into
 # another shot (`dffkit.tracking.shots`). What the recorded run does not do: the pianist's face, in profile
-# and half out of the frame, is found in only 12 of its 62 frames (the detector seldom sees it, and the
+# and half out of the frame, is found in only 11 of its 62 frames (the detector seldom sees it, and the
 # tracker has nothing to follow until it does); in the audience, one of the four ids is a short false track
 # on a printed dress, and the young man behind the laughing woman is not found. In the interview, the man at
-# the right edge is dropped at frame 21, when the verdict's score on his face, cut by the frame's edge, falls,
-# and comes back at frame 110 with a new id; one more id holds, for one frame, a face partly hidden behind
-# the first man's chin, which the clip's count of people leaves out: four ids where two are counted (each
-# id's frames and boxes are in the recorded run, `benchmarks/results/track_real.json`).
+# the right edge is dropped at frame 21, when the verdict's score on his face, cut by the frame's edge, falls.
+# When he faces the camera again at frame 110 he is recognised and takes his id back: each track keeps face
+# chips of its latest near-frontal views, and a new face in the same shot that a face-recognition network
+# (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track lost in the last 10 s gets that
+# track's id. One more id holds, for one frame, a face partly hidden behind the first man's chin, which the
+# clip's count of people leaves out: three ids where two are counted (each id's frames and boxes are in the
+# recorded run, `benchmarks/results/track_real.json`).
 
 # %% tags=["hide-input"]
 display(chapter.real_footage_table())

@@ -118,6 +118,7 @@ def test_two_faces_crossing_never_swap_ids():
             who = int(np.argmin(np.linalg.norm(centres[k] - centre, axis=1)))
             seen.setdefault(f.track_id, set()).add(who)
     assert seen and all(len(faces) == 1 for faces in seen.values()), seen  # an id never moves to the other face
+    assert sorted(seen) == [0, 1]  # the face hidden as they passed is recognised when it reappears: its id back
 
 
 def test_one_euro_holds_still_and_follows_steps():
