@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dffkit.boxes import landmark_box, square_box
 from dffkit.data.photos import default_images, list_images, read_landmarks
 from dffkit.errors import DffkitError
 from dffkit.images import read_image
 from dffkit.tracking.identity import SAME_PERSON, face_chip, identity_distance, identity_encoder
+from dffkit.tracking.sequences import head_patch, leave_and_return, scene
 from dffkit.tracking.tracker import Tracker
 
 
@@ -20,29 +20,10 @@ def people():
     return [(read_image(ph.image), read_landmarks(ph.landmarks)) for ph in (photos[1], photos[2], photos[3])]
 
 
-def _head(image: np.ndarray, landmarks: np.ndarray, side: int) -> np.ndarray:
-    """The square around the face (twice its landmark box), resized to side × side."""
-    import cv2
-
-    x0, y0, x1, y1 = np.round(square_box(landmark_box(landmarks), scale=2.0)).astype(int)
-    pad = max(0, -x0, -y0, x1 - image.shape[1], y1 - image.shape[0])
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return cv2.resize(padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad], (side, side), interpolation=cv2.INTER_AREA)
-
-
-def _leave_and_return(first: np.ndarray, second: np.ndarray, gap: int) -> list[np.ndarray]:
-    """320 × 240 frames on one background: ``first`` at the left for 8 frames, nobody for ``gap`` frames,
-    then ``second`` at the right for 8 frames (one shot: no cut between them)."""
-    background = np.full((240, 320, 3), 70, np.uint8)
-    frames = []
-    for k in range(16 + gap):
-        f = background.copy()
-        if k < 8:
-            f[40:160, 20:140] = first
-        elif k >= 8 + gap:
-            f[50:170, 180:300] = second
-        frames.append(f)
-    return frames
+@pytest.fixture(scope="module")
+def background(people):
+    """The third person's photo, blurred: a textured scene."""
+    return scene(people[2][0])
 
 
 def test_a_face_is_nearer_to_itself_smaller_and_moved_than_to_another_person(people):
@@ -66,10 +47,11 @@ def test_a_face_chip_refuses_landmarks_that_are_not_68_finite_points(people):
         face_chip(img, bad)
 
 
-def test_a_person_who_leaves_for_longer_than_recall_comes_back_with_their_id(people):
+def test_a_person_who_leaves_for_longer_than_recall_comes_back_with_their_id(people, background):
     (img, lm), (other, olm) = people[0], people[1]
-    head = _head(img, lm, 120)
-    frames = _leave_and_return(head, head, gap=40)  # 1.6 s away at 25 frames/s, recall_s is 1 s
+    head = head_patch(img, lm, 96)
+    again = (head_patch(img, lm, 80)[:, ::-1] * 0.75).astype(np.uint8)  # mirrored, smaller, darker
+    frames = leave_and_return(head, again, background, gap=40)  # 1.6 s away at 25 frames/s, recall_s is 1 s
     out = list(Tracker(detect_every=5).run((k, k / 25, f) for k, f in enumerate(frames)))
     before = {f.track_id for fr in out[:8] for f in fr.faces}
     after = {f.track_id for fr in out[48:] for f in fr.faces}
@@ -79,9 +61,9 @@ def test_a_person_who_leaves_for_longer_than_recall_comes_back_with_their_id(peo
     assert {f.track_id for fr in new[48:] for f in fr.faces} == {1}  # without recognition: a new id
 
 
-def test_another_person_coming_in_after_someone_left_gets_a_new_id(people):
+def test_another_person_coming_in_after_someone_left_gets_a_new_id(people, background):
     (img, lm), (other, olm) = people[0], people[1]
-    frames = _leave_and_return(_head(img, lm, 120), _head(other, olm, 120), gap=40)
+    frames = leave_and_return(head_patch(img, lm, 96), head_patch(other, olm, 96), background, gap=40)
     out = list(Tracker(detect_every=5).run((k, k / 25, f) for k, f in enumerate(frames)))
     before = {f.track_id for fr in out[:8] for f in fr.faces}
     after = {f.track_id for fr in out[48:] for f in fr.faces}

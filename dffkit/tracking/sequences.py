@@ -30,7 +30,8 @@ from dffkit.face.model import FaceModel
 from dffkit.face.render import Renderer
 from dffkit.records import Record, record
 
-__all__ = ["Sequence", "SequenceTruth", "yaw_sweep", "similarity_drift", "crossing_faces", "write_sequence",
+__all__ = ["Sequence", "SequenceTruth", "yaw_sweep", "similarity_drift", "crossing_faces", "head_patch",
+           "leave_and_return", "scene", "write_sequence",
            "read_truth"]
 
 
@@ -158,7 +159,7 @@ def crossing_faces(photo: np.ndarray, face_boxes: np.ndarray, n_frames: int = 60
         k = 0.45 * h / max(p.shape[:2])
         patches.append(cv2.resize(p, (max(1, round(p.shape[1] * k)), max(1, round(p.shape[0] * k))),
                                   interpolation=cv2.INTER_AREA))
-    background = cv2.GaussianBlur(cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA), (0, 0), 9)
+    background = scene(photo, size)
     frames, centres = [], []
     for t in np.linspace(0.0, 1.0, n_frames):
         frame = background.copy()
@@ -174,6 +175,72 @@ def crossing_faces(photo: np.ndarray, face_boxes: np.ndarray, n_frames: int = 60
         frames.append(_camera_shake(frame, rng, 2.0, 90))
         centres.append(cs)
     return np.stack(frames), np.array(centres)
+
+
+def head_patch(photo: np.ndarray, landmarks: np.ndarray, side: int) -> np.ndarray:
+    """The square around a face (twice its landmarks' box, the photo's edge replicated where it runs out),
+    resized to side × side: a head to move through generated frames.
+
+    Args:
+        photo: (H, W, 3) uint8.
+        landmarks: (68, 2) the face's landmarks, pixels.
+        side: the patch's side, pixels.
+
+    Returns:
+        (side, side, 3) uint8.
+
+    Example:
+        >>> head_patch(np.zeros((50, 60, 3), np.uint8), np.array([[10.0, 10.0], [30.0, 40.0]]), 24).shape
+        (24, 24, 3)
+    """
+    from dffkit.boxes import landmark_box, square_box
+
+    x0, y0, x1, y1 = np.round(square_box(landmark_box(landmarks), scale=2.0)).astype(int)
+    pad = max(0, -x0, -y0, x1 - photo.shape[1], y1 - photo.shape[0])
+    padded = cv2.copyMakeBorder(photo, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return cv2.resize(padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad], (side, side), interpolation=cv2.INTER_AREA)
+
+
+def leave_and_return(first: np.ndarray, second: np.ndarray, background: np.ndarray, gap: int,
+                     n_shown: int = 8) -> np.ndarray:
+    """One shot: the ``first`` head patch at the left of the background for ``n_shown`` frames, nobody for
+    ``gap`` frames, then the ``second`` at the right for ``n_shown`` frames (the same person again, or another).
+
+    Args:
+        first, second: (s, s, 3) uint8 head patches (:func:`head_patch`), s at most 7/16 of the frame's width
+            and its height.
+        background: (h, w, 3) uint8 the scene (textured, as real footage is: on a plain one, a head coming or
+            going changes the frame as much as a shot cut, :mod:`dffkit.tracking.shots`).
+        gap: frames with nobody.
+        n_shown: frames each head is shown.
+
+    Returns:
+        (2 · n_shown + gap, h, w, 3) uint8 frames.
+
+    Example:
+        >>> scene = np.full((240, 320, 3), 70, np.uint8)
+        >>> leave_and_return(np.zeros((100, 100, 3), np.uint8), np.zeros((90, 90, 3), np.uint8), scene, gap=3).shape
+        (19, 240, 320, 3)
+    """
+    h, w = background.shape[:2]
+    frames = np.repeat(np.asarray(background, np.uint8)[None], 2 * n_shown + gap, axis=0)
+    for patch, span, x in ((first, slice(0, n_shown), w // 16),
+                           (second, slice(n_shown + gap, None), w - w // 16 - second.shape[1])):
+        y = (h - patch.shape[0]) // 2
+        frames[span, y:y + patch.shape[0], x:x + patch.shape[1]] = patch
+    return frames
+
+
+def scene(photo: np.ndarray, size: tuple[int, int] = (240, 320)) -> np.ndarray:
+    """A background without a sharp face: the photo resized to (height, width) and blurred (σ 9 px), as
+    :func:`crossing_faces` makes its background.
+
+    Example:
+        >>> scene(np.zeros((50, 60, 3), np.uint8)).shape
+        (240, 320, 3)
+    """
+    h, w = size
+    return cv2.GaussianBlur(cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA), (0, 0), 9)
 
 
 def write_sequence(seq: Sequence, video: str | Path) -> tuple[Path, Path]:
