@@ -181,6 +181,20 @@ display(chapter.real_footage_table())
 # %% mystnb={"figure": {"caption": "Eight frames of the stage clip with the tracked landmarks and track ids (the recorded benchmark run; the footage, marked WH.GOV, is an example clip of the face_recognition repository).", "name": "fig-track-real"}} tags=["hide-input", "full-width"]
 chapter.real_footage_figure()
 
+# %% [markdown]
+# ## Coming back
+#
+# A person who leaves the shot for longer than the place's one-second recall, or turns away for as long,
+# should get their id back when they return, and nobody else should. Each track keeps face chips of its
+# latest near-frontal views; a new face is compared with the tracks lost in the same shot in the last 10 s
+# by dlib's face-recognition network (`dffkit.tracking.identity`). Measured on held-out people
+# (`benchmarks/track_reid.py`, the recorded run): each one leaves a shot and comes back 1.6 s later mirrored,
+# smaller and darker at the other side of the frame (the same person, another image), or another held-out
+# person comes in instead.
+
+# %% tags=["hide-input"]
+display(chapter.reid_table())
+
 # %% tags=["hide-input"]
 saved = save_chapter(
     results_dir,

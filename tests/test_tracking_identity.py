@@ -68,3 +68,16 @@ def test_another_person_coming_in_after_someone_left_gets_a_new_id(people, backg
     before = {f.track_id for fr in out[:8] for f in fr.faces}
     after = {f.track_id for fr in out[48:] for f in fr.faces}
     assert before == {0} and after == {1}
+
+
+def test_the_chapters_table_shows_the_recorded_reid_run_or_says_there_is_none():
+    from dffkit.chapters.tracking import reid_table
+
+    case = {"both faces tracked": 4, "second took the first's id": 3, "share": 0.75}
+    other = {"both faces tracked": 5, "second took the first's id": 0, "share": 0.0}
+    run = {"machine": {"cpu": "cpu", "cores": 2, "dffkit": "0"}, "people": 5, "gap (frames at 25/s)": 40,
+           "reid_s 10": {"same person": case, "another person": other},
+           "reid_s 0": {"same person": other, "another person": other}}
+    text = str(reid_table({"track_reid": run}))
+    assert "3 / 4 (75.0 %)" in text and "0 / 5 (0.0 %)" in text
+    assert "has not recorded a run" in str(reid_table({}))

@@ -27,7 +27,7 @@ from dffkit.tracking.video import VideoReader
 from dffkit.viz import TRUTH_RGB, draw_landmarks, grid_figure, label_panel, new_figure
 
 __all__ = ["sequences", "measure", "side_by_side", "strip_figure", "nme_figure", "jitter_lag_figure", "verdict_figure",
-           "real_footage_table", "real_footage_figure"]
+           "real_footage_table", "real_footage_figure", "reid_table"]
 
 
 def sequences(model: FaceModel, images: str | Path | None, index: int, n_still: int, n_move: int, height: int,
@@ -162,6 +162,31 @@ def real_footage_table(bench: Mapping | None = None) -> Table:
     return table(rows, notes=[f"Recorded by benchmarks/track_real.py (detector every {run['detect_every']} frames) on "
                               f"{m['cpu']}, {m['cores']} cores, dffkit {m['dffkit']}. People: those whose faces a "
                               "person sees in the shot, counted by eye (benchmarks/data/real_clips.json)."])
+
+
+def reid_table(bench: Mapping | None = None) -> Table:
+    """The recorded run of ``benchmarks/track_reid.py`` (held-out people leaving a shot and coming back, or
+    another person coming in), with and without recognition, with its machine."""
+    from dffkit.chapters.glance import load_benchmarks
+    from dffkit.evaluation.report.labels import pct
+
+    run = (bench if bench is not None else load_benchmarks()).get("track_reid")
+    if not run:
+        return table([{"recognition": "benchmarks/track_reid.py has not recorded a run"}])
+    rows = []
+    for key, label in (("reid_s 10", "recognised (reid_s 10 s, the default)"), ("reid_s 0", "not recognised (reid_s 0)")):
+        row = {"tracker": label}
+        for case, what in (("same person", "the same person back: id back"),
+                           ("another person", "another person: the leaver's id (a false merge)")):
+            c = run[key][case]
+            took, tracked = c["second took the first's id"], c["both faces tracked"]
+            row[what] = f"{took} / {tracked} ({pct(c['share']):.1f} %)"
+        rows.append(row)
+    m = run["machine"]
+    return table(rows, notes=[f"Recorded by benchmarks/track_reid.py: {run['people']} held-out test photos, each "
+                              f"person away for {run['gap (frames at 25/s)']} frames at 25 frames/s (longer than "
+                              f"the 1 s recall at the same place); on {m['cpu']}, {m['cores']} cores, dffkit "
+                              f"{m['dffkit']}."])
 
 
 def real_footage_figure(strip: str | Path | None = None):
