@@ -247,8 +247,8 @@ class Tracker:
         """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
         (its landmarks' box overlapping the lost one's by more than 0.3 of their union, or by more than 0.6 of
         the smaller: alignments of a face at 50° of yaw in a dim real clip varied that much); else of the track
-        lost in the last ``reid_s`` seconds, in this shot, whose face the recognition network finds nearest and
-        within :data:`dffkit.tracking.identity.SAME_PERSON`; else a new id."""
+        lost in the last ``reid_s`` seconds, in this shot, that the recognition network finds to be the same
+        person (:meth:`_recognised`); else a new id."""
         t = _Track(-1, a, self.filter.make(self.fps) if self.filter is not None else None, RESTART_SMOOTHING.make(self.fps))
         if self.reid_s > 0:
             t.remember(img, index)
