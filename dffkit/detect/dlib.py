@@ -21,18 +21,29 @@ import numpy as np
 from dffkit.detect.base import Detections, FaceDetector
 from dffkit.errors import DffkitError
 
-__all__ = ["DlibLandmarker", "predictor_path"]
+__all__ = ["DlibLandmarker", "model_path", "predictor_path"]
+
+
+def model_path(name: str, what: str) -> Path:
+    """Path of dlib's model file ``name`` inside the face-recognition-models package; ``what`` names it in
+    the error when it is missing.
+
+    Example:
+        >>> model_path("shape_predictor_68_face_landmarks.dat", "68-point model").name
+        'shape_predictor_68_face_landmarks.dat'
+    """
+    spec = importlib.util.find_spec("face_recognition_models")  # located, not imported (it needs pkg_resources)
+    if spec is None or not spec.submodule_search_locations:
+        raise DffkitError(f"dlib's {what} is missing; pip install face-recognition-models dlib-bin")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
+    if not path.is_file():
+        raise DffkitError(f"{path} is missing; reinstall face-recognition-models")
+    return path
 
 
 def predictor_path() -> Path:
     """Path of ``shape_predictor_68_face_landmarks.dat`` inside the face-recognition-models package."""
-    spec = importlib.util.find_spec("face_recognition_models")  # located, not imported (it needs pkg_resources)
-    if spec is None or not spec.submodule_search_locations:
-        raise DffkitError("dlib's 68-point model is missing; pip install face-recognition-models dlib-bin")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
-    if not path.is_file():
-        raise DffkitError(f"{path} is missing; reinstall face-recognition-models")
-    return path
+    return model_path("shape_predictor_68_face_landmarks.dat", "68-point model")
 
 
 class DlibLandmarker(FaceDetector):

@@ -23,16 +23,18 @@ the place adding its own evidence. Measured here (one-off checks; Intel Xeon, 2 
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
+from collections import deque
 
 import numpy as np
 
+from dffkit.boxes import box_size
+from dffkit.detect.dlib import model_path
 from dffkit.errors import DffkitError
 from dffkit.lazy import once
 
-__all__ = ["CHIP_SIDE", "SAME_PERSON", "SAME_PERSON_HERE", "IdentityEncoder", "face_chip", "identity_distance", "identity_encoder"]
+__all__ = ["CHIP_SIDE", "SAME_PERSON", "SAME_PERSON_HERE", "VIEWS", "VIEW_EVERY", "VIEW_YAW", "VIEW_SIDE", "FaceViews",
+           "IdentityEncoder", "face_chip", "identity_distance", "identity_encoder"]
 
 #: Side of the aligned face chip the embedding reads, pixels (what dlib's network was trained on).
 CHIP_SIDE = 150
@@ -41,16 +43,6 @@ SAME_PERSON = 0.5
 #: The same, for a face that appears where the other was last seen: dlib's own threshold for one person (its
 #: documentation: 99.38 % right on the LFW benchmark), the place adding its own evidence.
 SAME_PERSON_HERE = 0.6
-
-
-def _model_path() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")  # located, not imported (it needs pkg_resources)
-    if spec is None or not spec.submodule_search_locations:
-        raise DffkitError("dlib's face-recognition model is missing; pip install face-recognition-models dlib-bin")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "dlib_face_recognition_resnet_model_v1.dat"
-    if not path.is_file():
-        raise DffkitError(f"{path} is missing; reinstall face-recognition-models")
-    return path
 
 
 def face_chip(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -97,7 +89,8 @@ class IdentityEncoder:
             import dlib
         except ImportError:
             raise DffkitError("dlib is not installed; pip install dlib-bin face-recognition-models") from None
-        self._net = dlib.face_recognition_model_v1(str(_model_path()))
+        self._net = dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat",
+                                                                              "face-recognition model")))
         self._lock = threading.Lock()  # dlib's objects are not documented as thread-safe: one call at a time
 
     def __call__(self, chips: np.ndarray) -> np.ndarray:
@@ -121,3 +114,57 @@ def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
         0.566
     """
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+#: A face keeps chips of its latest this many recognisable views (:class:`FaceViews`), ...
+VIEWS = 4
+#: ... at least this many frames apart, ...
+VIEW_EVERY = 10
+#: ... at most this many degrees of yaw (the chips are aligned on the eyes and mouth) ...
+VIEW_YAW = 40.0
+#: ... and faces this many pixels or more across (the landmarks' box size, √(w·h)).
+VIEW_SIDE = 24.0
+
+
+class FaceViews:
+    """A tracked face's latest recognisable views, as chips, and their mean descriptor (computed when first
+    asked for: the network runs only when somebody needs to know who the face is).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, truth = sample_face()
+        >>> views = FaceViews()
+        >>> views.add(image, truth, yaw_deg=10.0, index=0); views.add(image, truth, yaw_deg=10.0, index=3)
+        >>> len(views), views.descriptor().shape
+        (1, (128,))
+    """
+
+    def __init__(self) -> None:
+        self._views: deque = deque(maxlen=VIEWS)  # (frame, chip)
+        self._descriptor: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def add(self, image: np.ndarray, landmarks: np.ndarray, yaw_deg: float, index: int) -> None:
+        """Keep a chip of this frame's face when it can be recognised here (at most :data:`VIEW_YAW` degrees
+        of yaw, :data:`VIEW_SIDE` px or more across: :func:`dffkit.boxes.box_size`) and the last one kept is at least :data:`VIEW_EVERY` frames old.
+
+        Args:
+            image: (H, W, 3) RGB uint8 frame.
+            landmarks: (68, 2) the face's landmarks in the 2D convention, pixels.
+            yaw_deg: the face's yaw, degrees.
+            index: the frame's index.
+        """
+        if self._views and index - self._views[-1][0] < VIEW_EVERY:
+            return
+        if abs(yaw_deg) > VIEW_YAW or box_size(landmarks) < VIEW_SIDE:
+            return
+        self._views.append((index, face_chip(image, landmarks)))
+        self._descriptor = None
+
+    def descriptor(self) -> np.ndarray | None:
+        """(128,) the mean descriptor of the kept views, or None without any."""
+        if self._descriptor is None and self._views:
+            self._descriptor = identity_encoder()(np.stack([c for _, c in self._views])).mean(axis=0)
+        return self._descriptor

@@ -23,7 +23,7 @@ rejected one is. A face found where a track was lost less than ``recall_s`` ago 
 face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
 (:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
 walked out and came back. Each track keeps chips of its latest near-frontal views for this
-(:data:`IDENTITY_VIEWS`); the network runs only when a new face could be a lost one. Otherwise ids are never
+(:class:`~dffkit.tracking.identity.FaceViews`); the network runs only when a new face could be a lost one. Otherwise ids are never
 reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face takes a lost track's id back
 only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
 another: a track does not carry its id onto another person who stands where its face was.
@@ -37,7 +37,6 @@ default here and on by default in ``dffkit track``.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -50,7 +49,7 @@ from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
-from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, face_chip, identity_distance, identity_encoder
+from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
@@ -106,16 +105,6 @@ class TrackedFrame:
 #: against 1.18 (a single sequence moves by up to about 0.5 points under any change of the restart).
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
-#: A track keeps face chips of its latest this many recognisable views (:meth:`_Track.remember`), ...
-IDENTITY_VIEWS = 4
-#: ... at least this many frames apart, ...
-IDENTITY_EVERY = 10
-#: ... at most this many degrees of yaw (the recognition network's chips are aligned on the eyes and mouth) ...
-IDENTITY_YAW = 40.0
-#: ... and faces this many pixels or more across (the landmark box's side).
-IDENTITY_SIDE = 24.0
-
-
 @dataclass
 class _Track:
     id: int
@@ -126,27 +115,11 @@ class _Track:
     motion: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the box centre's last motion, pixels/frame
     shot: np.ndarray | None = None  # the thumbnail of the last frame it was seen in (dffkit.tracking.shots)
     shot_number: int = 0  # the shot it was last seen in (the tracker counts the cuts)
-    views: deque = field(default_factory=lambda: deque(maxlen=IDENTITY_VIEWS))  # (frame, chip): its latest views
-    _identity: np.ndarray | None = None  # the mean descriptor of ``views``, computed when first asked for
+    views: FaceViews = field(default_factory=FaceViews)  # its latest recognisable views (dffkit.tracking.identity)
 
     def remember(self, image: np.ndarray, index: int) -> None:
-        """Keep a face chip of this frame for :meth:`identity` when the face can be recognised here (at most
-        :data:`IDENTITY_YAW` degrees of yaw, :data:`IDENTITY_SIDE` px or more) and the last one kept is at
-        least :data:`IDENTITY_EVERY` frames old."""
-        a = self.alignment
-        if self.views and index - self.views[-1][0] < IDENTITY_EVERY:
-            return
-        if abs(a.pose.yaw_deg) > IDENTITY_YAW or box_size(landmark_box(a.landmarks_2d)) < IDENTITY_SIDE:
-            return
-        self.views.append((index, face_chip(image, a.landmarks_2d)))
-        self._identity = None
-
-    def identity(self) -> np.ndarray | None:
-        """(128,) the mean face descriptor of its kept views (:mod:`dffkit.tracking.identity`), or None
-        without any."""
-        if self._identity is None and self.views:
-            self._identity = identity_encoder()(np.stack([c for _, c in self.views])).mean(axis=0)
-        return self._identity
+        """Keep this frame's view of the face if it can be recognised (:meth:`FaceViews.add`)."""
+        self.views.add(image, self.alignment.landmarks_2d, self.alignment.pose.yaw_deg, index)
 
     def __post_init__(self) -> None:
         self.box = self._smoothed(self.alignment)
@@ -198,6 +171,18 @@ def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
     return iou(a, b) > 0.5 or overlap(a, b) > 0.7
 
 
+def _same_place(union_share: float, smaller_share: float) -> bool:
+    """Whether a new face's landmark box lies where a lost track's was, from their overlap as a share of their
+    union (:func:`dffkit.boxes.iou`) and of the smaller box (:func:`dffkit.boxes.overlap`): more than 0.3 of the
+    union or 0.6 of the smaller (alignments of a face at 50° of yaw in a dim real clip varied that much).
+
+    Example:
+        >>> _same_place(0.35, 0.4), _same_place(0.1, 0.7), _same_place(0.2, 0.5)
+        (True, True, False)
+    """
+    return union_share > 0.3 or smaller_share > 0.6
+
+
 class Tracker:
     """Tracks faces frame by frame (see the module docstring).
 
@@ -245,8 +230,7 @@ class Tracker:
 
     def _new_track(self, a: Alignment, img: np.ndarray, index: int) -> _Track:
         """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
-        (its landmarks' box overlapping the lost one's by more than 0.3 of their union, or by more than 0.6 of
-        the smaller: alignments of a face at 50° of yaw in a dim real clip varied that much); else of the track
+        (:func:`_same_place`); else of the track
         lost in the last ``reid_s`` seconds, in this shot, that the recognition network finds to be the same
         person (:meth:`_recognised`); else a new id."""
         t = _Track(-1, a, self.filter.make(self.fps) if self.filter is not None else None, RESTART_SMOOTHING.make(self.fps))
@@ -256,7 +240,7 @@ class Tracker:
         near = {id(r): (iou(box, b), overlap(box, b)) for r in self._lost
                 for b in [landmark_box(r[0].alignment.landmarks)]}
         back = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps
-                and (near[id(r)][0] > 0.3 or near[id(r)][1] > 0.6) and self._same_shot(r[0])]
+                and _same_place(*near[id(r)]) and self._same_shot(r[0])]
         old = max(back, key=lambda r: near[id(r)]) if back else self._recognised(t, index)
         if old is not None:
             self._lost.remove(old)
@@ -269,17 +253,17 @@ class Tracker:
         """The lost track (with the frame it was lost at) whose face the recognition network finds nearest to
         ``t``'s and the same person's: within :data:`~dffkit.tracking.identity.SAME_PERSON`, or within
         :data:`~dffkit.tracking.identity.SAME_PERSON_HERE` where ``t`` starts where that track was lost
-        (boxes overlapping as for ``recall_s``); None if there is none."""
+        (:func:`_same_place`); None if there is none."""
         if self.reid_s <= 0 or not t.views:
             return None
         gone = [r for r in self._lost if index - r[1] <= self.reid_s * self.fps and r[0].views and self._same_shot(r[0])]
         if not gone:
             return None
-        me, box = t.identity(), landmark_box(t.alignment.landmarks)
-        dist = [identity_distance(me, r[0].identity()) for r in gone]
+        me, box = t.views.descriptor(), landmark_box(t.alignment.landmarks)
+        dist = [identity_distance(me, r[0].views.descriptor()) for r in gone]
         k = int(np.argmin(dist))
         there = landmark_box(gone[k][0].alignment.landmarks)
-        here = iou(box, there) > 0.3 or overlap(box, there) > 0.6
+        here = _same_place(iou(box, there), overlap(box, there))
         return gone[k] if dist[k] < (SAME_PERSON_HERE if here else SAME_PERSON) else None
 
     def _same_shot(self, t: _Track) -> bool:
