@@ -49,8 +49,9 @@ def main() -> None:
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     photos = list_images(default_images(), split="test", require_landmarks=True)[: args.n]
-    heads = [head_patch(read_image(p.image), read_landmarks(p.landmarks), 96) for p in photos]
-    backgrounds = [scene(read_image(p.image)) for p in photos]
+    images = [read_image(p.image) for p in photos]
+    heads = [head_patch(img, read_landmarks(p.landmarks), 96) for img, p in zip(images, photos)]
+    backgrounds = [scene(img) for img in images]
     cases = {"same person": [], "another person": []}
     for k, head in enumerate(heads):
         again = cv2.resize(head[:, ::-1], (80, 80), interpolation=cv2.INTER_AREA)
