@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
-from dffkit.alignment.refine import point_uncertainty, refine_points, uncertainty_features
+from dffkit.alignment.refine import point_uncertainty, refine_conventions, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
 from dffkit.alignment.result import Alignment, Pose
 from dffkit.alignment.verdict import START_SCORE, face_probability, verdict_features
@@ -242,12 +242,14 @@ class Aligner:
         size = self.reg.size
         side = box_size(cbox)
         out = {}
-        for conv, (start, visible) in starts.items():
-            stages = self.reg.refine.get(conv, []) if refine else []
-            x, updates = refine_points(self.descriptor, self.reg, prepared, start, visible, stages)
+        moved = refine_conventions(self.descriptor, self.reg, prepared, starts,
+                                   {conv: self.reg.refine.get(conv, []) if refine else [] for conv in starts},
+                                   describe_end=bool(self.reg.uncertainty))
+        for conv, (_, visible) in starts.items():
+            x, updates, at_x = moved[conv]
             unc = np.full(68, np.nan)
             if conv in self.reg.uncertainty:
-                feats = uncertainty_features(self.descriptor, self.reg, prepared, x, visible, updates, side)
+                feats = uncertainty_features(self.descriptor, self.reg, prepared, x, visible, updates, side, at_x)
                 unc = point_uncertainty(self.reg.uncertainty[conv], feats, side)
             out[conv] = (to_image(x, crop, size), unc / crop_affine(crop, size)[0])
         k, shift = crop_affine(crop, size)

@@ -7,8 +7,10 @@ Everything here happens in the crop frame: (x, y) crop pixels, y down, z towards
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dposv
 
 from dffkit.face.camera import Camera, project, transform
@@ -100,6 +102,16 @@ class ShapeBasis:
                    march_bands={lm: np.array([mrow[v] for v in vs]) for lm, vs in bands.items()},
                    normals=vertex_normals(model.mean, model.triangles)[dense].astype(np.float64))
 
+    @cached_property
+    def mean68(self) -> np.ndarray:
+        """(68, 3) the mean shape's landmark vertices, cm."""
+        return np.ascontiguousarray(self.mean[self.lm68])
+
+    @cached_property
+    def prior2(self) -> np.ndarray:
+        """(m,) prior², the ridge of the shape solve."""
+        return self.prior ** 2
+
     @property
     def n_params(self) -> int:
         """m = m1 + m2."""
@@ -118,7 +130,7 @@ class ShapeBasis:
             >>> geo.landmarks(np.zeros(geo.n_params), Camera(s=1.0)).shape
             (68, 2)
         """
-        return project(self.mean[self.lm68] + (p @ self.flat68).reshape(68, 3), camera)
+        return project(self.mean68 + (p @ self.flat68).reshape(68, 3), camera)
 
     def marched_landmarks(self, p: np.ndarray, camera: Camera) -> np.ndarray:
         """(68, 2) the landmarks in the 2D convention: a turned-away jawline on the silhouette
@@ -157,13 +169,17 @@ class ShapeBasis:
         """
         r = camera.R
         rows = np.stack([camera.s * r[0], -camera.s * r[1]])  # (2, 3)
-        resid = targets - project(self.mean[self.lm68], camera)  # (68, 2)
+        resid = targets - project(self.mean68, camera)  # (68, 2)
         c = self.b68 @ r[2]  # (m, 68)
-        a = (camera.s / noise) ** 2 * (self.gram - c @ c.T)
-        a[np.diag_indices_from(a)] += self.prior ** 2
+        k = (camera.s / noise) ** 2
+        a = dsyrk(-k, c, beta=k, c=self.gram)  # k (gram − C Cᵀ), its upper triangle: all Cholesky reads
+        a.flat[:: len(a) + 1] += self.prior2
         rhs = self.flat68 @ (resid @ rows).reshape(-1) / noise ** 2
         _, p, info = dposv(a, rhs)  # positive definite (a Gram matrix plus the prior): Cholesky, half LU's time
-        return np.clip(p if info == 0 else np.linalg.lstsq(a, rhs)[0], self.lo, self.hi)
+        if info != 0:
+            a = np.triu(a) + np.triu(a, 1).T
+            p = np.linalg.lstsq(a, rhs)[0]
+        return np.clip(p, self.lo, self.hi)
 
 
 class CascadeState:
@@ -253,7 +269,8 @@ def project_points(geo: ShapeBasis, state: CascadeState) -> tuple[np.ndarray, np
         ((160, 2), (68, 2), True)
     """
     pts = transform(geo.shape(state.p), state.camera)
-    extent = float(np.ptp(pts[:, :2], axis=0).max())
+    xy = pts[:, :2]
+    extent = float((xy.max(0) - xy.min(0)).max())
     facing = geo.normals @ state.camera.R[2] > 0.0
     vis = facing & zbuffer_visibility(pts, geo.dense, cell=max(extent / 30.0, 0.5), tol=0.12 * extent)
     return pts[geo.dense, :2], vis, pts[geo.lm68, :2]
