@@ -194,3 +194,45 @@ def test_the_detectors_candidates_keep_its_own_boxes_as_they_are():
         assert len(found) and len(candidates) >= len(found)
         for box in found.boxes:  # not merged with the framed pass's weaker boxes
             assert np.abs(candidates.boxes - box).max(axis=1).min() < 1e-9
+
+
+class _OneBox:
+    """A detector that proposes one box at the same place in every frame, with a fixed score."""
+
+    min_score = 0.35
+
+    def __init__(self, score: float) -> None:
+        from dffkit.detect.base import Detections
+
+        self.found = Detections.of(np.array([[100.0, 60.0, 200.0, 170.0]]), np.array([score]))
+
+    def candidates(self, image):
+        return self.found
+
+    detect = candidates
+
+    def usable(self, image, found):
+        return found
+
+    def landmark_boxes(self, boxes):
+        return np.asarray(boxes, np.float64)
+
+
+@pytest.mark.parametrize("score, aligned", [(0.2, 2), (0.5, 10)])
+def test_a_weak_candidate_where_surely_no_face_is_not_aligned_every_frame(score, aligned):
+    from dffkit.alignment.cascade import default_aligner
+    from dffkit.tracking.rejections import SURELY_NOT
+
+    frame = np.random.default_rng(0).integers(90, 110, (240, 320, 3), dtype=np.uint8)  # grey noise: no face
+    aligner = default_aligner()
+    assert aligner.align(frame, np.array([100.0, 60.0, 200.0, 170.0])).face_score < SURELY_NOT
+    tracker = Tracker(detector=_OneBox(score), fps=25.0)
+    calls = []
+    real = aligner.align_checked
+    tracker.aligner = type("Counting", (), {"reg": aligner.reg, "align_checked": lambda self, img, boxes, **kw: (
+        calls.append(len(boxes)), real(img, boxes, **kw))[1]})()
+    out = list(tracker.run((k, k / 25, frame) for k in range(10)))
+    assert not any(fr.faces for fr in out) and all(fr.detected for fr in out)
+    # weak: aligned at frame 0, remembered for RECHECK_S (5 frames at 25 frames/s), aligned again at frame 6;
+    # a box the detector is sure of: every frame
+    assert sum(calls) == aligned

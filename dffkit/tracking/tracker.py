@@ -28,7 +28,9 @@ reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a fac
 only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
 another: a track does not carry its id onto another person who stands where its face was.
 With a verdict, the detector's weaker candidates are searched too
-(:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides.
+(:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides; a weak
+candidate where the verdict lately saw surely no face is not aligned again for a moment
+(:mod:`dffkit.tracking.rejections`).
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
 default here and on by default in ``dffkit track``.
@@ -50,6 +52,7 @@ from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
+from dffkit.tracking.rejections import SURELY_NOT, NotFaces
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
@@ -223,6 +226,7 @@ class Tracker:
         self.cut_difference = cut_difference
         self._thumbnail: np.ndarray | None = None  # the last frame's (dffkit.tracking.shots)
         self._shot_number = 0  # cuts so far
+        self._not_faces = NotFaces()  # where weak candidates were surely no face lately (dffkit.tracking.rejections)
 
     def _remembered(self, lost: tuple[_Track, int], index: int) -> bool:
         """Whether a track lost at frame ``lost[1]`` may still give its id back at frame ``index``."""
@@ -345,6 +349,7 @@ class Tracker:
         self._thumbnail = thumb
         if cut:  # every track ends (recalled only back in its own shot)
             self._shot_number += 1
+            self._not_faces.clear()
             lost = [t.id for t in self._tracks]
             self._lost = [r for r in self._lost if self._remembered(r, index)] + [(t, index) for t in self._tracks]
             self._tracks = []
@@ -357,11 +362,16 @@ class Tracker:
             found = self.detector.usable(img, self.detector.candidates(img) if judge else self.detector.detect(img))
             boxes = self.detector.landmark_boxes(found.boxes) if len(found) else np.zeros((0, 4))
             live = [landmark_box(t.alignment.landmarks) for t in self._tracks]
-            fresh = [(f, b) for f, b in zip(found.boxes, boxes) if all(iou(b, lb) < 0.3 and overlap(b, lb) < 0.7
-                                                                         for lb in live)]
+            sure = getattr(self.detector, "min_score", 0.0)  # weaker candidates: not again where surely no face
+            fresh = [(f, b, s) for f, b, s in zip(found.boxes, boxes, found.scores) if all(
+                iou(b, lb) < 0.3 and overlap(b, lb) < 0.7 for lb in live) and not (
+                s < sure and self._not_faces.known(b, index, self.fps))]
             if fresh:
-                faces = np.array([f for f, _ in fresh])
-                for a in self.aligner.align_checked(img, np.array([b for _, b in fresh]), face_boxes=faces):
+                faces = np.array([f for f, _, _ in fresh])
+                for (_, b, s), a in zip(fresh, self.aligner.align_checked(img, np.array([b for _, b, _ in fresh]),
+                                                                          face_boxes=faces)):
+                    if judge and s < sure and a.face_score < SURELY_NOT:
+                        self._not_faces.add(b, index)
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
                             _same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
                         continue

@@ -1,0 +1,64 @@
+"""Where the alignment found no face: a weak detector candidate there is not aligned again for a moment.
+
+While nothing is tracked, or a track was just lost, the tracker searches every frame for new faces, and
+the detector's weaker candidates (:meth:`dffkit.detect.base.FaceDetector.candidates`) are each aligned for
+the verdict (:mod:`dffkit.alignment.verdict`) to accept or reject: about 16 ms a candidate on a 2-core CPU.
+On a real stage clip (``benchmarks/track_real.py``) that was 16.6 candidates per searched frame, 1,174
+alignments of which 8 were faces and 1,072 had a verdict under 0.05: the audience, lamps, a hand, the same
+places frame after frame. A weak candidate whose verdict is that low is remembered by its landmark box for
+:data:`RECHECK_S` seconds; a weak candidate at the same place (IoU over :data:`SAME_PLACE`) in that time is
+not aligned again. So each such place costs one alignment per :data:`RECHECK_S`, not one per frame, and a face
+that appears where the verdict saw none is found at most that late.
+
+A candidate the detector is sure of (its ``min_score``) is always aligned; a cut forgets every place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dffkit.boxes import iou
+
+__all__ = ["NotFaces", "RECHECK_S", "SAME_PLACE", "SURELY_NOT"]
+
+#: The verdict's probability under which a weak candidate's place is remembered as no face.
+SURELY_NOT = 0.05
+#: How long such a place is remembered, seconds (5 frames at 25 frames/s).
+RECHECK_S = 0.2
+#: The IoU of two landmark boxes at one place.
+SAME_PLACE = 0.5
+
+
+class NotFaces:
+    """Landmark boxes where the verdict saw surely no face lately.
+
+    Args:
+        recheck_s: how long a place is remembered, seconds.
+
+    Example:
+        >>> places = NotFaces()
+        >>> places.add(np.array([0.0, 0.0, 10.0, 10.0]), index=3)
+        >>> box = np.array([1.0, 0.0, 11.0, 10.0])
+        >>> places.known(box, 5, fps=25.0), places.known(box, 9, fps=25.0)     # 2 and 6 frames later
+        (True, False)
+        >>> places.known(np.array([20.0, 0.0, 30.0, 10.0]), 5, fps=25.0)
+        False
+    """
+
+    def __init__(self, recheck_s: float = RECHECK_S) -> None:
+        self.recheck_s = float(recheck_s)
+        self._places: list[tuple[np.ndarray, int]] = []
+
+    def add(self, box: np.ndarray, index: int) -> None:
+        """Remember (4,) landmark box ``box`` as no face, seen at frame ``index``."""
+        self._places.append((np.asarray(box, np.float64), int(index)))
+
+    def known(self, box: np.ndarray, index: int, fps: float) -> bool:
+        """Whether (4,) landmark box ``box`` lies at a place remembered as no face at frame ``index`` of a video
+        at ``fps`` frames per second."""
+        self._places = [(b, k) for b, k in self._places if index - k <= self.recheck_s * fps]
+        return any(iou(box, b) > SAME_PLACE for b, _ in self._places)
+
+    def clear(self) -> None:
+        """Forget every place (a cut)."""
+        self._places = []
