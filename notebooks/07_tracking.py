@@ -163,7 +163,12 @@ display(tables.crossing_table(results.crossing))
 # cuts (a wide shot, a pianist in profile cut by the frame's edge, a singer with a hand and a microphone at
 # his face, the audience in dim light), and a red-carpet interview turning to profile. The book does not
 # rerun them; this is the recorded run, per shot. At a cut every track ends and no id passes into
-# another shot (`dffkit.tracking.shots`). What the recorded run does not do: the pianist's face, in profile
+# another shot (`dffkit.tracking.shots`). While nothing is tracked, or a track was just lost, every frame is
+# searched for new faces and each of the detector's weak candidates is aligned for the verdict to judge: on
+# the stage clip, with its dim audience, that is most of the time the tracker takes. A weak candidate where
+# the verdict saw surely no face (under 0.05) in the last 0.2 s of the same shot is not aligned again
+# (`dffkit.tracking.rejections`); the last row of each clip gives the frames searched and the candidates
+# aligned. What the recorded run does not do: the pianist's face, in profile
 # and half out of the frame, is found in only 11 of its 62 frames (the detector seldom sees it, and the
 # tracker has nothing to follow until it does); in the audience, one of the four ids is a short false track
 # on a printed dress, and the young man behind the laughing woman is not found. In the interview, the man at

@@ -218,21 +218,28 @@ class _OneBox:
         return np.asarray(boxes, np.float64)
 
 
-@pytest.mark.parametrize("score, aligned", [(0.2, 2), (0.5, 10)])
-def test_a_weak_candidate_where_surely_no_face_is_not_aligned_every_frame(score, aligned):
+@pytest.mark.parametrize("score, weak", [(0.2, True), (0.5, False)])
+def test_a_weak_candidate_where_surely_no_face_is_not_aligned_every_frame(score, weak):
     from dffkit.alignment.cascade import default_aligner
     from dffkit.tracking.rejections import SURELY_NOT
 
     frame = np.random.default_rng(0).integers(90, 110, (240, 320, 3), dtype=np.uint8)  # grey noise: no face
     aligner = default_aligner()
     assert aligner.align(frame, np.array([100.0, 60.0, 200.0, 170.0])).face_score < SURELY_NOT
-    tracker = Tracker(detector=_OneBox(score), fps=25.0)
-    calls = []
-    real = aligner.align_checked
-    tracker.aligner = type("Counting", (), {"reg": aligner.reg, "align_checked": lambda self, img, boxes, **kw: (
-        calls.append(len(boxes)), real(img, boxes, **kw))[1]})()
-    out = list(tracker.run((k, k / 25, frame) for k in range(10)))
+    out = list(Tracker(detector=_OneBox(score), fps=25.0).run((k, k / 25, frame) for k in range(10)))
     assert not any(fr.faces for fr in out) and all(fr.detected for fr in out)
     # weak: aligned at frame 0, remembered for RECHECK_S (5 frames at 25 frames/s), aligned again at frame 6;
     # a box the detector is sure of: every frame
-    assert sum(calls) == aligned
+    assert [fr.candidates for fr in out] == ([1, 0, 0, 0, 0, 0, 1, 0, 0, 0] if weak else [1] * 10)
+
+
+def test_the_chapters_real_footage_table_shows_the_search_cost_or_says_there_is_no_run():
+    from dffkit.chapters.tracking import real_footage_table
+
+    clip = {"frames": 20, "coverage": 0.9, "track ids": 2, "track ids in more than one shot": 0, "people": 2,
+            "fps (decoding included)": 14.25, "whole-frame detections": 7, "candidate alignments": 31,
+            "shots": [{"frames": [0, 19], "what": "one shot", "frames with a face": 18, "track ids": 2, "people": 2}]}
+    run = {"machine": {"cpu": "cpu", "cores": 2, "dffkit": "0"}, "detect_every": 10, "clips": {"a.mp4": clip}}
+    text = str(real_footage_table({"track_real": run}))
+    assert "18 / 20" in text and "90.0 %" in text and "7 frames searched for new faces, 31 candidates aligned" in text
+    assert "has not recorded a run" in str(real_footage_table({}))

@@ -86,6 +86,7 @@ class TrackedFrame:
         lost: ids of the tracks lost at this frame.
         ms: milliseconds the frame took (decoding excluded).
         cut: the frame starts a new shot (:mod:`dffkit.tracking.shots`): every track before it ended here.
+        candidates: the detector's candidates aligned for the verdict in the frame (the cost of looking for new faces).
     """
 
     index: int
@@ -95,6 +96,7 @@ class TrackedFrame:
     lost: list[int] = field(default_factory=list)
     ms: float = 0.0
     cut: bool = False
+    candidates: int = 0
 
 
 #: The One-Euro settings that smooth a track's restart box (its landmarks' box, from frame to frame; not the
@@ -356,7 +358,7 @@ class Tracker:
         else:
             lost = self._follow(img, index)
         detect = not self._tracks or bool(lost) or (self.detect_every > 0 and index % self.detect_every == 0)
-        new_ids = set()
+        new_ids, fresh = set(), []
         if detect:
             judge = bool(self.aligner.reg.verdict)  # the verdict can afford the detector's weaker candidates
             found = self.detector.usable(img, self.detector.candidates(img) if judge else self.detector.detect(img))
@@ -386,7 +388,7 @@ class Tracker:
             a = t.alignment
             lm = a.landmarks if t.filter is None else t.filter(a.landmarks, scale=box_size(a.landmarks))
             faces.append(TrackedFace(t.id, a, lm, t.id in new_ids))
-        return TrackedFrame(index, time_s, faces, detect, lost, 1e3 * (time.perf_counter() - t0), cut)
+        return TrackedFrame(index, time_s, faces, detect, lost, 1e3 * (time.perf_counter() - t0), cut, len(fresh))
 
     def run(self, frames: Iterable[tuple[int, float, np.ndarray]]) -> Iterator[TrackedFrame]:
         """Track every frame of (index, time, image) triples, e.g. a :class:`dffkit.tracking.video.VideoReader`."""
