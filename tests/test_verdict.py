@@ -62,3 +62,23 @@ def test_roc_and_logistic_on_separable_data():
     p = 1 / (1 + np.exp(-(x @ w[:-1] + w[-1])))
     fpr, tpr, _, auc = roc_curve(p, y.astype(bool))
     assert auc > 0.98 and fpr[0] == 0 and tpr[-1] == 1.0
+
+
+def test_a_face_cut_by_the_edge_is_found_by_a_second_look_in_a_grown_box(aligner):
+    from dffkit.alignment.candidates import accepted, at_edge, judge
+    from dffkit.detect import default_detector
+
+    req, opt = read_face_centres(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "data" /
+                                 "group_faces.json")["selfie-many-people.jpg"]
+    img = read_image(shared("group-photos", "selfie-many-people.jpg"))
+    det = default_detector()
+    c = det.usable(img, det.candidates(img))
+    found = {}
+    for look in (0.0, 1.3):
+        faces = [a for a in judge(aligner, img, det.landmark_boxes(c.boxes), c.boxes, c.scores, det.min_score,
+                                  edge_look=look) if accepted(a, det.min_score)]
+        found[look] = (score_found(np.array([a.face_box for a in faces]), req, opt),
+                       sum(at_edge(a.face_box, img.shape) for a in faces))
+    (before, edge_before), (after, edge_after) = found[0.0], found[1.3]
+    assert after.true_positives == before.true_positives + 1  # the photographer, cut by the right edge
+    assert edge_after == edge_before + 1 and after.false_positives == before.false_positives == 0

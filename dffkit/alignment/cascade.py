@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from dffkit.alignment.candidates import accepted, distinct, judge as judge_candidates
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_conventions, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
 from dffkit.alignment.result import Alignment, Pose
-from dffkit.alignment.verdict import START_SCORE, face_probability, verdict_features
+from dffkit.alignment.verdict import face_probability, verdict_features
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
 from dffkit.errors import DffkitError, NoFaceError
@@ -297,7 +298,8 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
     With ``verdict`` and regressors that carry one (:mod:`dffkit.alignment.verdict`), the detector's
     candidates (:meth:`dffkit.detect.base.FaceDetector.candidates`: weaker boxes too) are each aligned and
     kept when the alignment calls them a face (a weak candidate, one the detector alone would drop, with at
-    least :data:`dffkit.alignment.verdict.START_SCORE`), and of two that land on one face the likelier is kept; else
+    least :data:`dffkit.alignment.verdict.START_SCORE`; a rejected one at the image's edge is looked at once more in
+    a larger box, :mod:`dffkit.alignment.candidates`), and of two that land on one face the likelier is kept; else
     every box :meth:`~dffkit.detect.base.FaceDetector.detect` finds is aligned and reported.
 
     Raises:
@@ -327,27 +329,16 @@ def _align_all(img: np.ndarray, landmark_boxes, aligner: Aligner, detector, verd
     found = det.usable(img, det.candidates(img) if judge else det.detect(img))
     if len(found) == 0:
         raise NoFaceError("no face found in the image; pass its landmark box x0,y0,x1,y1")
-    faces = aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
-    if judge:
-        sure = getattr(det, "min_score", 0.0)  # a box the detector itself keeps needs only the verdict's threshold
-        faces = _distinct(sorted((a for a in faces if a.is_face and (a.score >= sure or a.face_score >= START_SCORE)),
-                                 key=lambda a: -a.face_score))
-        if not faces:
-            raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
-                              "landmark box x0,y0,x1,y1")
-        faces.sort(key=lambda a: -box_size(a.landmark_box))  # largest first, as the detector orders them
+    if not judge:
+        return aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
+    sure = getattr(det, "min_score", 0.0)  # a box the detector itself keeps needs only the verdict's threshold
+    faces = distinct(sorted((a for a in judge_candidates(aligner, img, det.landmark_boxes(found.boxes), found.boxes,
+                                                         found.scores, sure) if accepted(a, sure)), key=lambda a: -a.face_score))
+    if not faces:
+        raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
+                          "landmark box x0,y0,x1,y1")
+    faces.sort(key=lambda a: -box_size(a.landmark_box))  # largest first, as the detector orders them
     return faces
-
-
-def _distinct(faces: list[Alignment]) -> list[Alignment]:
-    """The faces, best first, without any whose landmarks' box overlaps a better one's by more than half."""
-    from dffkit.boxes import iou, landmark_box
-
-    kept: list[Alignment] = []
-    for a in faces:
-        if all(iou(landmark_box(a.landmarks), landmark_box(k.landmarks)) <= 0.5 for k in kept):
-            kept.append(a)
-    return kept
 
 
 def align(image: np.ndarray, landmark_box: np.ndarray | None = None, aligner: Aligner | None = None,

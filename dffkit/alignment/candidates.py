@@ -1,0 +1,105 @@
+"""The detector's candidates judged by the alignment: which boxes of a photo hold faces.
+
+Each candidate box (:meth:`dffkit.detect.base.FaceDetector.candidates`: the detector's faces and its weaker
+boxes) is aligned, and the alignment's verdict (:mod:`dffkit.alignment.verdict`) decides: a box the
+detector keeps needs the verdict's threshold, a weaker one :data:`~dffkit.alignment.verdict.START_SCORE`.
+
+A face cut by the image's edge is what the detector boxes worst: it boxes the part inside, so the landmark
+box it maps to is too small and off the face's centre, and the alignment started there fails. A rejected
+candidate whose box reaches the edge (:func:`at_edge`) is therefore aligned once more in its landmark box
+grown by :data:`EDGE_LOOK` about its centre. On ``../shared/data/group-photos/selfie-many-people.jpg`` the
+photographer, frontal, close and cut by the right edge, has a candidate (detector score 0.13) whose
+alignment's verdict is 0.02 in its own box and 0.87 in the box grown by 1.3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dffkit.alignment.result import Alignment
+from dffkit.alignment.verdict import START_SCORE
+from dffkit.boxes import iou, landmark_box, usable_boxes
+
+__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "accepted", "at_edge", "distinct", "grown", "judge"]
+
+#: The growth of a rejected edge candidate's landmark box for its second look.
+EDGE_LOOK = 1.3
+#: A box reaches the edge when it comes within this share of its size of it (or crosses it).
+EDGE_MARGIN = 0.05
+
+
+def at_edge(box: np.ndarray, image_shape: tuple[int, ...], margin: float = EDGE_MARGIN) -> bool:
+    """Whether a (4,) box x0, y0, x1, y1 comes within ``margin`` × its size of the image's edge, or crosses it.
+
+    Example:
+        >>> at_edge(np.array([80.0, 10.0, 105.0, 40.0]), (100, 100, 3)), at_edge(np.array([30.0, 30.0, 60.0, 60.0]), (100, 100))
+        (True, False)
+    """
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    h, w = image_shape[:2]
+    m = margin * np.sqrt(max((x1 - x0) * (y1 - y0), 0.0))
+    return bool(x0 < m or y0 < m or x1 > w - m or y1 > h - m)
+
+
+def grown(box: np.ndarray, scale: float) -> np.ndarray:
+    """(4,) the box scaled by ``scale`` about its centre.
+
+    Example:
+        >>> grown(np.array([10.0, 20.0, 30.0, 60.0]), 1.5).tolist()
+        [5.0, 10.0, 35.0, 70.0]
+    """
+    b = np.asarray(box, np.float64)
+    c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * scale
+    return np.r_[c - half, c + half]
+
+
+def accepted(a: Alignment, sure: float, start_score: float = START_SCORE) -> bool:
+    """Whether a candidate's alignment is a face: the verdict's threshold for a box the detector itself keeps
+    (score at least ``sure``), ``start_score`` for a weaker one."""
+    return bool(a.is_face and (a.score >= sure or a.face_score >= start_score))
+
+
+def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np.ndarray, scores: np.ndarray,
+          sure: float, start_score: float = START_SCORE, edge_look: float = EDGE_LOOK) -> list[Alignment]:
+    """Align the candidates, each rejected one at the image's edge once more in a grown box.
+
+    Args:
+        aligner: a :class:`dffkit.alignment.cascade.Aligner` with a verdict.
+        image: (H, W, 3) RGB uint8.
+        landmark_boxes, face_boxes: (K, 4) each candidate's landmark box and the detector's box, pixels.
+        scores: (K,) the detector's scores.
+        sure: the detector's own threshold (its ``min_score``).
+        start_score: the verdict a weaker candidate needs.
+        edge_look: the growth of a rejected edge candidate's box for its second look (0: none).
+
+    Returns:
+        per candidate, its alignment: the second look's where there was one (:func:`accepted` says which are
+        faces).
+    """
+    faces = aligner.align_checked(image, landmark_boxes, face_boxes=face_boxes, scores=scores)
+    again = [k for k, a in enumerate(faces) if not accepted(a, sure, start_score) and at_edge(face_boxes[k], image.shape)]
+    if edge_look and again:
+        boxes = np.array([grown(landmark_boxes[k], edge_look) for k in again])
+        ok = usable_boxes(boxes, image.shape)
+        keep = [k for k, good in zip(again, ok) if good]
+        if keep:
+            for k, a in zip(keep, aligner.align_checked(image, boxes[ok], face_boxes=face_boxes[keep],
+                                                        scores=scores[keep])):
+                faces[k] = a
+    return faces
+
+
+def distinct(faces: list[Alignment]) -> list[Alignment]:
+    """The faces, best first, without any whose landmarks' box overlaps a better one's by more than half.
+
+    Example:
+        >>> from types import SimpleNamespace as A
+        >>> pts = np.array([[0.0, 0.0], [10.0, 10.0]])
+        >>> len(distinct([A(landmarks=pts), A(landmarks=pts + 1.0), A(landmarks=pts + 20.0)]))
+        2
+    """
+    kept: list[Alignment] = []
+    for a in faces:
+        if all(iou(landmark_box(a.landmarks), landmark_box(k.landmarks)) <= 0.5 for k in kept):
+            kept.append(a)
+    return kept
