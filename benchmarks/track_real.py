@@ -74,7 +74,8 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
                                                               if not _in(labels["face_frames"], k)),
            "track ids in more than one shot": len(crossing), "cuts found": [fr.index for fr in frames if fr.cut],
            "whole-frame detections": sum(fr.detected for fr in frames),
-           "candidate alignments": sum(fr.candidates for fr in frames), "fps (decoding included)": len(frames) / seconds,
+           "candidate alignments": sum(fr.candidates for fr in frames),
+           "fps (decoding included)": len(frames) / seconds,
            "shots": per_shot, "each id": _spans(frames)}
     if strip is not None:
         import cv2

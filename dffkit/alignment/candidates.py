@@ -32,7 +32,8 @@ def at_edge(box: np.ndarray, image_shape: tuple[int, ...], margin: float = EDGE_
     """Whether a (4,) box x0, y0, x1, y1 comes within ``margin`` × its size of the image's edge, or crosses it.
 
     Example:
-        >>> at_edge(np.array([80.0, 10.0, 105.0, 40.0]), (100, 100, 3)), at_edge(np.array([30.0, 30.0, 60.0, 60.0]), (100, 100))
+        >>> shape = (100, 100, 3)
+        >>> at_edge(np.array([80.0, 10.0, 105.0, 40.0]), shape), at_edge(np.array([30.0, 30.0, 60.0, 60.0]), shape)
         (True, False)
     """
     x0, y0, x1, y1 = np.asarray(box, np.float64)
@@ -77,7 +78,8 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
         faces).
     """
     faces = aligner.align_checked(image, landmark_boxes, face_boxes=face_boxes, scores=scores)
-    again = [k for k, a in enumerate(faces) if not accepted(a, sure, start_score) and at_edge(face_boxes[k], image.shape)]
+    again = [k for k, a in enumerate(faces)
+             if not accepted(a, sure, start_score) and at_edge(face_boxes[k], image.shape)]
     if edge_look and again:
         boxes = np.array([grown(landmark_boxes[k], edge_look) for k in again])
         ok = usable_boxes(boxes, image.shape)

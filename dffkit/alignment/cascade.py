@@ -332,8 +332,8 @@ def _align_all(img: np.ndarray, landmark_boxes, aligner: Aligner, detector, verd
     if not judge:
         return aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
     sure = getattr(det, "min_score", 0.0)  # a box the detector itself keeps needs only the verdict's threshold
-    faces = distinct(sorted((a for a in judge_candidates(aligner, img, det.landmark_boxes(found.boxes), found.boxes,
-                                                         found.scores, sure) if accepted(a, sure)), key=lambda a: -a.face_score))
+    judged = judge_candidates(aligner, img, det.landmark_boxes(found.boxes), found.boxes, found.scores, sure)
+    faces = distinct(sorted((a for a in judged if accepted(a, sure)), key=lambda a: -a.face_score))
     if not faces:
         raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
                           "landmark box x0,y0,x1,y1")

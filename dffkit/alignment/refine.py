@@ -29,7 +29,8 @@ import numpy as np
 from dffkit.alignment.regressors import Regressors
 from dffkit.descriptors import Descriptor
 
-__all__ = ["CONVENTIONS", "refine_points", "refine_conventions", "uncertainty_features", "point_uncertainty", "N_UNCERTAINTY_FEATURES"]
+__all__ = ["CONVENTIONS", "refine_points", "refine_conventions", "uncertainty_features", "point_uncertainty",
+           "N_UNCERTAINTY_FEATURES"]
 
 CONVENTIONS = ("3d", "2d")
 N_UNCERTAINTY_FEATURES = 3 + 68  # update sizes (2), visibility, one-hot landmark; the descriptor's d come first
@@ -140,7 +141,8 @@ def uncertainty_features(descriptor: Descriptor, reg: Regressors, prepared: Any,
     """
     from dffkit.alignment.cascade import point_features
 
-    d = described if described is not None else point_features(descriptor, reg, prepared, points, visible).reshape(68, -1)
+    d = described if described is not None else point_features(descriptor, reg, prepared, points,
+                                                                visible).reshape(68, -1)
     last = [np.linalg.norm(u, axis=1) / box for u in updates[-2:]]
     last = [np.zeros(68)] * (2 - len(last)) + last
     return np.c_[d, last[0], last[1], np.asarray(visible, np.float64), np.eye(68)].astype(np.float32)

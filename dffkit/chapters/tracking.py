@@ -159,7 +159,8 @@ def real_footage_table(bench: Mapping | None = None) -> Table:
                      "track ids": f"{clip['track ids']} (ids in two shots: {clip['track ids in more than one shot']})",
                      "people": f"{clip['people']}; {clip['fps (decoding included)']:.1f} frames/s"
                                + (f" ({clip['whole-frame detections']} frames searched for new faces, "
-                                  f"{clip['candidate alignments']} candidates aligned)" if "candidate alignments" in clip else "")})
+                                  f"{clip['candidate alignments']} candidates aligned)"
+                                  if "candidate alignments" in clip else "")})
     m = run["machine"]
     return table(rows, notes=[f"Recorded by benchmarks/track_real.py (detector every {run['detect_every']} frames) on "
                               f"{m['cpu']}, {m['cores']} cores, dffkit {m['dffkit']}. People: those whose faces a "
