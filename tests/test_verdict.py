@@ -82,3 +82,17 @@ def test_a_face_cut_by_the_edge_is_found_by_a_second_look_in_a_grown_box(aligner
     (before, edge_before), (after, edge_after) = found[0.0], found[1.3]
     assert after.true_positives == before.true_positives + 1  # the photographer, cut by the right edge
     assert edge_after == edge_before + 1 and after.false_positives == before.false_positives == 0
+
+
+def test_the_chapters_faces_found_table_shows_the_recorded_run_or_says_there_is_none():
+    from dffkit.chapters.tracking import faces_found_table
+
+    photo = {"photo": "a.jpg", "faces": 3, "true_positives": 2, "false_positives": 1, "missed": 1}
+    mode = {"per photo": [photo], "group photos": {"precision": 2 / 3, "recall": 2 / 3, "found": 3, "faces": 3},
+            "300-W test: annotated face found": 0.5, "300-W test photos": 2, "300-W test: other faces reported": 4}
+    run = {"machine": {"cpu": "cpu", "cores": 2, "dffkit": "0"}, "detector": mode,
+           "verdict": {**mode, "per photo": [{**photo, "false_positives": 0}]}}
+    text = str(faces_found_table({"eval_faces_found": run}))
+    assert "2 found, 1 false, 1 missed" in text and "2 found, 0 false, 1 missed" in text
+    assert "precision 66.7 %, recall 66.7 %" in text and "50.0 % of the annotated faces; 4 others" in text
+    assert "has not recorded a run" in str(faces_found_table({}))

@@ -27,7 +27,7 @@ from dffkit.tracking.video import VideoReader
 from dffkit.viz import TRUTH_RGB, draw_landmarks, grid_figure, label_panel, new_figure
 
 __all__ = ["sequences", "measure", "side_by_side", "strip_figure", "nme_figure", "jitter_lag_figure", "verdict_figure",
-           "real_footage_table", "real_footage_figure", "reid_table"]
+           "real_footage_table", "real_footage_figure", "reid_table", "faces_found_table"]
 
 
 def sequences(model: FaceModel, images: str | Path | None, index: int, n_still: int, n_move: int, height: int,
@@ -205,3 +205,33 @@ def real_footage_figure(strip: str | Path | None = None):
     ax.imshow(image)
     ax.set_axis_off()
     return fig
+
+
+def faces_found_table(bench: Mapping | None = None) -> Table:
+    """The recorded run of ``benchmarks/eval_faces_found.py`` (not rerun at build time: the group photos are not
+    shipped): per hand-marked group photo, the faces the detector alone reports and those the verdict keeps,
+    precision and recall over all of them, and the held-out 300-W test photos, with its machine."""
+    from dffkit.chapters.glance import load_benchmarks
+    from dffkit.evaluation.report.labels import pct
+
+    run = (bench if bench is not None else load_benchmarks()).get("eval_faces_found")
+    if not run:
+        return table([{"faces found": "benchmarks/eval_faces_found.py has not recorded a run"}])
+    modes = {"detector": "detector alone", "verdict": "with the verdict (dffkit's default)"}
+
+    def found(row: Mapping) -> str:
+        return f"{row['true_positives']} found, {row['false_positives']} false, {row['missed']} missed"
+
+    per_photo = {m: {r["photo"]: r for r in run[m]["per photo"]} for m in modes}
+    rows = [{"photos": name, "faces marked": p["faces"],
+             **{label: found(per_photo[m][name]) for m, label in modes.items()}} for name, p in per_photo["verdict"].items()]
+    rows.append({"photos": "all group photos", "faces marked": run["verdict"]["group photos"]["faces"],
+                 **{label: f"precision {pct(run[m]['group photos']['precision']):.1f} %, "
+                           f"recall {pct(run[m]['group photos']['recall']):.1f} %" for m, label in modes.items()}})
+    rows.append({"photos": "300-W test (held-out)", "faces marked": run["verdict"]["300-W test photos"],
+                 **{label: f"{pct(run[m]['300-W test: annotated face found']):.1f} % of the annotated faces; "
+                           f"{run[m]['300-W test: other faces reported']} others" for m, label in modes.items()}})
+    m = run["machine"]
+    return table(rows, notes=[f"Recorded by benchmarks/eval_faces_found.py on {m['cpu']}, {m['cores']} cores, dffkit "
+                              f"{m['dffkit']}. Faces marked by hand (benchmarks/data/group_faces.json); a 300-W crop "
+                              "may hold a neighbour's face, so other faces there are counted, not judged."])
