@@ -96,3 +96,21 @@ def test_the_chapters_faces_found_table_shows_the_recorded_run_or_says_there_is_
     assert "2 found, 1 false, 1 missed" in text and "2 found, 0 false, 1 missed" in text
     assert "precision 66.7 %, recall 66.7 %" in text and "50.0 % of the annotated faces; 4 others" in text
     assert "has not recorded a run" in str(faces_found_table({}))
+
+
+def test_a_rejected_candidate_is_looked_at_again_from_its_own_alignment(aligner):
+    from dffkit.alignment.candidates import accepted, judge
+    from dffkit.boxes import iou
+    from dffkit.detect import default_detector
+
+    photo = next(p for p in list_images(shared("300w"), split="test", require_landmarks=True)
+                 if p.image.name == "180986261_1.jpg")  # a held-out 300-W photo
+    img, truth = read_image(photo.image), read_landmarks(photo.landmarks)
+    det = default_detector()
+    c = det.usable(img, det.candidates(img))
+    found = {}
+    for again in (2.0, 0.01):  # no second look; a second look from a first alignment with a verdict of 1 %
+        faces = judge(aligner, img, det.landmark_boxes(c.boxes), c.boxes, c.scores, det.min_score, look_again=again)
+        found[again] = [a for a in faces if accepted(a, det.min_score)
+                        and iou(landmark_box(a.landmarks), landmark_box(truth)) > 0.4]
+    assert not found[2.0] and len(found[0.01]) == 1 and found[0.01][0].face_score > 0.9

@@ -10,6 +10,12 @@ candidate whose box reaches the edge (:func:`at_edge`) is therefore aligned once
 grown by :data:`EDGE_LOOK` about its centre. On ``../shared/data/group-photos/selfie-many-people.jpg`` the
 photographer, frontal, close and cut by the right edge, has a candidate (detector score 0.13) whose
 alignment's verdict is 0.02 in its own box and 0.87 in the box grown by 1.3.
+
+Elsewhere, a detector's box on a face at large yaw is often off the face's centre (on the cheek and ear of
+a profile), and the cascade started there ends near the face but not on it. A rejected candidate whose first
+alignment is not hopeless (a verdict of at least :data:`LOOK_AGAIN`) is aligned once more from that
+alignment: its camera and shape, in the box of its landmarks, as a tracker restarts a face on its next
+frame. Of the two looks, the likelier is kept.
 """
 
 from __future__ import annotations
@@ -20,12 +26,14 @@ from dffkit.alignment.result import Alignment
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import iou, landmark_box, usable_boxes
 
-__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "accepted", "at_edge", "distinct", "grown", "judge"]
+__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "LOOK_AGAIN", "accepted", "at_edge", "distinct", "grown", "judge"]
 
 #: The growth of a rejected edge candidate's landmark box for its second look.
 EDGE_LOOK = 1.3
 #: A box reaches the edge when it comes within this share of its size of it (or crosses it).
 EDGE_MARGIN = 0.05
+#: The verdict a rejected candidate's first alignment needs for a second look from its own landmarks.
+LOOK_AGAIN = 0.01
 
 
 def at_edge(box: np.ndarray, image_shape: tuple[int, ...], margin: float = EDGE_MARGIN) -> bool:
@@ -61,8 +69,10 @@ def accepted(a: Alignment, sure: float, start_score: float = START_SCORE) -> boo
 
 
 def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np.ndarray, scores: np.ndarray,
-          sure: float, start_score: float = START_SCORE, edge_look: float = EDGE_LOOK) -> list[Alignment]:
-    """Align the candidates, each rejected one at the image's edge once more in a grown box.
+          sure: float, start_score: float = START_SCORE, edge_look: float = EDGE_LOOK,
+          look_again: float = LOOK_AGAIN) -> list[Alignment]:
+    """Align the candidates, and each rejected one once more: in its landmark box grown by ``edge_look`` when
+    it reaches the image's edge, else from its own first alignment when that was not hopeless.
 
     Args:
         aligner: a :class:`dffkit.alignment.cascade.Aligner` with a verdict.
@@ -72,21 +82,28 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
         sure: the detector's own threshold (its ``min_score``).
         start_score: the verdict a weaker candidate needs.
         edge_look: the growth of a rejected edge candidate's box for its second look (0: none).
+        look_again: the verdict a rejected candidate's first alignment needs for a second look from it (a
+            restart from its camera and shape in the box of its landmarks, as a tracker follows a face;
+            above 1: none).
 
     Returns:
-        per candidate, its alignment: the second look's where there was one (:func:`accepted` says which are
-        faces).
+        per candidate, its alignment: the likelier of its two looks where it had two (:func:`accepted` says
+        which are faces).
     """
     faces = aligner.align_checked(image, landmark_boxes, face_boxes=face_boxes, scores=scores)
-    again = [k for k, a in enumerate(faces)
-             if not accepted(a, sure, start_score) and at_edge(face_boxes[k], image.shape)]
-    if edge_look and again:
-        boxes = np.array([grown(landmark_boxes[k], edge_look) for k in again])
-        ok = usable_boxes(boxes, image.shape)
-        keep = [k for k, good in zip(again, ok) if good]
-        if keep:
-            for k, a in zip(keep, aligner.align_checked(image, boxes[ok], face_boxes=face_boxes[keep],
-                                                        scores=scores[keep])):
+    rejected = [k for k, a in enumerate(faces) if not accepted(a, sure, start_score)]
+    edge = [k for k in rejected if at_edge(face_boxes[k], image.shape)] if edge_look else []
+    again = [k for k in rejected if k not in edge and faces[k].face_score >= look_again]
+    looks = [(k, grown(landmark_boxes[k], edge_look), None) for k in edge]
+    looks += [(k, grown(landmark_box(faces[k].landmarks), aligner.reg.restart_scale), faces[k]) for k in again]
+    ok = usable_boxes(np.array([b for _, b, _ in looks]).reshape(-1, 4), image.shape)
+    looks = [look for look, good in zip(looks, ok) if good]
+    if looks:
+        keep = [k for k, _, _ in looks]
+        second = aligner.align_checked(image, np.array([b for _, b, _ in looks]), face_boxes=face_boxes[keep],
+                                       scores=scores[keep], previous=[p for _, _, p in looks])
+        for k, a in zip(keep, second):
+            if a.face_score > faces[k].face_score or not np.isfinite(faces[k].face_score):
                 faces[k] = a
     return faces
 
