@@ -6,9 +6,13 @@ annotated face found or not; other reports are counted, not judged: a crop may h
 "verdict": the detector's candidates, weaker boxes and a framed pass included, each aligned and kept when
 its alignment calls it a face (``dffkit.align_all``'s default with regressors that carry a verdict).
 
+With ``--sequences`` (the folder of held-out sequences ``benchmarks/track_heldout.py`` makes with ``--work``),
+also every 5th frame of each yaw sweep there, a held-out photo turned to +-80 degrees: the true face found or
+not, per |yaw| bin (a face at large pose, each frame a still photo).
+
 Usage:
     .venv/bin/python benchmarks/eval_faces_found.py [--photos ../shared/data/group-photos]
-        [--images ../shared/data/300w] [--regressors FILE] [--json out.json]
+        [--images ../shared/data/300w] [--sequences DIR] [--regressors FILE] [--json out.json]
 """
 
 from __future__ import annotations
@@ -41,10 +45,29 @@ def _faces(image, aligner, detector, verdict: bool) -> list:
         return []
 
 
+def _profiled(folder: Path, aligner, detector, verdict: bool, every: int = 5) -> dict[str, list[int]]:
+    """{|yaw| bin: [frames whose true face is found, frames]} over every ``every``-th frame of the yaw sweeps."""
+    from dffkit.tracking.sequences import read_truth
+    from dffkit.tracking.video import VideoReader
+
+    bins = {"0-30": [0, 0], "30-60": [0, 0], "60-90": [0, 0]}
+    for truth_file in sorted(folder.glob("*/yaw_sweep.truth.json")):
+        truth = read_truth(truth_file)
+        for k, _, image in VideoReader(truth_file.parent / "yaw_sweep.mp4"):
+            if k % every:
+                continue
+            box = landmark_box(truth.landmarks[k])
+            row = bins[("0-30", "30-60", "60-90")[min(int(abs(truth.yaw_deg[k]) // 30), 2)]]
+            row[0] += any(iou(landmark_box(a.landmarks), box) > 0.4 for a in _faces(image, aligner, detector, verdict))
+            row[1] += 1
+    return bins
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", default=str(HERE.parents[1] / "shared" / "data" / "group-photos"))
     ap.add_argument("--images", default=str(HERE.parents[1] / "shared" / "data" / "300w"))
+    ap.add_argument("--sequences", help="held-out sequences of benchmarks/track_heldout.py (its --work folder)")
     ap.add_argument("--regressors", help="regressors with a verdict (default: the shipped)")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -71,6 +94,9 @@ def main() -> None:
                      if hasattr(rows[0], "to_json_value") else [json.loads(r.to_json()) for r in rows],
                      "300-W test: annotated face found": found / len(test), "300-W test photos": len(test),
                      "300-W test: other faces reported": other, "seconds": time.perf_counter() - t0}
+        if args.sequences:
+            out[mode]["profiled views: found / frames per |yaw| bin"] = _profiled(Path(args.sequences), aligner, det,
+                                                                               mode == "verdict")
     report(out, args.json)
 
 

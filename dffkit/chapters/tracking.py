@@ -223,14 +223,21 @@ def faces_found_table(bench: Mapping | None = None) -> Table:
         return f"{row['true_positives']} found, {row['false_positives']} false, {row['missed']} missed"
 
     per_photo = {m: {r["photo"]: r for r in run[m]["per photo"]} for m in modes}
-    rows = [{"photos": name, "faces marked": p["faces"],
-             **{label: found(per_photo[m][name]) for m, label in modes.items()}} for name, p in per_photo["verdict"].items()]
+    rows = [{"photos": name, "faces marked": photo["faces"], **{label: found(per_photo[m][name]) for m, label in
+                                                                  modes.items()}}
+            for name, photo in per_photo["verdict"].items()]
     rows.append({"photos": "all group photos", "faces marked": run["verdict"]["group photos"]["faces"],
                  **{label: f"precision {pct(run[m]['group photos']['precision']):.1f} %, "
                            f"recall {pct(run[m]['group photos']['recall']):.1f} %" for m, label in modes.items()}})
     rows.append({"photos": "300-W test (held-out)", "faces marked": run["verdict"]["300-W test photos"],
                  **{label: f"{pct(run[m]['300-W test: annotated face found']):.1f} % of the annotated faces; "
                            f"{run[m]['300-W test: other faces reported']} others" for m, label in modes.items()}})
+    key = "profiled views: found / frames per |yaw| bin"
+    for span in run["verdict"].get(key, {}):
+        rows.append({"photos": f"held-out photos turned to |yaw| {span} degrees (every 5th frame of 9 yaw sweeps)",
+                     "faces marked": run["verdict"][key][span][1],
+                     **{label: f"{run[m][key][span][0]} found" if span in run[m].get(key, {}) else "not measured"
+                        for m, label in modes.items()}})
     m = run["machine"]
     return table(rows, notes=[f"Recorded by benchmarks/eval_faces_found.py on {m['cpu']}, {m['cores']} cores, dffkit "
                               f"{m['dffkit']}. Faces marked by hand (benchmarks/data/group_faces.json); a 300-W crop "
