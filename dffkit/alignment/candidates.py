@@ -15,7 +15,11 @@ Elsewhere, a detector's box on a face at large yaw is often off the face's centr
 a profile), and the cascade started there ends near the face but not on it. A rejected candidate whose first
 alignment is not hopeless (a verdict of at least :data:`LOOK_AGAIN`) is aligned once more from that
 alignment: its camera and shape, in the box of its landmarks, as a tracker restarts a face on its next
-frame. Of the two looks, the likelier is kept.
+frame. Of the two looks, the likelier is kept. ``benchmarks/eval_faces_found.py``: the held-out 300-W test faces
+found went from 135 to 136 of 136, frames of held-out photos turned to 60-90 degrees of yaw from 65 to 71 of
+90, the hand-marked group photos' precision stayed 0.96. The tracker does not start tracks this way: a
+one-off run on ``benchmarks/track_real.py``'s clips found the pianist of the stage clip in 27 frames instead
+of 11, but gave 10 ids for its 6 people.
 """
 
 from __future__ import annotations
