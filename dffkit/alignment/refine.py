@@ -60,14 +60,8 @@ def refine_points(descriptor: Descriptor, reg: Regressors, prepared: Any, start:
         >>> x[0].tolist(), x[1].tolist(), len(updates)
         ([62.0, 60.0], [60.0, 60.0], 1)
     """
-    from dffkit.alignment.cascade import point_features
-
-    x = np.asarray(start, np.float64)
-    updates = []
-    for w in stages:
-        step = (point_features(descriptor, reg, prepared, x, visible) @ w[:-1] + w[-1]).reshape(68, 2)
-        x = x + step
-        updates.append(step)
+    x, updates, _ = refine_conventions(descriptor, reg, prepared, {"": (start, visible)}, {"": stages},
+                                       describe_end=False)[""]
     return x, updates
 
 

@@ -223,9 +223,10 @@ def faces_found_table(bench: Mapping | None = None) -> Table:
         return f"{row['true_positives']} found, {row['false_positives']} false, {row['missed']} missed"
 
     per_photo = {m: {r["photo"]: r for r in run[m]["per photo"]} for m in modes}
-    rows = [{"photos": name, "faces marked": photo["faces"], **{label: found(per_photo[m][name]) for m, label in
-                                                                  modes.items()}}
-            for name, photo in per_photo["verdict"].items()]
+    rows = []
+    for name, photo in per_photo["verdict"].items():
+        rows.append({"photos": name, "faces marked": photo["faces"],
+                     **{label: found(per_photo[m][name]) for m, label in modes.items()}})
     rows.append({"photos": "all group photos", "faces marked": run["verdict"]["group photos"]["faces"],
                  **{label: f"precision {pct(run[m]['group photos']['precision']):.1f} %, "
                            f"recall {pct(run[m]['group photos']['recall']):.1f} %" for m, label in modes.items()}})

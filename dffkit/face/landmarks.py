@@ -95,15 +95,15 @@ def march_contour(landmarks68: np.ndarray, shape: np.ndarray, camera: Camera, ca
     x_axis_z = r[2, 0]  # depth component of the rotated +x axis: < 0 means the subject's left turns away
     direction = np.array([r[0, 0], -r[1, 0]])  # image direction of the +x axis
     direction /= max(np.linalg.norm(direction), 1e-12)
-    along = None
+    # a vertex's reach along that direction, up to the camera's scale and shift: q · (R_0 d_x − R_1 d_y)
+    reach = r[:2].T @ (np.array([1.0, -1.0]) * direction)
+    points = np.asarray(shape, np.float64)
     for lms, sign in ((CONTOUR_LEFT, 1.0), (CONTOUR_RIGHT, -1.0)):
         if sign * x_axis_z >= -min_turn:
             continue  # this side faces the camera
-        if along is None:  # every vertex's reach along the +x axis's image direction, once
-            along = (np.asarray(shape, np.float64) @ r[:2].T) @ (np.array([1.0, -1.0]) * direction)
         for lm in lms:
             cand = candidates[int(lm)]
-            idx[lm] = cand[int(np.argmax(sign * along[cand]))]
+            idx[lm] = cand[int(np.argmax(points[cand] @ (sign * reach)))]
     return idx
 
 

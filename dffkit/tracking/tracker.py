@@ -110,6 +110,7 @@ class TrackedFrame:
 #: against 1.18 (a single sequence moves by up to about 0.5 points under any change of the restart).
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
+
 @dataclass
 class _Track:
     id: int
