@@ -94,7 +94,7 @@ def test_the_chapters_faces_found_table_shows_the_recorded_run_or_says_there_is_
            "verdict": {**mode, "per photo": [{**photo, "false_positives": 0}],
                        "profiled views: found / frames per |yaw| bin": {"60-90": [7, 9]}}}
     text = str(faces_found_table({"eval_faces_found": run}))
-    assert "60-90 degrees" in text and "7 found" in text and "not measured" in text
+    assert "60-90°" in text and "7 found" in text and "not measured" in text
     assert "2 found, 1 false, 1 missed" in text and "2 found, 0 false, 1 missed" in text
     assert "precision 66.7 %, recall 66.7 %" in text and "50.0 % of the annotated faces; 4 others" in text
     assert "has not recorded a run" in str(faces_found_table({}))

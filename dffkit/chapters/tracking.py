@@ -235,11 +235,12 @@ def faces_found_table(bench: Mapping | None = None) -> Table:
                            f"{run[m]['300-W test: other faces reported']} others" for m, label in modes.items()}})
     key = "profiled views: found / frames per |yaw| bin"
     for span in run["verdict"].get(key, {}):
-        rows.append({"photos": f"held-out photos turned to |yaw| {span} degrees (every 5th frame of 9 yaw sweeps)",
+        rows.append({"photos": f"held-out photos turned to |yaw| {span}°",
                      "faces marked": run["verdict"][key][span][1],
                      **{label: f"{run[m][key][span][0]} found" if span in run[m].get(key, {}) else "not measured"
                         for m, label in modes.items()}})
     m = run["machine"]
     return table(rows, notes=[f"Recorded by benchmarks/eval_faces_found.py on {m['cpu']}, {m['cores']} cores, dffkit "
                               f"{m['dffkit']}. Faces marked by hand (benchmarks/data/group_faces.json); a 300-W crop "
-                              "may hold a neighbour's face, so other faces there are counted, not judged."])
+                              "may hold a neighbour's face, so other faces there are counted, not judged. Turned "
+                              "photos: every 5th frame of the held-out yaw sweeps of benchmarks/track_heldout.py."])
