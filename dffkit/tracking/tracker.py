@@ -10,9 +10,9 @@ The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's a
 the visible points and the last stage's residual) then says whether the face is still there;
 when it is not, the detector looks around the track's last place, and a face it finds there overlapping the
 track re-seeds it (same id); otherwise the track is lost. The restart box also moves on by the track's last
-motion (a constant-velocity prediction), so that a face moving fast between frames stays inside it. Two
-tracks that land on one face (a face that passed in front of another) keep the one that moved less; the
-other is lost, so two faces never swap ids.
+motion (a constant-velocity prediction), so that a face moving fast between frames stays inside it. Of two
+tracks that land on one face, one that jumped there from another face is lost, so two faces never swap ids;
+if neither did, the younger, a duplicate, is lost (:func:`~dffkit.tracking.overlaps.lost_of_two`).
 
 The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
 frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
@@ -52,6 +52,7 @@ from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
+from dffkit.tracking.overlaps import lost_of_two, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
 
@@ -165,30 +166,6 @@ def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
     return float(logit(p[0]) - logit(p[1])) > CUT_DROP
 
 
-def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two (4,) landmark boxes hold one face: they overlap by more than half their union, or one lies
-    mostly inside the other (a second alignment on part of a face: a one-off check on a real clip found one
-    wholly inside a profile face's box, at an IoU of 0.18).
-
-    Example:
-        >>> _same_face(np.array([0, 0, 10, 10.]), np.array([4, 4, 9, 9.])), _same_face(np.array([0, 0, 10, 10.]), np.array([8, 0, 18, 10.]))
-        (True, False)
-    """
-    return iou(a, b) > 0.5 or overlap(a, b) > 0.7
-
-
-def _same_place(union_share: float, smaller_share: float) -> bool:
-    """Whether a new face's landmark box lies where a lost track's was, from their overlap as a share of their
-    union (:func:`dffkit.boxes.iou`) and of the smaller box (:func:`dffkit.boxes.overlap`): more than 0.3 of the
-    union or 0.6 of the smaller (alignments of a face at 50° of yaw in a dim real clip varied that much).
-
-    Example:
-        >>> _same_place(0.35, 0.4), _same_place(0.1, 0.7), _same_place(0.2, 0.5)
-        (True, True, False)
-    """
-    return union_share > 0.3 or smaller_share > 0.6
-
-
 class Tracker:
     """Tracks faces frame by frame (see the module docstring).
 
@@ -237,9 +214,9 @@ class Tracker:
 
     def _new_track(self, a: Alignment, img: np.ndarray, index: int) -> _Track:
         """A track for a new face: the id of a track lost in the last ``recall_s`` seconds at the same place
-        (:func:`_same_place`); else of the track
-        lost in the last ``reid_s`` seconds, in this shot, that the recognition network finds to be the same
-        person (:meth:`_recognised`); else a new id."""
+        (:func:`~dffkit.tracking.overlaps.same_place`); else of the track lost in the last ``reid_s`` seconds,
+        in this shot, that the recognition network finds to be the same person (:meth:`_recognised`); else a
+        new id."""
         t = _Track(-1, a, self.filter.make(self.fps) if self.filter is not None else None, RESTART_SMOOTHING.make(self.fps))
         if self.reid_s > 0:
             t.remember(img, index)
@@ -247,7 +224,7 @@ class Tracker:
         near = {id(r): (iou(box, b), overlap(box, b)) for r in self._lost
                 for b in [landmark_box(r[0].alignment.landmarks)]}
         back = [r for r in self._lost if index - r[1] <= self.recall_s * self.fps
-                and _same_place(*near[id(r)]) and self._same_shot(r[0])]
+                and same_place(*near[id(r)]) and self._same_shot(r[0])]
         old = max(back, key=lambda r: near[id(r)]) if back else self._recognised(t, index)
         if old is not None:
             self._lost.remove(old)
@@ -260,7 +237,7 @@ class Tracker:
         """The lost track (with the frame it was lost at) whose face the recognition network finds nearest to
         ``t``'s and the same person's: within :data:`~dffkit.tracking.identity.SAME_PERSON`, or within
         :data:`~dffkit.tracking.identity.SAME_PERSON_HERE` where ``t`` starts where that track was lost
-        (:func:`_same_place`); None if there is none."""
+        (:func:`~dffkit.tracking.overlaps.same_place`); None if there is none."""
         if self.reid_s <= 0 or not t.views:
             return None
         gone = [r for r in self._lost if index - r[1] <= self.reid_s * self.fps and r[0].views and self._same_shot(r[0])]
@@ -270,7 +247,7 @@ class Tracker:
         dist = [identity_distance(me, r[0].views.descriptor()) for r in gone]
         k = int(np.argmin(dist))
         there = landmark_box(gone[k][0].alignment.landmarks)
-        here = _same_place(iou(box, there), overlap(box, there))
+        here = same_place(iou(box, there), overlap(box, there))
         return gone[k] if dist[k] < (SAME_PERSON_HERE if here else SAME_PERSON) else None
 
     def _same_shot(self, t: _Track) -> bool:
@@ -306,7 +283,7 @@ class Tracker:
 
     def _follow(self, img: np.ndarray, index: int) -> list[int]:
         """Align every live track from its restart box; drop the ones the verdict rejects and, of two that
-        landed on one face, the one that moved more. Returns the ids lost."""
+        landed on one face, the one :func:`~dffkit.tracking.overlaps.lost_of_two` names. Returns the ids lost."""
         if not self._tracks:
             return []
         starts = np.array([self.restart_box(t.alignment, t.motion, t.box) for t in self._tracks])
@@ -315,20 +292,19 @@ class Tracker:
             aligned = self.aligner.align_checked(img, starts, previous=previous)
         except DffkitError:  # a box that left the frame: align what can be, one by one
             aligned = [self._align_or_none(img, b, p) for b, p in zip(starts, previous)]
-        moved = {}
-        keep = []
+        moved, keep = {}, []
         for t, start, a in zip(self._tracks, starts, aligned):
             if a is None or not a.is_face or _collapsed(t.alignment, a, self.start_score):
                 a = self._reseed(img, t)
                 if a is None:
                     continue
-            moved[t.id] = float(np.linalg.norm((landmark_box(a.landmarks)[:2] + landmark_box(a.landmarks)[2:]) / 2
-                                               - (start[:2] + start[2:]) / 2) / box_size(start))
+            lb = landmark_box(a.landmarks)
+            moved[t.id] = float(np.linalg.norm((lb[:2] + lb[2:] - start[:2] - start[2:]) / 2) / box_size(start))
             keep.append((t, a))
-        for i, (ti, ai) in enumerate(keep):
+        for i, (ti, ai) in enumerate(keep):  # tracks are kept oldest first
             for tj, aj in keep[i + 1:]:
-                if _same_face(landmark_box(ai.landmarks), landmark_box(aj.landmarks)):
-                    moved[max((ti.id, tj.id), key=lambda k: moved[k])] = np.inf  # it jumped onto the other face
+                if same_face(landmark_box(ai.landmarks), landmark_box(aj.landmarks)):
+                    moved[lost_of_two(ti.id, tj.id, moved)] = np.inf
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
             t.moved_to(a)
@@ -376,7 +352,7 @@ class Tracker:
                     if judge and s < sure and a.face_score < SURELY_NOT:
                         self._not_faces.add(b, index)
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
-                            _same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
+                            same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
                         continue
                     t = self._new_track(a, img, index)
                     self._tracks.append(t)
