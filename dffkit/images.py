@@ -22,7 +22,7 @@ from dffkit.atomic import atomic_write
 from dffkit.errors import DffkitError
 from dffkit.stdio import captured_stderr
 
-__all__ = ["read_image", "write_image", "to_rgb_uint8", "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "write_image", "to_rgb_uint8", "upright", "exif_orientation", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 MIN_SIDE = 16
@@ -78,7 +78,8 @@ def to_rgb_uint8(image: np.ndarray | str | os.PathLike, name: str = "image") -> 
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3), whatever its channels and bit depth.
+    """Read an image file as RGB uint8 (H, W, 3), whatever its channels and bit depth, upright: turned as its
+    EXIF orientation says (:func:`upright`), as photo viewers show it.
 
     Raises:
         DffkitError: a missing, empty, unreadable, truncated, tiny or huge file, with the fix.
@@ -102,12 +103,44 @@ def read_image(path: str | Path) -> np.ndarray:
         raise DffkitError(f"{p} is not a readable image; pass a PNG, JPEG, BMP, PPM, TIFF or WebP file")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise DffkitError(f"{p} has {img.shape[1]}x{img.shape[0]} pixels, over {MAX_PIXELS:,}; downscale it first")
+    img = upright(img, exif_orientation(p))
     if img.ndim == 3 and img.shape[2] in (3, 4):
         if img.dtype in (np.uint8, np.uint16, np.float32):  # cvtColor: a twentieth of a strided numpy copy's time
             img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB if img.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
         else:
             img = img[..., [2, 1, 0, 3][: img.shape[2]]]
     return to_rgb_uint8(img, name=str(p))
+
+
+def exif_orientation(path: str | Path) -> int:
+    """The EXIF orientation tag (1-8) of an image file, read by Pillow from its header; 1 (as stored) when
+    it has none or it cannot be read. A phone stores a portrait photo's pixels sideways with tag 6 or 8."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings(), Image.open(path) as im:
+            warnings.simplefilter("ignore")
+            value = int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - no readable EXIF: the pixels as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """An image's pixels as stored, (H, W, ...), turned as EXIF ``orientation`` (1-8) says to show them: what
+    photo viewers and ``cv2.imread`` show. Orientations 5-8 swap H and W.
+
+    Example:
+        >>> a = np.arange(6).reshape(2, 3)
+        >>> upright(a, 6).tolist(), upright(a, 3).tolist()   # 6: turned 90 degrees clockwise; 3: half a turn
+        ([[3, 0], [4, 1], [5, 2]], [[5, 4, 3], [2, 1, 0]])
+    """
+    a = image.swapaxes(0, 1) if orientation in (5, 6, 7, 8) else image
+    rows = orientation in (3, 4, 7, 8)  # flip top to bottom (after the transpose)
+    cols = orientation in (2, 3, 6, 7)  # flip left to right
+    return np.ascontiguousarray(a[::-1 if rows else 1, ::-1 if cols else 1])
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:

@@ -88,3 +88,37 @@ def test_write_names_an_unwritable_folder(tmp_path):
     with pytest.raises(DffkitError, match="cannot write"):
         write_image(ro / "a.png", np.zeros((20, 20, 3), np.uint8))
     assert not (ro / "a.png").exists()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path, orientation):
+    from PIL import Image
+
+    rng = np.random.default_rng(orientation)
+    pixels = cv2.GaussianBlur(cv2.resize((rng.random((10, 16, 3)) * 255).astype(np.uint8), (64, 40)), (0, 0), 2)
+    im = Image.fromarray(pixels)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    im.save(path, exif=exif, quality=98)
+    shown = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # OpenCV's own reader turns it
+    img = read_image(path)
+    assert img.shape == shown.shape == ((64, 40, 3) if orientation >= 5 else (40, 64, 3))
+    assert np.array_equal(img, shown)
+
+
+def test_a_phone_portrait_stored_sideways_is_aligned_upright(tmp_path):
+    from conftest import shared
+    from PIL import Image
+
+    from dffkit.alignment.cascade import align_all
+
+    upright = read_image(shared("group-photos", "couple.jpg"))
+    upright = cv2.resize(upright, (upright.shape[1] // 3, upright.shape[0] // 3), interpolation=cv2.INTER_AREA)
+    im = Image.fromarray(np.rot90(upright, 1).copy())  # stored a quarter turn anticlockwise, as a phone does
+    exif = im.getexif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to show"
+    path = tmp_path / "portrait.jpg"
+    im.save(path, exif=exif, quality=95)
+    faces = align_all(read_image(path))
+    assert len(faces) >= 2 and all(abs(a.pose.roll_deg) < 30 for a in faces)
