@@ -46,9 +46,10 @@ def lost_of_two(older: int, younger: int, moved: dict[int, float], jump: float =
     """Of two tracks (by id) that landed on one face, the one to lose: the one that moved more, when it moved
     more than ``jump`` (it jumped there from another face, so two faces never swap ids); else the younger.
     When neither jumped, both were on this face already: the younger is a duplicate, started beside an older
-    track that had drifted off the face's centre (``track_heldout.py``: a held-out yaw sweep's older track
-    moved 0.05 of its box and the duplicate 0.02, and keeping the one that moved less had kept the duplicate,
-    whose landmarks were 4-8 points of NME worse for 34 frames).
+    track that had drifted off the face's centre. ``track_heldout.py``, held-out face 1's yaw sweep: there the
+    older track moved 0.05 of its box and the duplicate 0.02; keeping the one that moved less, as the tracker
+    did before, kept the duplicate, and the sequence's tracking NME was 6.73 % with 3 ids, against 6.23 % with
+    2 ids keeping the older (the other 17 sequences are unchanged).
 
     Args:
         older, younger: the two tracks' ids, the older first.
