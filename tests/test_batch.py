@@ -73,6 +73,21 @@ def test_a_folder_run_refuses_to_overwrite_without_resume(tmp_path):
     assert out.read_text() == '{"file": "x"}\n'
 
 
+def test_a_folder_run_names_the_phone_photos_it_cannot_read(tmp_path):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "IMG_0001.HEIC").write_bytes(b"not decodable here")
+    (folder / "IMG_0001.pts").write_text("annotations are not photos")
+    r = _cli("align", str(folder), "--csv", str(tmp_path / "faces.csv"), "--quiet")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "1 .heic" in r.stderr
+    assert not (tmp_path / "faces.csv").exists()
+    shutil.copy(PHOTOS[0], folder / PHOTOS[0].name)
+    r = _cli("align", str(folder), "--csv", str(tmp_path / "faces.csv"), "--quiet")
+    assert r.returncode == 0 and "skipped" in r.stderr and "1 .heic" in r.stderr and ".pts" not in r.stderr
+    with open(tmp_path / "faces.csv") as f:
+        assert {Path(row["file"]).name for row in csv.DictReader(f)} == {PHOTOS[0].name}
+
+
 def test_json_lines_to_stdout_with_two_workers():
     r = _cli("align", str(PHOTOS[0]), str(PHOTOS[1]), str(PHOTOS[2]), "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr

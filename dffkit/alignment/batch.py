@@ -20,7 +20,11 @@ import numpy as np
 from dffkit.errors import DffkitError, NoFaceError
 from dffkit.images import IMAGE_SUFFIXES
 
-__all__ = ["FileResult", "image_files", "align_files", "aligner_for"]
+__all__ = ["FileResult", "image_files", "unreadable_photos", "UNREADABLE_PHOTOS", "align_files", "aligner_for"]
+
+#: Photo formats that phones and cameras write and that dffkit cannot read (OpenCV has no decoder for them):
+#: a folder run names the ones it skipped rather than leave them out silently.
+UNREADABLE_PHOTOS = (".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf")
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,27 @@ class _Job:
 
 def _align_one(job: _Job, path: str) -> FileResult:
     return job(path)
+
+
+def unreadable_photos(paths: Iterable[str | Path]) -> dict[str, int]:
+    """Per suffix, how many files inside the named folders are photos in a format dffkit cannot read
+    (:data:`UNREADABLE_PHOTOS`, e.g. a phone's HEIC), which :func:`image_files` leaves out.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for name in ("a.HEIC", "b.heic", "c.jpg", "c.pts"):
+        ...         _ = (Path(d) / name).write_bytes(b"")
+        ...     unreadable_photos([d])
+        {'.heic': 2}
+    """
+    found: dict[str, int] = {}
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in p.rglob("*"):
+                if f.suffix.lower() in UNREADABLE_PHOTOS and f.is_file():
+                    found[f.suffix.lower()] = found.get(f.suffix.lower(), 0) + 1
+    return found
 
 
 def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str | None = None,

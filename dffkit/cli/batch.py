@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from dffkit.alignment.batch import FileResult, align_files, image_files
+from dffkit.alignment.batch import FileResult, align_files, image_files, unreadable_photos
 from dffkit.alignment.records import IMAGE_CONTEXT, csv_row, record_columns
 from dffkit.errors import DffkitError
 from dffkit.execution import make_executor
@@ -65,8 +65,15 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
             detector that cannot be built; nothing is written then.
     """
     files = image_files(paths)
+    other = unreadable_photos(paths)
+    other_text = ", ".join(f"{n} {suffix}" for suffix, n in sorted(other.items()))
+    readable = "PNG, JPEG, BMP, PPM, TIFF or WebP"
     if not files:
-        raise DffkitError("no image file among the paths given; pass image files or folders holding them")
+        found = f" (only photos dffkit cannot read: {other_text})" if other else ""
+        raise DffkitError(f"no image file among the paths given{found}; pass {readable} images, or folders holding them")
+    if other:
+        print(f"dffkit align: skipped photos dffkit cannot read in the folders given ({other_text}); convert them to "
+              f"{readable} to align their faces", file=sys.stderr)
     if out is not None and not resume and out.exists() and out.stat().st_size > 0:
         raise DffkitError(f"{out} exists; pass --resume to continue it, or choose another output")
     done = _done_files(out, kind) if (out is not None and resume) else set()
