@@ -47,17 +47,20 @@ def _faces(image, aligner, detector, verdict: bool) -> list:
 
 def _profiled(folder: Path, aligner, detector, verdict: bool, every: int = 5) -> dict[str, list[int]]:
     """{|yaw| bin: [frames whose true face is found, frames]} over every ``every``-th frame of the yaw sweeps."""
+    from dffkit.evaluation.tracking import TRACK_YAW_BINS
+    from dffkit.metrics import bin_of
     from dffkit.tracking.sequences import read_truth
     from dffkit.tracking.video import VideoReader
 
-    bins = {"0-30": [0, 0], "30-60": [0, 0], "60-90": [0, 0]}
+    labels = ("0-30", "30-60", "60-90")  # TRACK_YAW_BINS, as the tracking chapter labels them
+    bins = {label: [0, 0] for label in labels}
     for truth_file in sorted(folder.glob("*/yaw_sweep.truth.json")):
         truth = read_truth(truth_file)
         for k, _, image in VideoReader(truth_file.parent / "yaw_sweep.mp4"):
             if k % every:
                 continue
             box = landmark_box(truth.landmarks[k])
-            row = bins[("0-30", "30-60", "60-90")[min(int(abs(truth.yaw_deg[k]) // 30), 2)]]
+            row = bins[labels[bin_of(abs(truth.yaw_deg[k]), TRACK_YAW_BINS)]]
             row[0] += any(iou(landmark_box(a.landmarks), box) > 0.4 for a in _faces(image, aligner, detector, verdict))
             row[1] += 1
     return bins

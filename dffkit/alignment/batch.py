@@ -20,7 +20,7 @@ import numpy as np
 from dffkit.errors import DffkitError, NoFaceError
 from dffkit.images import IMAGE_SUFFIXES
 
-__all__ = ["FileResult", "image_files", "unreadable_photos", "UNREADABLE_PHOTOS", "align_files", "aligner_for"]
+__all__ = ["FileResult", "image_files", "list_inputs", "UNREADABLE_PHOTOS", "align_files", "aligner_for"]
 
 #: Photo formats that phones and cameras write and that dffkit cannot read (OpenCV has no decoder for them):
 #: a folder run names the ones it skipped rather than leave them out silently.
@@ -51,13 +51,38 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
         >>> len(image_files([default_images()])) >= 136
         True
     """
-    out = []
+    return list_inputs(paths)[0]
+
+
+def list_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], dict[str, int]]:
+    """:func:`image_files`, and per suffix how many files inside the named folders are photos in a format
+    dffkit cannot read (:data:`UNREADABLE_PHOTOS`, e.g. a phone's HEIC), which it leaves out; one walk of each
+    folder.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for name in ("a.HEIC", "b.heic", "c.jpg", "c.pts"):
+        ...         _ = (Path(d) / name).write_bytes(b"")
+        ...     files, unreadable = list_inputs([d])
+        >>> [f.name for f in files], unreadable
+        (['c.jpg'], {'.heic': 2})
+    """
+    out: list[Path] = []
+    unreadable: dict[str, int] = {}
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
-        else:
+        if not p.is_dir():
             out.append(p)
-    return out
+            continue
+        found = []
+        for f in p.rglob("*"):
+            suffix = f.suffix.lower()
+            if suffix in IMAGE_SUFFIXES and f.is_file():
+                found.append(f)
+            elif suffix in UNREADABLE_PHOTOS and f.is_file():
+                unreadable[suffix] = unreadable.get(suffix, 0) + 1
+        out.extend(sorted(found))
+    return out, unreadable
 
 
 def aligner_for(regressors: str | None = None, descriptor: str | None = None):
@@ -112,27 +137,6 @@ class _Job:
 
 def _align_one(job: _Job, path: str) -> FileResult:
     return job(path)
-
-
-def unreadable_photos(paths: Iterable[str | Path]) -> dict[str, int]:
-    """Per suffix, how many files inside the named folders are photos in a format dffkit cannot read
-    (:data:`UNREADABLE_PHOTOS`, e.g. a phone's HEIC), which :func:`image_files` leaves out.
-
-    Example:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     for name in ("a.HEIC", "b.heic", "c.jpg", "c.pts"):
-        ...         _ = (Path(d) / name).write_bytes(b"")
-        ...     unreadable_photos([d])
-        {'.heic': 2}
-    """
-    found: dict[str, int] = {}
-    for p in map(Path, paths):
-        if p.is_dir():
-            for f in p.rglob("*"):
-                if f.suffix.lower() in UNREADABLE_PHOTOS and f.is_file():
-                    found[f.suffix.lower()] = found.get(f.suffix.lower(), 0) + 1
-    return found
 
 
 def align_files(paths: Sequence[str | Path], workers: int = 1, regressors: str | None = None,

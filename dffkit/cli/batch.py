@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from dffkit.alignment.batch import FileResult, align_files, image_files, unreadable_photos
+from dffkit.alignment.batch import FileResult, align_files, list_inputs
 from dffkit.alignment.records import IMAGE_CONTEXT, csv_row, record_columns
 from dffkit.errors import DffkitError
 from dffkit.execution import make_executor
@@ -64,8 +64,7 @@ def run_batch(paths: Sequence[str], out: Path | None, kind: str, workers: int, r
         DffkitError: no image among the paths, an output that exists without ``resume``, or regressors or a
             detector that cannot be built; nothing is written then.
     """
-    files = image_files(paths)
-    other = unreadable_photos(paths)
+    files, other = list_inputs(paths)
     other_text = ", ".join(f"{n} {suffix}" for suffix, n in sorted(other.items()))
     readable = "PNG, JPEG, BMP, PPM, TIFF or WebP"
     if not files:
