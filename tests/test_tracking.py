@@ -147,6 +147,89 @@ def test_track_cli_writes_rows_and_an_overlay(clip, tmp_path):
     assert len(list(VideoReader(tmp_path / "overlay.mp4"))) == 30
 
 
+def _as_phone_video(src, dst, rotation_deg=0, durations=None):
+    """Copy an MP4 that OpenCV wrote (one track, its index after the frames) with what a phone writes: a
+    rotation in the track header's matrix, and per-frame durations (variable frame rate) in the track's units."""
+    import struct
+
+    b = bytearray(src.read_bytes())
+    if rotation_deg:
+        i = b.find(b"tkhd")
+        at = i + 4 + 4 + (32 if b[i + 4] == 1 else 20) + 8 + 8  # flags, times, track id, duration, reserved, layer..
+        c, s_ = {90: (0, 1), 180: (-1, 0), 270: (0, -1)}[rotation_deg]
+        b[at:at + 36] = struct.pack(">9i", c << 16, s_ << 16, 0, -s_ << 16, c << 16, 0, 0, 0, 1 << 30)
+    if durations is not None:
+        i = b.find(b"stts") - 4
+        old = struct.unpack(">I", b[i:i + 4])[0]
+        n, delta = struct.unpack(">II", b[i + 16:i + 24])
+        assert sum(durations) == n * delta and len(durations) == n  # the track's length is kept
+        new = struct.pack(">I4sII", 16 + 8 * n, b"stts", 0, n) + b"".join(struct.pack(">II", 1, d) for d in durations)
+        for box in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+            j = b.find(box) - 4
+            b[j:j + 4] = struct.pack(">I", struct.unpack(">I", b[j:j + 4])[0] + len(new) - old)
+        b[i:i + old] = new
+    dst.write_bytes(bytes(b))
+    return dst
+
+
+def _timescale(video):
+    import struct
+
+    b = video.read_bytes()
+    i = b.find(b"mdhd")
+    return struct.unpack(">I", b[i + 16:i + 20])[0] if b[i + 4] == 0 else struct.unpack(">I", b[i + 24:i + 28])[0]
+
+
+def test_a_phone_video_comes_upright_with_its_own_frame_times(tmp_path):
+    from dffkit.tracking.video import VideoWriter
+
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:12, :20] = 255  # a white block at the top left, as stored
+    with VideoWriter(tmp_path / "stored.mp4", 25.0) as out:
+        for _ in range(10):
+            out.write(frame)
+        out.commit()
+    stored = tmp_path / "stored.mp4"
+    unit = _timescale(stored) // 25  # one frame period in the track's units
+    durations = [unit, unit // 2, unit // 2, 2 * unit, unit // 2, unit // 2, unit, 2 * unit, unit, unit]
+    phone = _as_phone_video(stored, tmp_path / "phone.mp4", rotation_deg=90, durations=durations)
+    frames = list(VideoReader(phone))
+    assert len(frames) == 10
+    first = frames[0][2]
+    assert first.shape == (64, 48, 3)  # turned upright: portrait
+    ys, xs = np.nonzero(first[..., 0] > 128)
+    assert ys.max() < 24 and xs.min() > 24  # the block, turned a quarter clockwise, is at the top right
+    times = [t for _, t, _ in frames]
+    want = np.concatenate([[0.0], np.cumsum(durations[:-1])]) / _timescale(stored)
+    np.testing.assert_allclose(times, want, atol=1e-6)  # the container's times, not index / fps
+    assert [t for _, t, _ in VideoReader(stored)] == pytest.approx(np.arange(10) / 25.0)
+
+
+def test_the_filter_steps_by_the_frames_own_times():
+    rng = np.random.default_rng(1)
+    xs = [np.array([5.0 + n]) for n in rng.normal(0, 0.05, 40)] + [np.array([6.0])] * 20
+    by_rate, by_time, uneven = (OneEuro(rate=30, min_cutoff=1.0, beta=0.5) for _ in range(3))
+    times = np.cumsum(rng.choice([1, 2, 3], size=len(xs))) / 30
+    out = []
+    for k, (x, t) in enumerate(zip(xs, times)):
+        a, b, c = by_rate(x), by_time(x, t=k / 30), uneven(x, t=t)
+        assert b == pytest.approx(a)  # evenly spaced times are the filter's own rate
+        out.append((a[0], c[0]))
+    a, c = out[42]  # three frames after the step: longer gaps have followed it further
+    assert abs(c - 6.0) < 0.8 * abs(a - 6.0)
+
+
+def test_a_variable_frame_rate_video_is_tracked_at_its_own_times(clip, tmp_path):
+    video, _, _ = clip
+    unit = _timescale(video) // 30
+    durations = [unit // 2, unit + unit // 2] * 15  # uneven, 30 frames in the clip's length
+    vfr = _as_phone_video(video, tmp_path / "vfr.mp4", durations=durations)
+    frames = list(Tracker(filter=Smoothing(1.0, 5.0)).run(VideoReader(vfr)))
+    assert len(frames) == 30 and all(len(fr.faces) == 1 for fr in frames)
+    want = np.concatenate([[0.0], np.cumsum(durations[:29])]) / _timescale(video)
+    np.testing.assert_allclose([fr.time for fr in frames], want, atol=1e-6)
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not a video", "empty"])
 def test_a_bad_video_gets_one_line_and_nothing_written(clip, tmp_path, damage):
     video, _, _ = clip

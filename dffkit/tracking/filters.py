@@ -8,7 +8,8 @@ little lag):
     f_c  = min_cutoff + beta · |dx_t|
     x̂_t  = α(f_c) · x_t + (1 − α(f_c)) · x̂_{t−1},      α(f) = 1 / (1 + rate / (2π f))
 
-with the rate in frames per second. ``min_cutoff`` (Hz) sets the smoothing when still, ``beta`` how fast it
+with the rate in frames per second: the filter's own, or one over the time since the last sample where the
+samples carry their times (a variable-frame-rate video). ``min_cutoff`` (Hz) sets the smoothing when still, ``beta`` how fast it
 gives way to motion. Speeds are measured in box sizes per second, so one setting fits any face size.
 """
 
@@ -59,7 +60,7 @@ class OneEuro:
     """A One-Euro filter over arrays of any shape (e.g. (68, 2) landmarks).
 
     Args:
-        rate: frames per second.
+        rate: frames per second (used where a sample comes without its time).
         min_cutoff: cut-off frequency when still, Hz.
         beta: cut-off increase per unit of speed (box sizes per second).
         d_cutoff: cut-off of the speed estimate, Hz.
@@ -74,19 +75,33 @@ class OneEuro:
         self.rate, self.min_cutoff, self.beta, self.d_cutoff = float(rate), float(min_cutoff), float(beta), float(d_cutoff)
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None
+        self._t: float | None = None
 
     def reset(self) -> None:
         """Forget the past (a new track)."""
-        self._x = self._dx = None
+        self._x = self._dx = self._t = None
 
-    def __call__(self, x: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """The filtered value of this frame's ``x``; ``scale`` (e.g. the face's box size) normalises speed."""
+    def __call__(self, x: np.ndarray, scale: float = 1.0, t: float | None = None) -> np.ndarray:
+        """The filtered value of this frame's ``x``; ``scale`` (e.g. the face's box size) normalises speed;
+        ``t`` is the frame's time in seconds (None, or no later than the last one: one period at ``rate``).
+
+        Example (a frame that comes after a gap of two periods moves further toward the new value):
+            >>> f, g = OneEuro(rate=30, beta=0.0), OneEuro(rate=30, beta=0.0)
+            >>> _ = f(np.array([0.0]), t=0.0), g(np.array([0.0]), t=0.0)
+            >>> bool(f(np.array([1.0]), t=1 / 30)[0] < g(np.array([1.0]), t=2 / 30)[0])
+            True
+        """
         x = np.asarray(x, np.float64)
+        rate = self.rate
+        if t is not None:
+            if self._t is not None and t > self._t:
+                rate = 1.0 / (t - self._t)
+            self._t = float(t)
         if self._x is None or self._x.shape != x.shape:
             self._x, self._dx = x.copy(), np.zeros_like(x)
             return x.copy()
-        dx = (x - self._x) * self.rate / max(scale, 1e-9)
-        self._dx = _alpha(self.d_cutoff, self.rate) * dx + (1 - _alpha(self.d_cutoff, self.rate)) * self._dx
-        a = _alpha(self.min_cutoff + self.beta * np.abs(self._dx), self.rate)
+        dx = (x - self._x) * rate / max(scale, 1e-9)
+        self._dx = _alpha(self.d_cutoff, rate) * dx + (1 - _alpha(self.d_cutoff, rate)) * self._dx
+        a = _alpha(self.min_cutoff + self.beta * np.abs(self._dx), rate)
         self._x = a * x + (1 - a) * self._x
         return self._x.copy()

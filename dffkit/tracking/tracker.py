@@ -320,7 +320,8 @@ class Tracker:
             return None
 
     def step(self, image: np.ndarray, index: int = 0, time_s: float = 0.0) -> TrackedFrame:
-        """Track the faces of one frame."""
+        """Track the faces of one frame: ``index`` its number, ``time_s`` its time in seconds (the output
+        filter's time step; frames whose times do not increase are taken one period of ``fps`` apart)."""
         t0 = time.perf_counter()
         img = to_rgb_uint8(image)
         thumb = thumbnail(img) if self.cut_difference is not None else None
@@ -363,7 +364,7 @@ class Tracker:
             if self.reid_s > 0 and t.id not in new_ids:
                 t.remember(img, index)
             a = t.alignment
-            lm = a.landmarks if t.filter is None else t.filter(a.landmarks, scale=box_size(a.landmarks))
+            lm = a.landmarks if t.filter is None else t.filter(a.landmarks, scale=box_size(a.landmarks), t=time_s)
             faces.append(TrackedFace(t.id, a, lm, t.id in new_ids))
         return TrackedFrame(index, time_s, faces, detect, lost, 1e3 * (time.perf_counter() - t0), cut, len(fresh))
 

@@ -1,5 +1,9 @@
 """Reading and writing video: a file (anything OpenCV's FFmpeg reads) or a folder of frames in, an MP4
-out, with one-line errors and nothing half-written (the output appears only when it is complete)."""
+out, with one-line errors and nothing half-written (the output appears only when it is complete).
+
+A file's frames come upright (a phone's portrait video is stored sideways with a rotation in its metadata)
+and with their presentation times from the container, so that a variable-frame-rate recording (what phones
+write in low light) has its true times rather than ``index / fps``."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ class VideoReader:
         fps: the frame rate of a folder of frames (a file states its own).
 
     Attributes:
-        fps: frames per second; n_frames: the frames the file declares (or the folder holds).
+        fps: frames per second (a file's average); n_frames: the frames the file declares (or the folder holds).
 
     Raises:
         DffkitError: a missing, empty or unreadable file, or one with no readable frame.
@@ -49,7 +53,7 @@ class VideoReader:
             raise DffkitError(f"{self.path} is an image, not a video; align it with 'dffkit align', or pass a video "
                               "or a folder of frames")
         with captured_stderr() as said:
-            cap = cv2.VideoCapture(str(self.path))
+            cap = _open(self.path)
             opened = cap.isOpened()
             ok = opened and cap.read()[0]
         why = f" (the decoder says: {said[0].split('] ')[-1].strip()})" if said else ""
@@ -64,7 +68,9 @@ class VideoReader:
                               "re-download it")
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
-        """(frame index, time in seconds, (H, W, 3) RGB uint8) for every frame.
+        """(frame index, time in seconds, (H, W, 3) RGB uint8) for every frame, upright; the time is the
+        frame's presentation time in the file (``index / fps`` for a folder of frames, and where a file's
+        times do not increase).
 
         Raises:
             DffkitError: the file ends well before the frames it declares (truncated).
@@ -74,21 +80,45 @@ class VideoReader:
                 yield k, k / self.fps, read_image(f)
             return
         with captured_stderr():
-            cap = cv2.VideoCapture(str(self.path))
-        k = 0
+            cap = _open(self.path)
+        k, last = 0, -np.inf
         try:
             while True:
                 with captured_stderr():  # FFmpeg's complaints about damaged packets
                     ok, bgr = cap.read()
                 if not ok:
                     break
-                yield k, k / self.fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                last = _frame_time(cap.get(cv2.CAP_PROP_POS_MSEC), last, k, self.fps)
+                yield k, last, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 k += 1
         finally:
             cap.release()
         if self.n_frames > 0 and k < 0.9 * self.n_frames:
             raise DffkitError(f"{self.path} is truncated: it ends after {k} of the {self.n_frames} frames it declares; "
                               "re-encode or re-download it")
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    """The file opened with its frames turned upright as its metadata says (OpenCV's default for FFmpeg,
+    asked for explicitly so that it does not depend on the version)."""
+    cap = cv2.VideoCapture(str(path))
+    if cap.isOpened():
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def _frame_time(ms: float, last: float, index: int, fps: float) -> float:
+    """A frame's time in seconds: the container's presentation time ``ms`` (milliseconds) where it is valid
+    and later than the frame before's (``last``, seconds), else one frame period after it.
+
+    Example:
+        >>> _frame_time(80.0, 0.04, 2, 25.0), _frame_time(0.0, 0.04, 2, 25.0)  # a time; none: one period on
+        (0.08, 0.08)
+    """
+    t = ms / 1e3
+    if np.isfinite(t) and t >= 0 and t > last:
+        return t
+    return index / fps if not np.isfinite(last) else last + 1.0 / fps
 
 
 def _stale_temporaries(path: Path) -> list[Path]:
