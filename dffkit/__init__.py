@@ -7,6 +7,7 @@ Public API (more in each subpackage; the layout follows the paper's sections):
     Renderer, Rendering              z-buffer rendering with triangle-id and barycentric maps (dffkit.face.render)
     features(image, landmark_box=None)  the DFF descriptor map of a face (dffkit.dff.features)
     align(image, landmark_box=None)     large-pose 68-point alignment, 3D shape and pose (dffkit.alignment)
+    align_all(image, landmark_boxes=None)  every face of the image (or of each box), largest first
 
 A *landmark box* is the box (x0, y0, x1, y1, pixels) around a face's 68 landmarks, brows to chin; a face
 detector's *face box* is mapped to one by the detector's calibration (:mod:`dffkit.detect`).
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "DffkitError", "NoFaceError", "FaceModel", "Renderer", "Rendering", "align", "features", "load_default_model",
+__all__ = ["Camera", "DffkitError", "NoFaceError", "FaceModel", "Renderer", "Rendering", "align", "align_all", "features",
+           "load_default_model",
            "project", "rotation_matrix", "__version__"]
 
 
@@ -57,6 +59,32 @@ def align(image: np.ndarray, landmark_box: np.ndarray | None = None, **kwargs: A
     from dffkit.alignment.cascade import align as _align
 
     return _align(image, landmark_box, **kwargs)
+
+
+def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, **kwargs: Any) -> list[Alignment]:
+    """Align every face of an image: each of the given landmark boxes, or every face the detector finds
+    and the alignment's face verdict accepts (a group photo), largest first.
+
+    Args:
+        image: (H, W, 3) RGB uint8 (grayscale, RGBA, 16-bit and float images are converted).
+        landmark_boxes: (K, 4) boxes (x0, y0, x1, y1) around each face's 68 landmarks, pixels; None: detect.
+        kwargs: see :func:`dffkit.alignment.cascade.align_all` (``aligner``, ``detector``, ``verdict``).
+
+    Returns:
+        One :class:`dffkit.alignment.cascade.Alignment` per face.
+
+    Raises:
+        NoFaceError: no box was given and no face was found (catch it to treat a photo without faces as empty).
+
+    Example:
+        >>> from dffkit.data.photos import sample_face
+        >>> image, truth = sample_face()
+        >>> [a.landmarks.shape for a in align_all(image)]
+        [(68, 2)]
+    """
+    from dffkit.alignment.cascade import align_all as _align_all
+
+    return _align_all(image, landmark_boxes, **kwargs)
 
 
 def features(image: np.ndarray, landmark_box: np.ndarray | None = None, **kwargs: Any) -> FaceFeatures:

@@ -241,3 +241,19 @@ def test_the_network_can_see_the_crops_smaller_and_the_regressors_remember_it(tm
 
     path = dataclasses.replace(Regressors.load(), descriptor_options={"side": 112}).save(tmp_path / "align_dff.npz")
     assert Aligner(regressors=Regressors.load(path)).descriptor.side == 112
+
+
+def test_align_all_is_public_and_gives_every_face_largest_first():
+    from dffkit.images import read_image
+
+    img = read_image(shared("group-photos", "two_people.jpg"))
+    faces = dffkit.align_all(img)
+    centres = sorted(round(float(np.mean(a.landmark_box[0::2]))) for a in faces)
+    assert len(faces) == 2 and abs(centres[0] - 322) < 60 and abs(centres[1] - 877) < 60  # the hand-marked faces
+    sizes = [a.landmark_box[2] - a.landmark_box[0] for a in faces]
+    assert sizes == sorted(sizes, reverse=True)
+    assert np.allclose(dffkit.align(img).landmarks, faces[0].landmarks)  # align is the largest of them
+    boxes = np.array([a.landmark_box for a in faces])
+    assert len(dffkit.align_all(img, boxes)) == 2  # one alignment per given box
+    with pytest.raises(dffkit.NoFaceError):
+        dffkit.align_all(np.full((240, 320, 3), 128, np.uint8))
