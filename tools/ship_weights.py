@@ -72,7 +72,7 @@ def main() -> None:
 
 The per-pixel face descriptor network shipped with dffkit: a U-Net (paper Fig. 1) mapping a
 {cfg.size}x{cfg.size} RGB face crop to a unit {cfg.dim}-d descriptor per pixel. Trained with dffkit's own
-code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.dff.features.load_weights()`.
+code (`dffkit train`) on data made by `dffkit synth`. Loaded by `dffkit.dff.weights.load_weights()`.
 
 ## Config
 
