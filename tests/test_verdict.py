@@ -116,3 +116,16 @@ def test_a_rejected_candidate_is_looked_at_again_from_its_own_alignment(aligner)
         found[again] = [a for a in faces if accepted(a, det.min_score)
                         and iou(landmark_box(a.landmarks), landmark_box(truth)) > 0.4]
     assert not found[2.0] and len(found[0.01]) == 1 and found[0.01][0].face_score > 0.9
+
+
+def test_a_face_aligned_from_two_candidate_boxes_is_reported_once(aligner):
+    # ../shared/data/faces/breakingbad.jpg: two men; the left one's face had a second candidate whose alignment,
+    # at 73 degrees of yaw against 7, put the same 2D landmarks in a 3D landmark box overlapping by under half
+    from dffkit.alignment.candidates import one_face
+
+    img = read_image(shared("faces", "breakingbad.jpg"))
+    faces = align_all(img, aligner=aligner)
+    assert len(faces) == 2
+    centres = sorted(float(np.mean(a.landmarks_2d[:, 0])) for a in faces)
+    assert centres[0] < img.shape[1] / 2 < centres[1]  # one face per man
+    assert not one_face(*faces)
