@@ -1,13 +1,16 @@
 """Which of two faces is which: a new face and a live track, a new face and a lost track, two tracks on one
 face. The tracker (:mod:`dffkit.tracking.tracker`) decides these by landmark boxes, (4,) x0, y0, x1, y1 in
-pixels, and by how far each track moved from the box it restarted from, as a share of that box's size.
+pixels, by the 2D landmarks themselves, and by how far each track moved from the box it restarted from, as a
+share of that box's size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dffkit.boxes import iou, overlap
+from dffkit.alignment.candidates import one_face
+from dffkit.alignment.result import Alignment
+from dffkit.boxes import iou, landmark_box, overlap
 
 __all__ = ["JUMP", "same_face", "same_place", "lost_of_two"]
 
@@ -17,17 +20,22 @@ __all__ = ["JUMP", "same_face", "same_place", "lost_of_two"]
 JUMP = 0.1
 
 
-def same_face(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two (4,) landmark boxes hold one face: they overlap by more than half their union, or one lies
-    mostly inside the other (a second alignment on part of a face: a one-off check on a real clip found one
-    wholly inside a profile face's box, at an IoU of 0.18).
+def same_face(a: Alignment, b: Alignment) -> bool:
+    """Whether two alignments hold one face: their landmark boxes overlap by more than half their union, or
+    one lies mostly inside the other (a second alignment on part of a face: a one-off check on a real clip found
+    one wholly inside a profile face's box, at an IoU of 0.18), or their 2D landmarks coincide point for point
+    (one face aligned at two different yaws: :func:`dffkit.alignment.candidates.one_face`).
 
     Example:
-        >>> box = np.array([0, 0, 10, 10.])
-        >>> same_face(box, np.array([4, 4, 9, 9.])), same_face(box, np.array([8, 0, 18, 10.]))
+        >>> from types import SimpleNamespace as A
+        >>> def face(*corners):
+        ...     pts = np.reshape(np.asarray(corners, np.float64), (2, 2))
+        ...     return A(landmarks=pts, landmarks_2d=pts)
+        >>> same_face(face(0, 0, 10, 10), face(4, 4, 9, 9)), same_face(face(0, 0, 10, 10), face(8, 0, 18, 10))
         (True, False)
     """
-    return iou(a, b) > 0.5 or overlap(a, b) > 0.7
+    ba, bb = landmark_box(a.landmarks), landmark_box(b.landmarks)
+    return iou(ba, bb) > 0.5 or overlap(ba, bb) > 0.7 or one_face(a, b)
 
 
 def same_place(union_share: float, smaller_share: float) -> bool:

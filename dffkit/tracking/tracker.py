@@ -303,7 +303,7 @@ class Tracker:
             keep.append((t, a))
         for i, (ti, ai) in enumerate(keep):  # tracks are kept oldest first
             for tj, aj in keep[i + 1:]:
-                if same_face(landmark_box(ai.landmarks), landmark_box(aj.landmarks)):
+                if same_face(ai, aj):
                     moved[lost_of_two(ti.id, tj.id, moved)] = np.inf
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
@@ -353,7 +353,7 @@ class Tracker:
                     if judge and s < sure and a.face_score < SURELY_NOT:
                         self._not_faces.add(b, index)
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
-                            same_face(landmark_box(a.landmarks), landmark_box(t.alignment.landmarks)) for t in self._tracks):
+                            same_face(a, t.alignment) for t in self._tracks):
                         continue
                     t = self._new_track(a, img, index)
                     self._tracks.append(t)
