@@ -129,3 +129,19 @@ def test_a_face_aligned_from_two_candidate_boxes_is_reported_once(aligner):
     centres = sorted(float(np.mean(a.landmarks_2d[:, 0])) for a in faces)
     assert centres[0] < img.shape[1] / 2 < centres[1]  # one face per man
     assert not one_face(*faces)
+
+
+def test_of_two_alignments_of_one_face_the_one_from_the_detectors_own_box_is_kept():
+    # A weak box on a profile aligned the face at the mirrored yaw with a higher verdict than the detector's
+    # own box; both put the same 2D landmarks on the face, and the detector's one must be the face reported.
+    from types import SimpleNamespace
+
+    from dffkit.alignment.candidates import best_first, distinct
+
+    pts = np.array([[0.0, 0.0], [40.0, 10.0], [20.0, 50.0], [5.0, 45.0]])
+    narrower = np.c_[pts[:, :1] * 0.3, pts[:, 1:]]  # its 3D landmark box, at another yaw
+    mirrored = SimpleNamespace(score=0.12, face_score=0.9, landmarks=narrower, landmarks_2d=pts + 1.0)
+    sure = SimpleNamespace(score=0.6, face_score=0.8, landmarks=pts, landmarks_2d=pts)
+    other = SimpleNamespace(score=0.2, face_score=0.95, landmarks=pts + 300.0, landmarks_2d=pts + 300.0)
+    kept = distinct(best_first([mirrored, other, sure], sure=0.5))
+    assert kept == [sure, other]

@@ -11,15 +11,23 @@ grown by :data:`EDGE_LOOK` about its centre. On ``../shared/data/group-photos/se
 photographer, frontal, close and cut by the right edge, has a candidate (detector score 0.13) whose
 alignment's verdict is 0.02 in its own box and 0.87 in the box grown by 1.3.
 
-Elsewhere, a detector's box on a face at large yaw is often off the face's centre (on the cheek and ear of
-a profile), and the cascade started there ends near the face but not on it. A rejected candidate whose first
-alignment is not hopeless (a verdict of at least :data:`LOOK_AGAIN`) is aligned once more from that
-alignment: its camera and shape, in the box of its landmarks, as a tracker restarts a face on its next
-frame. Of the two looks, the likelier is kept. ``benchmarks/eval_faces_found.py``: the held-out 300-W test faces
-found went from 135 to 136 of 136, frames of held-out photos turned to 60-90 degrees of yaw from 65 to 71 of
-90, the hand-marked group photos' precision stayed 0.96. The tracker does not start tracks this way: a
-one-off run on ``benchmarks/track_real.py``'s clips found the pianist of the stage clip in 27 frames instead
-of 11, but gave 10 ids for its 6 people.
+Elsewhere, a detector's box on a face at large yaw is often off the face's centre (on the cheek and ear of a
+profile), and the cascade started there ends near the face but not on it. A rejected candidate whose first
+alignment is not hopeless (a verdict of at least :data:`LOOK_AGAIN`) is aligned once more from that alignment:
+its camera and shape, in the box of its landmarks, as a tracker restarts a face on its next frame. Of the two
+looks, the likelier is kept. ``benchmarks/eval_faces_found.py``: the held-out 300-W test faces found went from
+135 to 136 of 136, frames of held-out photos turned to 60-90 degrees of yaw from 65 to 71 of 90, the
+hand-marked group photos' precision stayed 0.96. The tracker does not start tracks this way: a one-off run on
+``benchmarks/track_real.py``'s clips found the pianist of the stage clip in 27 frames instead of 11, but gave
+10 ids for its 6 people.
+
+Two candidates can align one face twice, at two different yaws (:func:`one_face`); :func:`distinct` keeps the
+first in the order it is given, and ``dffkit.align_all`` gives them in :func:`best_first`'s order (boxes the
+detector itself keeps first, then by verdict): on a profile, a weak box can align the face at the mirrored yaw
+(true +57 degrees, estimated -27) with a higher verdict than the detector's own box, which aligns it at +71
+with the same 2D landmarks. Ordered by verdict alone, 6 of the frames at 30-90 degrees kept a mirrored one and
+lost the true face (74 of 78 found at 30-60, 68 of 90 at 60-90); ordered this way, 1 (77 and 70; in it both
+boxes are weak).
 """
 
 from __future__ import annotations
@@ -30,8 +38,8 @@ from dffkit.alignment.result import Alignment
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, usable_boxes
 
-__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "LOOK_AGAIN", "SAME_POINTS", "accepted", "at_edge", "distinct", "grown", "judge",
-           "one_face"]
+__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "LOOK_AGAIN", "SAME_POINTS", "accepted", "at_edge", "best_first", "distinct",
+           "grown", "judge", "one_face"]
 
 #: The growth of a rejected edge candidate's landmark box for its second look.
 EDGE_LOOK = 1.3
@@ -136,6 +144,22 @@ def one_face(a: Alignment, b: Alignment, same_points: float = SAME_POINTS) -> bo
         return True
     apart = float(np.median(np.linalg.norm(np.asarray(a.landmarks_2d) - np.asarray(b.landmarks_2d), axis=1)))
     return apart < same_points * min(box_size(ba), box_size(bb))
+
+
+def best_first(faces: list[Alignment], sure: float) -> list[Alignment]:
+    """The faces in the order :func:`distinct` should keep them: those from a box the detector itself keeps
+    (score at least ``sure``) first, then by the verdict, likeliest first.
+
+    A weak box on a profile can align the face at the mirrored yaw with a higher verdict than the detector's
+    own box gives it; of two alignments of one face, the one from the detector's box is then the right one.
+
+    Example:
+        >>> from types import SimpleNamespace as A
+        >>> faces = [A(score=0.1, face_score=0.9), A(score=0.6, face_score=0.7), A(score=0.5, face_score=0.8)]
+        >>> [a.face_score for a in best_first(faces, sure=0.5)]
+        [0.8, 0.7, 0.9]
+    """
+    return sorted(faces, key=lambda a: (a.score < sure, -a.face_score))
 
 
 def distinct(faces: list[Alignment]) -> list[Alignment]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dffkit.alignment.candidates import accepted, distinct, judge as judge_candidates
+from dffkit.alignment.candidates import accepted, best_first, distinct, judge as judge_candidates
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_conventions, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
@@ -299,8 +299,9 @@ def align_all(image: np.ndarray, landmark_boxes: np.ndarray | None = None, align
     candidates (:meth:`dffkit.detect.base.FaceDetector.candidates`: weaker boxes too) are each aligned and
     kept when the alignment calls them a face (a weak candidate, one the detector alone would drop, with at
     least :data:`dffkit.alignment.verdict.START_SCORE`; a rejected one at the image's edge is looked at once more in
-    a larger box, :mod:`dffkit.alignment.candidates`), and of two that land on one face the likelier is kept; else
-    every box :meth:`~dffkit.detect.base.FaceDetector.detect` finds is aligned and reported.
+    a larger box, :mod:`dffkit.alignment.candidates`), and of two that land on one face the one from a box the
+    detector keeps, then the likelier, is kept; else every box :meth:`~dffkit.detect.base.FaceDetector.detect`
+    finds is aligned and reported.
 
     Raises:
         NoFaceError: no face was found (and no box given).
@@ -333,7 +334,7 @@ def _align_all(img: np.ndarray, landmark_boxes, aligner: Aligner, detector, verd
         return aligner.align_checked(img, det.landmark_boxes(found.boxes), face_boxes=found.boxes, scores=found.scores)
     sure = getattr(det, "min_score", 0.0)  # a box the detector itself keeps needs only the verdict's threshold
     judged = judge_candidates(aligner, img, det.landmark_boxes(found.boxes), found.boxes, found.scores, sure)
-    faces = distinct(sorted((a for a in judged if accepted(a, sure)), key=lambda a: -a.face_score))
+    faces = distinct(best_first([a for a in judged if accepted(a, sure)], sure))
     if not faces:
         raise NoFaceError("no face found in the image (the detector's candidates were not faces); pass its "
                           "landmark box x0,y0,x1,y1")
