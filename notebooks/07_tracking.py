@@ -185,10 +185,12 @@ display(tables.crossing_table(results.crossing))
 # the stage clip, with its dim audience, that is most of the time the tracker takes. A weak candidate where
 # the verdict saw surely no face (under 0.05) in the last 0.2 s of the same shot is not aligned again
 # (`dffkit.tracking.rejections`); the last row of each clip gives the frames searched and the candidates
-# aligned. What the recorded run does not do: the pianist's face, in profile
-# and half out of the frame, is found in only 11 of its 62 frames (the detector seldom sees it, and the
-# tracker has nothing to follow until it does); in the audience, one of the four ids is a short false track
-# on a printed dress, and the young man behind the laughing woman is not found. In the interview, the man at
+# aligned. A box the detector is sure of whose alignment the verdict refuses is aligned once more in a box
+# grown by 1.3 (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the detector boxes only the front of the
+# face. That finds the young man behind the laughing woman in the audience, blurred at the left edge. What the
+# recorded run does not do: the pianist's face, in profile and half out of the frame, is found in only 16 of
+# its 62 frames (the detector seldom sees it, and the tracker has nothing to follow until it does); in the
+# audience, one of the five ids is a short false track on a printed dress. In the interview, the man at
 # the right edge is dropped at frame 21, when the verdict's score on his face, cut by the frame's edge, falls.
 # When he faces the camera again at frame 110 he is recognised and takes his id back: each track keeps face
 # chips of its latest near-frontal views, and a new face in the same shot that a face-recognition network

@@ -30,7 +30,10 @@ another: a track does not carry its id onto another person who stands where its 
 With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides; a weak
 candidate where the verdict lately saw surely no face is not aligned again for a moment
-(:mod:`dffkit.tracking.rejections`).
+(:mod:`dffkit.tracking.rejections`). A box the detector keeps whose alignment the verdict refuses (on a
+profile, the detector boxes the front of the face only) is aligned once more in its landmark box grown by
+:data:`~dffkit.alignment.candidates.SURE_LOOK` (:func:`~dffkit.alignment.candidates.judge`; the still photos'
+other second looks, at the edge and from the first alignment, gave extra ids on real footage).
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
 default here and on by default in ``dffkit track``.
@@ -44,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dffkit.alignment.candidates import judge as judge_candidates
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, overlap, square_box
@@ -348,8 +352,14 @@ class Tracker:
                 s < sure and self._not_faces.known(b, index, self.fps))]
             if fresh:
                 faces = np.array([f for f, _, _ in fresh])
-                for (_, b, s), a in zip(fresh, self.aligner.align_checked(img, np.array([b for _, b, _ in fresh]),
-                                                                          face_boxes=faces)):
+                lboxes, scores = np.array([b for _, b, _ in fresh]), np.array([s for _, _, s in fresh])
+                if judge:  # a rejected box the detector is sure of is looked at once more, grown (a profile's)
+                    aligned = judge_candidates(self.aligner, img, lboxes, faces, scores, sure, self.start_score,
+                                               edge_look=0.0, look_again=2.0,
+                                               accept=lambda a: a.is_face and a.face_score >= self.start_score)
+                else:
+                    aligned = self.aligner.align_checked(img, lboxes, face_boxes=faces, scores=scores)
+                for (_, b, s), a in zip(fresh, aligned):
                     if judge and s < sure and a.face_score < SURELY_NOT:
                         self._not_faces.add(b, index)
                     if not a.is_face or (judge and a.face_score < self.start_score) or any(
