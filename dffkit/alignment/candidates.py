@@ -54,8 +54,8 @@ from dffkit.alignment.result import Alignment
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, usable_boxes
 
-__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "LOOK_AGAIN", "SAME_POINTS", "SURE_LOOK", "accepted", "at_edge", "best_first", "distinct",
-           "grown", "judge", "one_face"]
+__all__ = ["EDGE_LOOK", "EDGE_MARGIN", "LOOK_AGAIN", "SAME_POINTS", "SURE_LOOK", "accepted", "at_edge", "best_first",
+           "distinct", "grown", "judge", "one_face"]
 
 #: The growth of a rejected edge candidate's landmark box for its second look.
 EDGE_LOOK = 1.3
@@ -137,8 +137,8 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
     ok_first = accept or (lambda a: accepted(a, sure, start_score))
     rejected = [k for k, a in enumerate(faces) if not ok_first(a)]
     edge = [k for k in rejected if at_edge(face_boxes[k], image.shape)] if edge_look else []
-    big = [k for k in rejected if k not in edge and scores[k] >= sure and faces[k].face_score >= LOOK_AGAIN
-           ] if sure_look else []
+    big = [k for k in rejected if sure_look and k not in edge and scores[k] >= sure
+           and faces[k].face_score >= LOOK_AGAIN]
     again = [k for k in rejected if k not in edge and faces[k].face_score >= look_again]
     # (candidate, box, previous alignment to restart from, the verdict the look needs to count)
     looks = [(k, grown(landmark_boxes[k], edge_look), None, 0.0) for k in edge]
@@ -151,7 +151,8 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
         second = aligner.align_checked(image, np.array([look[1] for look in looks]), face_boxes=face_boxes[keep],
                                        scores=scores[keep], previous=[look[2] for look in looks])
         for (k, _, _, need), a in zip(looks, second):
-            if a.face_score >= need and (a.face_score > faces[k].face_score or not np.isfinite(faces[k].face_score)):
+            better = a.face_score > faces[k].face_score or not np.isfinite(faces[k].face_score)
+            if better and a.face_score >= need:
                 faces[k] = a
     return faces
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dffkit.alignment.candidates import judge as judge_candidates
+from dffkit.alignment.candidates import accepted, judge as judge_candidates
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, overlap, square_box
@@ -356,7 +356,7 @@ class Tracker:
                 if judge:  # a rejected box the detector is sure of is looked at once more, grown (a profile's)
                     aligned = judge_candidates(self.aligner, img, lboxes, faces, scores, sure, self.start_score,
                                                edge_look=0.0, look_again=2.0,
-                                               accept=lambda a: a.is_face and a.face_score >= self.start_score)
+                                               accept=lambda a: accepted(a, np.inf, self.start_score))
                 else:
                     aligned = self.aligner.align_checked(img, lboxes, face_boxes=faces, scores=scores)
                 for (_, b, s), a in zip(fresh, aligned):
