@@ -31,9 +31,10 @@ the stage clip of ``benchmarks/track_real.py`` the pianist in profile (detector 
 box the look turns into a face without that condition is a lamp (0.28). The tracker starts new faces with this
 look alone (``judge(..., edge_look=0, look_again=2)``): on the stage clip the pianist is found in 16 of his 62
 frames instead of 11 and the young man behind the laughing woman in the audience in all 64 of his (before:
-never), with no more ids elsewhere, at 18 % more cascade runs on that clip (1,300 against 1,103) and 6 % on
-the interview. Still photos: the 60-90 degree views of held-out photos found went from 70 to 71 of 90, the
-group photos and the 300-W test photos were unchanged, at 2 more cascade runs over those 140 photos.
+never), with no more ids elsewhere; ``track_real.py`` on a 2-core Xeon, quiet, ran the stage clip at 14.2-14.3
+frames/s against 15.0-15.1 before and the interview at 27.0-27.3 against 27.2-28.1. Still photos
+(``benchmarks/eval_faces_found.py``): the 60-90 degree views of held-out photos found went from 70 to 71 of 90,
+the group photos and the 300-W test photos were unchanged, in 6.3 s for both before and after.
 
 Two candidates can align one face twice, at two different yaws (:func:`one_face`); :func:`distinct` keeps the
 first in the order it is given, and ``dffkit.align_all`` gives them in :func:`best_first`'s order (boxes the
