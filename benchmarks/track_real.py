@@ -2,18 +2,24 @@
 people there, and frames per second (decoding included); a strip of frames with overlays where the clip's
 licence allows.
 
+Frames per second are measured twice on each clip: on a quiet machine, and beside a second process that tracks
+the same clip in a loop (what two notebooks, two server workers or ``--workers 2`` do); the loaded run must
+give the same tracks, which the results file records. ``--quiet-only`` leaves the loaded run out.
+
 The clips are fetched from public repositories for a local benchmark only (``benchmarks/data/real_clips.json``
 says where from, and which frames hold a face, marked by eye). Pass the folder they are in.
 
 Usage:
     .venv/bin/python benchmarks/track_real.py --clips /work/clips [--json out.json] [--strips DIR]
-        [--detect-every 10] [--regressors FILE]
+        [--detect-every 10] [--quiet-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -89,13 +95,55 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
     return out
 
 
+def _load_loop(path: Path, detect_every: int) -> None:
+    """The second process: track the clip in a loop, a new tracker each pass, until killed."""
+    reader = VideoReader(path)
+    tracker = Tracker(detect_every=detect_every, fps=reader.fps)
+    for k, t, image in reader:
+        tracker.step(image, k, t)
+        if k == 4:
+            break
+    print("ready", flush=True)
+    while True:
+        tracker = Tracker(detect_every=detect_every, fps=reader.fps)
+        for k, t, image in VideoReader(path):
+            tracker.step(image, k, t)
+
+
+def run_loaded(path: Path, labels: dict, detect_every: int, quiet: dict) -> dict:
+    """Track the clip again beside a second process tracking it in a loop: frames/s, and whether the tracks are
+    the quiet run's (they must be: the tracker reads the clip's timestamps, never the clock)."""
+    load = subprocess.Popen([sys.executable, __file__, "--load-loop", str(path), "--detect-every", str(detect_every)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        if load.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the load process for {path.name} did not start: run it alone with --load-loop "
+                               "to see why")
+        loaded = run_clip(path, labels, Tracker(detect_every=detect_every))
+    finally:
+        load.kill()
+        load.wait()
+    same = all(loaded[k] == quiet[k]
+               for k in ("coverage", "track ids", "each id", "cuts found", "candidate alignments"))
+    return {"fps (decoding included), loaded": loaded["fps (decoding included)"],
+            "loaded / quiet, frames/s": loaded["fps (decoding included)"] / quiet["fps (decoding included)"],
+            "loaded run gives the quiet run's tracks": same}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", required=True, help="the folder holding the clips of benchmarks/data/real_clips.json")
+    ap.add_argument("--clips", help="the folder holding the clips of benchmarks/data/real_clips.json")
     ap.add_argument("--detect-every", type=int, default=10)
     ap.add_argument("--strips", help="write the overlay strips of the clips whose licence allows it here")
+    ap.add_argument("--quiet-only", action="store_true", help="leave out the run beside a second tracking process")
+    ap.add_argument("--load-loop", help=argparse.SUPPRESS)
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.load_loop:
+        _load_loop(Path(args.load_loop), args.detect_every)
+        return
+    if not args.clips:
+        ap.error("--clips is required: the folder holding the clips of benchmarks/data/real_clips.json")
     labels = json.loads((HERE / "data" / "real_clips.json").read_text())["clips"]
     out: dict = {"machine": machine_info(), "detect_every": args.detect_every, "clips": {}}
     for name, lab in labels.items():
@@ -104,7 +152,9 @@ def main() -> None:
             out["clips"][name] = "not found: fetch it from " + lab["source"]
             continue
         strip = Path(args.strips) / f"{path.stem}_strip.jpg" if args.strips and lab["strip_allowed"] else None
-        out["clips"][name] = run_clip(path, lab, Tracker(detect_every=args.detect_every), strip)
+        out["clips"][name] = res = run_clip(path, lab, Tracker(detect_every=args.detect_every), strip)
+        if not args.quiet_only:
+            res.update(run_loaded(path, lab, args.detect_every, res))
     report(out, args.json)
 
 

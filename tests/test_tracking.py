@@ -325,6 +325,10 @@ def test_the_chapters_real_footage_table_shows_the_search_cost_or_says_there_is_
     run = {"machine": {"cpu": "cpu", "cores": 2, "dffkit": "0"}, "detect_every": 10, "clips": {"a.mp4": clip}}
     text = str(real_footage_table({"track_real": run}))
     assert "18 / 20" in text and "90.0 %" in text and "7 frames searched for new faces, 31 candidates aligned" in text
+    assert "beside a second" not in text  # a run without the loaded measurement says nothing about it
+    clip["fps (decoding included), loaded"] = 9.75
+    text = str(real_footage_table({"track_real": run}))
+    assert "14.2 frames/s quiet, 9.8 beside a second tracking process" in text
     assert "has not recorded a run" in str(real_footage_table({}))
 
 

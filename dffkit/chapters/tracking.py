@@ -158,6 +158,8 @@ def real_footage_table(bench: Mapping | None = None) -> Table:
                      "frames with a face": f"{pct(clip['coverage']):.1f} % of those where a person sees one",
                      "track ids": f"{clip['track ids']} (ids in two shots: {clip['track ids in more than one shot']})",
                      "people": f"{clip['people']}; {clip['fps (decoding included)']:.1f} frames/s"
+                               + (f" quiet, {clip['fps (decoding included), loaded']:.1f} beside a second tracking "
+                                  "process" if "fps (decoding included), loaded" in clip else "")
                                + (f" ({clip['whole-frame detections']} frames searched for new faces, "
                                   f"{clip['candidate alignments']} candidates aligned)"
                                   if "candidate alignments" in clip else "")})
