@@ -81,3 +81,21 @@ def test_the_chapters_table_shows_the_recorded_reid_run_or_says_there_is_none():
     text = str(reid_table({"track_reid": run}))
     assert "3 / 4 (75.0 %)" in text and "0 / 5 (0.0 %)" in text
     assert "has not recorded a run" in str(reid_table({}))
+
+
+def test_a_lost_track_was_at_the_places_of_its_last_frames_not_only_its_last():
+    # a face turning away drifts before the verdict lets it go: where it comes back is judged against the boxes
+    # of the track's last PLACES frames (a looser recognition threshold there), not its last box alone
+    from types import SimpleNamespace
+
+    from dffkit.tracking.tracker import PLACES, RESTART_SMOOTHING, _Track
+
+    def at(y: float) -> SimpleNamespace:  # a 100-pixel square face at height y
+        return SimpleNamespace(landmarks=np.array([[0.0, y], [100.0, y + 100.0]]))
+
+    t = _Track(0, at(0.0), None, RESTART_SMOOTHING.make(25))
+    for k in range(1, PLACES + 6):  # drifts 10 pixels a frame, 30 frames
+        t.moved_to(at(10.0 * k))
+    assert t.was_at(np.array([0.0, 100.0, 100.0, 200.0]))  # 20 frames ago, 200 pixels above where it was lost
+    assert not t.was_at(np.array([0.0, 0.0, 100.0, 100.0]))  # 30 frames ago: forgotten
+    assert not t.was_at(np.array([300.0, 300.0, 400.0, 400.0]))  # somewhere it never was

@@ -22,7 +22,8 @@ collapses from one frame to the next (:data:`CUT_DROP`: a cut, not a turn) is ch
 rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back. So does a
 face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
 (:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
-walked out and came back. Each track keeps chips of its latest near-frontal views for this
+walked out and came back; the network's looser threshold holds where the new face is at a place the track
+held in its last :data:`PLACES` frames. Each track keeps chips of its latest near-frontal views for this
 (:class:`~dffkit.tracking.identity.FaceViews`); the network runs only when a new face could be a lost one. Otherwise ids are never
 reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face takes a lost track's id back
 only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
@@ -42,6 +43,7 @@ default here and on by default in ``dffkit track``.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -116,6 +118,13 @@ class TrackedFrame:
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
 
+#: The landmark boxes a track keeps of its last frames (1 s at 25 frames/s): a face coming back where the track
+#: was in any of them is recognised at the looser :data:`~dffkit.tracking.identity.SAME_PERSON_HERE`, as a face
+#: turning away drifts before it is let go (``benchmarks/track_real.py``'s interview: the man at the right, lost
+#: after frame 19, is back at frame 100 where he stood, not where his last box had drifted to).
+PLACES = 25
+
+
 @dataclass
 class _Track:
     id: int
@@ -127,6 +136,7 @@ class _Track:
     shot: np.ndarray | None = None  # the thumbnail of the last frame it was seen in (dffkit.tracking.shots)
     shot_number: int = 0  # the shot it was last seen in (the tracker counts the cuts)
     views: FaceViews = field(default_factory=FaceViews)  # its latest recognisable views (dffkit.tracking.identity)
+    places: deque = field(default_factory=lambda: deque(maxlen=PLACES))  # its last PLACES landmark boxes
 
     def remember(self, image: np.ndarray, index: int) -> None:
         """Keep this frame's view of the face if it can be recognised (:meth:`FaceViews.add`)."""
@@ -134,6 +144,7 @@ class _Track:
 
     def __post_init__(self) -> None:
         self.box = self._smoothed(self.alignment)
+        self.places.append(landmark_box(self.alignment.landmarks))
 
     def _smoothed(self, a: Alignment) -> np.ndarray:
         box = landmark_box(a.landmarks)
@@ -143,6 +154,11 @@ class _Track:
         before, after = self.box, self._smoothed(a)
         self.motion = (after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2
         self.alignment, self.box = a, after
+        self.places.append(landmark_box(a.landmarks))
+
+    def was_at(self, box: np.ndarray) -> bool:
+        """Whether ``box`` (4,) lies where this track was in one of its last :data:`PLACES` frames (same_place)."""
+        return any(same_place(iou(box, b), overlap(box, b)) for b in self.places)
 
 
 #: A tracked face whose verdict falls below the start score with its log-odds this much lower than on the
@@ -250,9 +266,7 @@ class Tracker:
         me, box = t.views.descriptor(), landmark_box(t.alignment.landmarks)
         dist = [identity_distance(me, r[0].views.descriptor()) for r in gone]
         k = int(np.argmin(dist))
-        there = landmark_box(gone[k][0].alignment.landmarks)
-        here = same_place(iou(box, there), overlap(box, there))
-        return gone[k] if dist[k] < (SAME_PERSON_HERE if here else SAME_PERSON) else None
+        return gone[k] if dist[k] < (SAME_PERSON_HERE if gone[k][0].was_at(box) else SAME_PERSON) else None
 
     def _same_shot(self, t: _Track) -> bool:
         """Whether this frame is in the shot the track was last seen in: no cut since, or a frame like its
