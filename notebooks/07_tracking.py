@@ -30,9 +30,10 @@
 # - the detector searches the whole frame only for new faces: every 10 frames, and when a track is lost;
 #   its weak candidates count when the verdict is sure; two alignments are of one face when their landmark
 #   boxes overlap or their 2D landmarks coincide point for point (one face aligned at two yaws,
-#   {func}`dffkit.tracking.overlaps.same_face`); of two tracks on one face, one that jumped there from another
-#   face is lost, so two faces never swap ids, and if neither did, the younger, a duplicate
-#   ({func}`dffkit.tracking.overlaps.lost_of_two`);
+#   {func}`dffkit.tracking.overlaps.same_face`); of two tracks on one face, one the verdict no longer finds
+#   likely is lost when the other's it does (a failing track can slide onto a neighbour's face), else one
+#   that jumped there from another face, so two faces never swap ids, and if neither did, the younger, a
+#   duplicate ({func}`dffkit.tracking.overlaps.lost_of_two`);
 # - at a shot cut (a jump in a small normalised thumbnail of the frame) every track ends, and an id comes
 #   back only in its own shot: a track never carries its id onto another person.
 #

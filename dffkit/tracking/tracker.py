@@ -11,8 +11,9 @@ the visible points and the last stage's residual) then says whether the face is 
 when it is not, the detector looks around the track's last place, and a face it finds there overlapping the
 track re-seeds it (same id); otherwise the track is lost. The restart box also moves on by the track's last
 motion (a constant-velocity prediction), so that a face moving fast between frames stays inside it. Of two
-tracks that land on one face, one that jumped there from another face is lost, so two faces never swap ids;
-if neither did, the younger, a duplicate, is lost (:func:`~dffkit.tracking.overlaps.lost_of_two`).
+tracks that land on one face, one the verdict no longer finds likely is lost when the other's it does; else one
+that jumped there from another face, so two faces never swap ids; else the younger, a duplicate
+(:func:`~dffkit.tracking.overlaps.lost_of_two`).
 
 The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
 frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
@@ -322,7 +323,8 @@ class Tracker:
         for i, (ti, ai) in enumerate(keep):  # tracks are kept oldest first
             for tj, aj in keep[i + 1:]:
                 if same_face(ai, aj):
-                    moved[lost_of_two(ti.id, tj.id, moved)] = np.inf
+                    likely = {ti.id: ai.face_score >= self.start_score, tj.id: aj.face_score >= self.start_score}
+                    moved[lost_of_two(ti.id, tj.id, moved, likely=likely)] = np.inf
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
             t.moved_to(a)
