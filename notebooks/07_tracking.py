@@ -175,34 +175,33 @@ display(tables.crossing_table(results.crossing))
 # %% [markdown]
 # ## Real footage
 #
-# The generated sequences have ground truth; real footage has what a viewer sees. Two public clips, fetched
-# for a local benchmark only and not shipped (`benchmarks/track_real.py`; where they come from and which
-# frames hold a face, marked by eye, in `benchmarks/data/real_clips.json`): a stage recording with three
-# cuts (a wide shot, a pianist in profile cut by the frame's edge, a singer with a hand and a microphone at
-# his face, the audience in dim light), and a red-carpet interview turning to profile. The book does not
-# rerun them; this is the recorded run, per shot. At a cut every track ends and no id passes into
-# another shot (`dffkit.tracking.shots`). While nothing is tracked, or a track was just lost, every frame is
-# searched for new faces and each of the detector's weak candidates is aligned for the verdict to judge: on
-# the stage clip, with its dim audience, that is most of the time the tracker takes. A weak candidate where
-# the verdict saw surely no face (under 0.05) in the last 0.2 s of the same shot is not aligned again
-# (`dffkit.tracking.rejections`); the last row of each clip gives the frames searched and the candidates
-# aligned. A box the detector is sure of whose alignment the verdict refuses is aligned once more in a box
-# grown by 1.3 (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the detector boxes only the front of the
-# face. That finds the young man behind the laughing woman in the audience, blurred at the left edge. What the
-# recorded run does not do: the pianist's face, in profile and half out of the frame, is found in only 18 of
-# its 62 frames (the detector seldom sees it, and the tracker has nothing to follow until it does); in the
-# audience, one of the five ids is a short false track on a printed dress. In the interview, the man at
-# the right edge is lost after frame 19, when the verdict's score on his face, cut by the frame's edge,
-# falls. Each track keeps face chips of its latest near-frontal views, and a new face in the same shot that a
-# face-recognition network (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track lost
-# in the last 10 s gets that track's id; where the new face is at a place the track held in its last second,
-# the network's looser threshold holds (`dffkit.tracking.tracker.PLACES`), since a face turning away drifts
-# before it is let go. When he faces the camera again, from frame 100, he is recognised there and takes his id
-# back (with his last box alone as the place, on this run's AMD EPYC machine he got a new id). One more id holds,
-# for one frame, a face partly hidden behind the first man's chin, which the clip's count of people leaves
-# out: three ids where two are counted (each id's frames and boxes are in the
-# recorded run, `benchmarks/results/track_real.json`). Frames per second are measured twice: on a quiet
-# machine, and beside a second process tracking the same clip in a loop; the loaded run gives the same tracks.
+# The generated sequences have ground truth; real footage has what a viewer sees. Two public clips, fetched for a
+# local benchmark only and not shipped (`benchmarks/track_real.py`; where they come from and which frames hold a
+# face, marked by eye, in `benchmarks/data/real_clips.json`): a stage recording with three cuts (a wide shot, a
+# pianist in profile cut by the frame's edge, a singer with a hand and a microphone at his face, the audience in dim
+# light), and a red-carpet interview turning to profile. The book does not rerun them; this is the recorded run, per
+# shot. At a cut every track ends and no id passes into another shot (`dffkit.tracking.shots`). While nothing is
+# tracked, or a track was just lost, every frame is searched for new faces and each of the detector's weak
+# candidates is aligned for the verdict to judge: on the stage clip, with its dim audience, that is most of the time
+# the tracker takes. A weak candidate where the verdict saw surely no face (under 0.05) in the last 0.2 s of the
+# same shot is not aligned again (`dffkit.tracking.rejections`); the last row of each clip gives the frames searched
+# and the candidates aligned. A box the detector is sure of whose alignment the verdict refuses is aligned once more
+# in a box grown by 1.3, and by 1.6 if still refused (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the
+# detector boxes only the front of the face. That finds the pianist in profile from frame 22, and the young man
+# behind the laughing woman in the audience, blurred at the left edge. What the recorded run does not do: the
+# pianist's face is found in only 31 of its 62 frames, until frame 52, when most of it has left the frame at the
+# right edge and the track lets go; in the audience, one of the five ids is a short false track on a printed dress.
+# In the interview, the man at the right edge is lost after frame 19, when the verdict's score on his face, cut by
+# the frame's edge, falls. Each track keeps face chips of its latest near-frontal views, and a new face in the same
+# shot that a face-recognition network (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track
+# lost in the last 10 s gets that track's id; where the new face is at a place the track held in its last second,
+# the network's looser threshold holds (`dffkit.tracking.tracker.PLACES`), since a face turning away drifts before
+# it is let go. When he faces the camera again, from frame 100, he is recognised there and takes his id back (with
+# his last box alone as the place, on this run's AMD EPYC machine he got a new id). One more id holds, for one
+# frame, a face partly hidden behind the first man's chin, which the clip's count of people leaves out: three ids
+# where two are counted (each id's frames and boxes are in the recorded run, `benchmarks/results/track_real.json`).
+# Frames per second are measured twice: on a quiet machine, and beside a second process tracking the same clip in a
+# loop; the loaded run gives the same tracks.
 
 # %% tags=["hide-input"]
 display(chapter.real_footage_table())

@@ -33,8 +33,8 @@ With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides; a weak
 candidate where the verdict lately saw surely no face is not aligned again for a moment
 (:mod:`dffkit.tracking.rejections`). A box the detector keeps whose alignment the verdict refuses (on a
-profile, the detector boxes the front of the face only) is aligned once more in its landmark box grown by
-:data:`~dffkit.alignment.candidates.SURE_LOOK` (:func:`~dffkit.alignment.candidates.judge`; the still photos'
+profile, the detector boxes the front of the face only) is aligned again in its landmark box grown by each of
+:data:`~dffkit.alignment.candidates.SURE_LOOK` in turn (:func:`~dffkit.alignment.candidates.judge`; the still photos'
 other second looks, at the edge and from the first alignment, gave extra ids on real footage).
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
