@@ -182,3 +182,39 @@ def test_of_two_alignments_of_one_face_the_one_from_the_detectors_own_box_is_kep
     other = SimpleNamespace(score=0.2, face_score=0.95, landmarks=pts + 300.0, landmarks_2d=pts + 300.0)
     kept = distinct(best_first([mirrored, other, sure], sure=0.5))
     assert kept == [sure, other]
+
+
+def test_a_sure_box_still_refused_at_the_first_growth_is_looked_at_with_the_next():
+    # SURE_LOOK is tried in turn: 1.3, then 1.6 only while refused (the stage clip's pianist in profile needs
+    # 1.6); a box accepted at 1.3 is not aligned again, and a single growth gives a single look
+    from types import SimpleNamespace
+
+    from dffkit.alignment.candidates import SURE_LOOK, judge
+
+    looks = []
+
+    class Growing:  # the verdict finds a face once the box is at least 1.5 times the detector's
+        reg = SimpleNamespace(restart_scale=1.0)
+
+        def __init__(self, needs: float) -> None:
+            self.needs = needs
+
+        def align_checked(self, image, boxes, face_boxes=None, scores=None, previous=None):
+            out = []
+            for b in boxes:
+                looks.append(round(float(b[2] - b[0]) / 40, 2))
+                v = 0.9 if b[2] - b[0] >= self.needs * 40 - 1e-9 else 0.1
+                out.append(SimpleNamespace(face_score=v, is_face=v >= 0.5, score=0.6))
+            return out
+
+    img = np.zeros((200, 200, 3), np.uint8)
+    box, scores = np.array([[80.0, 80.0, 120.0, 120.0]]), np.array([0.6])
+    assert SURE_LOOK == (1.3, 1.6)
+    assert judge(Growing(1.5), img, box, box, scores, 0.35, look_again=2.0)[0].face_score == 0.9
+    assert looks == [1.0, 1.3, 1.6]
+    looks.clear()
+    assert judge(Growing(1.2), img, box, box, scores, 0.35, look_again=2.0)[0].face_score == 0.9
+    assert looks == [1.0, 1.3]  # accepted at 1.3: no third look
+    looks.clear()
+    assert judge(Growing(1.5), img, box, box, scores, 0.35, look_again=2.0, sure_look=1.3)[0].face_score == 0.1
+    assert looks == [1.0, 1.3]

@@ -117,8 +117,8 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
           look_again: float = LOOK_AGAIN, sure_look: float | tuple[float, ...] = SURE_LOOK,
           accept: Callable[[Alignment], bool] | None = None) -> list[Alignment]:
     """Align the candidates, and each rejected one once more: in its landmark box grown by ``edge_look`` when
-    it reaches the image's edge, else grown by ``sure_look`` when the detector keeps it, else from its own
-    first alignment when that was not hopeless.
+    it reaches the image's edge, else grown by each of ``sure_look`` in turn, while refused, when the detector
+    keeps it, else from its own first alignment when that was not hopeless.
 
     Args:
         aligner: a :class:`dffkit.alignment.cascade.Aligner` with a verdict.
