@@ -96,18 +96,17 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
 
 
 def _load_loop(path: Path, detect_every: int) -> None:
-    """The second process: track the clip in a loop, a new tracker each pass, until killed."""
-    reader = VideoReader(path)
-    tracker = Tracker(detect_every=detect_every, fps=reader.fps)
-    for k, t, image in reader:
-        tracker.step(image, k, t)
-        if k == 4:
-            break
-    print("ready", flush=True)
+    """The second process: track the clip in a loop, a new tracker each pass, until killed; 'ready' once it has
+    tracked its first five frames (models loaded)."""
+    ready = False
     while True:
+        reader = VideoReader(path)
         tracker = Tracker(detect_every=detect_every, fps=reader.fps)
-        for k, t, image in VideoReader(path):
+        for k, t, image in reader:
             tracker.step(image, k, t)
+            if k == 4 and not ready:
+                print("ready", flush=True)
+                ready = True
 
 
 def run_loaded(path: Path, labels: dict, detect_every: int, quiet: dict) -> dict:

@@ -160,21 +160,26 @@ def judge(aligner, image: np.ndarray, landmark_boxes: np.ndarray, face_boxes: np
         second = aligner.align_checked(image, np.array([look[1] for look in looks]), face_boxes=face_boxes[keep],
                                        scores=scores[keep], previous=[look[2] for look in looks])
         for (k, _, _, need), a in zip(looks, second):
-            better = a.face_score > faces[k].face_score or not np.isfinite(faces[k].face_score)
-            if better and a.face_score >= need:
+            if _likelier(a, faces[k], need):
                 faces[k] = a
     for g in growths[1:]:  # a sure box still refused: grown more
         rest = [k for k in big if not faces[k].face_score >= start_score]
         boxes = np.array([grown(landmark_boxes[k], g) for k in rest]).reshape(-1, 4)
-        rest = [k for k, good in zip(rest, usable_boxes(boxes, image.shape)) if good]
+        good = usable_boxes(boxes, image.shape)
+        rest = [k for k, ok_box in zip(rest, good) if ok_box]
         if not rest:
             break
-        more = aligner.align_checked(image, np.array([grown(landmark_boxes[k], g) for k in rest]),
-                                     face_boxes=face_boxes[rest], scores=scores[rest])
+        more = aligner.align_checked(image, boxes[good], face_boxes=face_boxes[rest], scores=scores[rest])
         for k, a in zip(rest, more):
-            if a.face_score >= start_score and not a.face_score <= faces[k].face_score:
+            if _likelier(a, faces[k], start_score):
                 faces[k] = a
     return faces
+
+
+def _likelier(a: Alignment, before: Alignment, need: float) -> bool:
+    """Whether a further look ``a`` at a candidate replaces its alignment so far, ``before``: a verdict of at
+    least ``need``, and higher than ``before``'s (or ``before`` has none)."""
+    return bool(a.face_score >= need and (a.face_score > before.face_score or not np.isfinite(before.face_score)))
 
 
 def one_face(a: Alignment, b: Alignment, same_points: float = SAME_POINTS) -> bool:

@@ -144,18 +144,18 @@ class _Track:
         self.views.add(image, self.alignment.landmarks_2d, self.alignment.pose.yaw_deg, index)
 
     def __post_init__(self) -> None:
-        self.box = self._smoothed(self.alignment)
-        self.places.append(landmark_box(self.alignment.landmarks))
+        self.box = self._place(self.alignment)
 
-    def _smoothed(self, a: Alignment) -> np.ndarray:
+    def _place(self, a: Alignment) -> np.ndarray:
+        """Keep ``a``'s landmark box among the track's places; return it smoothed."""
         box = landmark_box(a.landmarks)
+        self.places.append(box)
         return self.box_filter(box, scale=box_size(box))
 
     def moved_to(self, a: Alignment) -> None:
-        before, after = self.box, self._smoothed(a)
+        before, after = self.box, self._place(a)
         self.motion = (after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2
         self.alignment, self.box = a, after
-        self.places.append(landmark_box(a.landmarks))
 
     def was_at(self, box: np.ndarray) -> bool:
         """Whether ``box`` (4,) lies where this track was in one of its last :data:`PLACES` frames (same_place)."""
@@ -320,10 +320,10 @@ class Tracker:
             lb = landmark_box(a.landmarks)
             moved[t.id] = float(np.linalg.norm((lb[:2] + lb[2:] - start[:2] - start[2:]) / 2) / box_size(start))
             keep.append((t, a))
+        likely = {t.id: a.face_score >= self.start_score for t, a in keep}
         for i, (ti, ai) in enumerate(keep):  # tracks are kept oldest first
             for tj, aj in keep[i + 1:]:
                 if same_face(ai, aj):
-                    likely = {ti.id: ai.face_score >= self.start_score, tj.id: aj.face_score >= self.start_score}
                     moved[lost_of_two(ti.id, tj.id, moved, likely=likely)] = np.inf
         kept = [(t, a) for t, a in keep if np.isfinite(moved[t.id])]
         for t, a in kept:
