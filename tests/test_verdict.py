@@ -218,3 +218,32 @@ def test_a_sure_box_still_refused_at_the_first_growth_is_looked_at_with_the_next
     looks.clear()
     assert judge(Growing(1.5), img, box, box, scores, 0.35, look_again=2.0, sure_look=1.3)[0].face_score == 0.1
     assert looks == [1.0, 1.3]
+
+
+def test_a_weak_candidates_face_stands_only_if_found_again_from_its_own_landmarks():
+    # candidates.confirmed: the tracker's second look at a face from a weak box, started afresh in its own
+    # landmark box; a face is a fixed point, a false one (an ear, a lamp) drifts and its verdict falls
+    from types import SimpleNamespace
+
+    from dffkit.alignment.candidates import confirmed
+
+    looked = []
+
+    class Again:  # the second look's verdict is set per box: a fixed point at x0 = 50, drift elsewhere
+        reg = SimpleNamespace(restart_scale=1.0)
+
+        def align_checked(self, image, boxes, face_boxes=None, scores=None, previous=None):
+            looked.extend(np.round(b[0]) for b in boxes)
+            return [SimpleNamespace(face_score=0.9 if round(b[0]) == 50 else 0.3) for b in boxes]
+
+    def face(x0, score):
+        pts = np.array([[x0, 40.0], [x0 + 40.0, 90.0]])
+        return SimpleNamespace(landmarks=pts, score=score, face_score=0.8, is_face=True)
+
+    img = np.zeros((200, 200, 3), np.uint8)
+    faces = [face(50.0, 0.2), face(120.0, 0.2), face(120.0, 0.6), face(400.0, 0.2)]
+    assert confirmed(Again(), img, faces, sure=0.35) == [True, False, True, False]
+    assert looked == [50, 120]  # the sure face is not looked at again, nor a box off the image
+    looked.clear()
+    assert confirmed(Again(), img, faces[:2], sure=0.35, start_score=0.2) == [True, True]
+    assert confirmed(Again(), img, [], sure=0.35) == []

@@ -9,14 +9,19 @@ camera flash, auto-exposure), which is not a cut.
 The threshold comes from a one-off check of the mean difference on real and generated footage: 0.8-0.9 at
 the three cuts of the tracking benchmark's stage clip, at most 0.3 between the other frames of both real clips
 (a fast hand-held pan included), and at most 0.2 on the tracking chapter's generated sequences.
+
+A cut also shows in a tracked face's verdict: it collapses from one frame to the next
+(:func:`verdict_collapsed`), where a face turning away lets it fall over several frames; the tracker then asks the
+detector whether the face is still there.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.special import logit
 
-__all__ = ["CUT_DIFFERENCE", "MIN_CONTRAST", "thumbnail", "is_cut"]
+__all__ = ["CUT_DIFFERENCE", "CUT_DROP", "MIN_CONTRAST", "thumbnail", "is_cut", "verdict_collapsed"]
 
 #: Mean absolute difference of two normalised thumbnails above which the frames belong to different shots.
 CUT_DIFFERENCE = 0.5
@@ -53,3 +58,27 @@ def is_cut(before: np.ndarray, after: np.ndarray, threshold: float = CUT_DIFFERE
         True
     """
     return float(np.abs(after - before).mean()) > threshold
+
+
+#: A tracked face whose verdict falls below the start score with its log-odds this much lower than on the
+#: frame before is checked by the detector, as a rejected one is: a cut, not a turn. A one-off check on the tracking
+#: chapter's sequences (default scale): at most 1.8 from one frame to the next while a face turns to 80° of
+#: yaw or drifts, and about 8 at a cut to an empty grey frame.
+CUT_DROP = 4.0
+
+
+def verdict_collapsed(before, now, start_score: float) -> bool:
+    """Whether a tracked face's verdict (its alignments' ``face_score`` on the frame before and on this one)
+    fell as it does at a cut (see :data:`CUT_DROP`).
+
+    Example:
+        >>> from types import SimpleNamespace as A
+        >>> verdict_collapsed(A(face_score=0.99), A(face_score=0.05), 0.5)  # a cut
+        True
+        >>> verdict_collapsed(A(face_score=0.9), A(face_score=0.6), 0.5)  # still above the start score
+        False
+    """
+    if not (np.isfinite(before.face_score) and np.isfinite(now.face_score)) or now.face_score >= start_score:
+        return False
+    p = np.clip([before.face_score, now.face_score], 1e-6, 1.0 - 1e-6)
+    return float(logit(p[0]) - logit(p[1])) > CUT_DROP

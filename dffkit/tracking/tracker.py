@@ -18,8 +18,10 @@ that jumped there from another face, so two faces never swap ids; else the young
 The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
 frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
 (it is not re-seeded: the alignment follows it better than a detector's box at profile, where detectors
-fade); any other starts a new track if its alignment's verdict calls it a face. A tracked face whose verdict
-collapses from one frame to the next (:data:`CUT_DROP`: a cut, not a turn) is checked by the detector as a
+fade); any other starts a new track if its alignment's verdict calls it a face (a weak candidate's only if the
+cascade, started afresh in the box of that alignment's landmarks, finds it again:
+:func:`~dffkit.alignment.candidates.confirmed`; a false face drifts off). A tracked face whose verdict
+collapses from one frame to the next (:data:`~dffkit.tracking.shots.CUT_DROP`: a cut, not a turn) is checked by the detector as a
 rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back. So does a
 face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
 (:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
@@ -50,7 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dffkit.alignment.candidates import accepted, judge as judge_candidates
+from dffkit.alignment.candidates import accepted, confirmed, judge as judge_candidates
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.alignment.verdict import START_SCORE
 from dffkit.boxes import box_size, iou, landmark_box, overlap, square_box
@@ -61,7 +63,7 @@ from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
 from dffkit.tracking.overlaps import lost_of_two, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
-from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail
+from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail, verdict_collapsed
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
 
@@ -160,31 +162,6 @@ class _Track:
     def was_at(self, box: np.ndarray) -> bool:
         """Whether ``box`` (4,) lies where this track was in one of its last :data:`PLACES` frames (same_place)."""
         return any(same_place(iou(box, b), overlap(box, b)) for b in self.places)
-
-
-#: A tracked face whose verdict falls below the start score with its log-odds this much lower than on the
-#: frame before is checked by the detector, as a rejected one is: a cut, not a turn. A one-off check on the tracking
-#: chapter's sequences (default scale): at most 1.8 from one frame to the next while a face turns to 80° of
-#: yaw or drifts, and about 8 at a cut to an empty grey frame.
-CUT_DROP = 4.0
-
-
-def _collapsed(before: Alignment, now: Alignment, start_score: float) -> bool:
-    """Whether the verdict fell from one frame to the next as it does at a cut (see :data:`CUT_DROP`).
-
-    Example:
-        >>> from types import SimpleNamespace as A
-        >>> _collapsed(A(face_score=0.99), A(face_score=0.05), 0.5)  # a cut
-        True
-        >>> _collapsed(A(face_score=0.9), A(face_score=0.6), 0.5)  # still above the start score
-        False
-    """
-    if not (np.isfinite(before.face_score) and np.isfinite(now.face_score)) or now.face_score >= start_score:
-        return False
-    from scipy.special import logit
-
-    p = np.clip([before.face_score, now.face_score], 1e-6, 1.0 - 1e-6)
-    return float(logit(p[0]) - logit(p[1])) > CUT_DROP
 
 
 class Tracker:
@@ -313,7 +290,7 @@ class Tracker:
             aligned = [self._align_or_none(img, b, p) for b, p in zip(starts, previous)]
         moved, keep = {}, []
         for t, start, a in zip(self._tracks, starts, aligned):
-            if a is None or not a.is_face or _collapsed(t.alignment, a, self.start_score):
+            if a is None or not a.is_face or verdict_collapsed(t.alignment, a, self.start_score):
                 a = self._reseed(img, t)
                 if a is None:
                     continue
@@ -378,8 +355,11 @@ class Tracker:
                 for (_, b, s), a in zip(fresh, aligned):
                     if judge and s < sure and a.face_score < SURELY_NOT:
                         self._not_faces.add(b, index)
-                    if not a.is_face or (judge and a.face_score < self.start_score) or any(
-                            same_face(a, t.alignment) for t in self._tracks):
+                born = [a for a in aligned if a.is_face and not (judge and a.face_score < self.start_score)]
+                if judge:  # a weak candidate's face must be found again from its own landmarks
+                    born = [a for a, ok in zip(born, confirmed(self.aligner, img, born, sure, self.start_score)) if ok]
+                for a in born:
+                    if any(same_face(a, t.alignment) for t in self._tracks):
                         continue
                     t = self._new_track(a, img, index)
                     self._tracks.append(t)
