@@ -30,8 +30,8 @@
 # - the detector searches the whole frame only for new faces: every 10 frames, and when a track is lost;
 #   its weak candidates count when the verdict is sure and when the cascade, started afresh in the box of the
 #   new face's own landmarks, finds it there again (a face is a fixed point; a false one on an ear, a lamp or a
-#   dress pattern drifts off, {func}`dffkit.alignment.candidates.confirmed`); two alignments are of one face when their landmark
-#   boxes overlap or their 2D landmarks coincide point for point (one face aligned at two yaws,
+#   dress pattern drifts off, {func}`dffkit.alignment.candidates.confirmed`); two alignments are of one face
+#   when their landmark boxes overlap or their 2D landmarks coincide point for point (one face aligned at two yaws,
 #   {func}`dffkit.tracking.overlaps.same_face`); of two tracks on one face, one the verdict no longer finds
 #   likely is lost when the other's it does (a failing track can slide onto a neighbour's face), else one
 #   that jumped there from another face, so two faces never swap ids, and if neither did, the younger, a
@@ -193,9 +193,9 @@ display(tables.crossing_table(results.crossing))
 # behind the laughing woman in the audience, blurred at the left edge. What the recorded run does not do: the
 # pianist's face is found in only 21 of its 62 frames, until frame 46, as it leaves the frame at the right edge and
 # the track lets go (31 frames, until frame 52, on another 2-core AMD EPYC: the network's floating point differs
-# between CPUs, and a track whose verdict hovers near its threshold goes one way or the other). A weak candidate on a printed dress in the audience passed the verdict once
-# (0.52) and, before the confirmation from its own landmarks (0.04 there), held a false id for 10 frames; now the
-# audience's four people have four ids.
+# between CPUs, and a track whose verdict hovers near its threshold goes one way or the other). A weak candidate
+# on a printed dress in the audience passed the verdict once (0.52) and, before the confirmation from its own
+# landmarks (0.04 there), held a false id for 10 frames; now the audience's four people have four ids.
 # In the interview, the man at the right edge is lost after frame 19, when the verdict's score on his face, cut by
 # the frame's edge, falls. Each track keeps face chips of its latest near-frontal views, and a new face in the same
 # shot that a face-recognition network (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track

@@ -31,7 +31,8 @@ profile (detector scores 0.36-0.75) had verdicts 0.01-0.12 in his own boxes; in 
 0.47/0.25/0.13 grown by 1.3, 0.64/0.83/0.58 by 1.6 and 0.89/0.79/0.58 by 2.0 (one-off check, AMD EPYC). On the
 hand-marked group photos the only sure box the look turns into a face without the START_SCORE condition is a
 lamp (0.28 at 1.3). The tracker starts new faces with these looks alone (``judge(..., edge_look=0,
-look_again=2)``). Measured on a 2-core AMD EPYC: ``track_real.py`` finds the pianist in 31 of his 62 frames
+look_again=2)``), and a face from a weak candidate only once :func:`confirmed` finds it again from its own
+landmarks. Measured on a 2-core AMD EPYC: ``track_real.py`` finds the pianist in 31 of his 62 frames
 with 1.3 then 1.6, 18 with 1.3 alone (on a Xeon, 16 with 1.3 and 11 with no look); the young man behind the
 laughing woman in the audience is found in all 64 of his frames; ids are the same on both clips;
 ``track_heldout.py`` is the same as with 1.3 alone in every figure but frames/s; ``track_reid.py`` gives 37 of

@@ -21,9 +21,9 @@ frames, and whenever a track is lost or there is none. A detection that overlaps
 fade); any other starts a new track if its alignment's verdict calls it a face (a weak candidate's only if the
 cascade, started afresh in the box of that alignment's landmarks, finds it again:
 :func:`~dffkit.alignment.candidates.confirmed`; a false face drifts off). A tracked face whose verdict
-collapses from one frame to the next (:data:`~dffkit.tracking.shots.CUT_DROP`: a cut, not a turn) is checked by the detector as a
-rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its id back. So does a
-face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
+collapses from one frame to the next (:data:`~dffkit.tracking.shots.CUT_DROP`: a cut, not a turn) is checked
+by the detector as a rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its
+id back. So does a face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
 (:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
 walked out and came back; the network's looser threshold holds where the new face is at a place the track
 held in its last :data:`PLACES` frames. Each track keeps chips of its latest near-frontal views for this
