@@ -195,7 +195,8 @@ display(tables.crossing_table(results.crossing))
 # the track lets go (31 frames, until frame 52, on another 2-core AMD EPYC: the network's floating point differs
 # between CPUs, and a track whose verdict hovers near its threshold goes one way or the other). A weak candidate
 # on a printed dress in the audience passed the verdict once (0.52) and, before the confirmation from its own
-# landmarks (0.04 there), held a false id for 10 frames; now the audience's four people have four ids.
+# landmarks (0.04 there, in a one-off check), held a false id for 10 frames; now the audience's four people have
+# four ids.
 # In the interview, the man at the right edge is lost after frame 19, when the verdict's score on his face, cut by
 # the frame's edge, falls. Each track keeps face chips of its latest near-frontal views, and a new face in the same
 # shot that a face-recognition network (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track
@@ -204,8 +205,8 @@ display(tables.crossing_table(results.crossing))
 # it is let go. When he faces the camera again, from frame 100, he is recognised there and takes his id back (with
 # his last box alone as the place, on an AMD EPYC machine he got a new id). A candidate on a face partly hidden
 # behind the first man's chin, which the clip's count of people leaves out, passed the verdict once (0.60) and held
-# an id for one frame before the confirmation (0.46 from its own landmarks); now two ids follow the two men (each
-# id's frames and boxes are in the recorded run, `benchmarks/results/track_real.json`).
+# an id for one frame before the confirmation (0.46 from its own landmarks, one-off check); now two ids follow
+# the two men (each id's frames and boxes are in the recorded run, `benchmarks/results/track_real.json`).
 # Frames per second are measured twice: on a quiet machine, and beside a second process tracking the same clip in a
 # loop; the loaded run gives the same tracks.
 
