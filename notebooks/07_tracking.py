@@ -197,9 +197,8 @@ display(tables.crossing_table(results.crossing))
 # pianist's face is found in only 30 of its 62 frames, until frame 51, as it leaves the frame at the right edge and
 # the track lets go, and its landmarks there lie on the cheek and mouth rather than on the profile's outline: the
 # cascade is weakest on real extreme profiles. (Before `dffkit.alignment.cascade.RESTART_MARGIN` and a track's
-# settled first frame, `Tracker._settled`: 21 frames on this machine, 31 on another 2-core AMD EPYC, where the
-# network's floating point differs and a track whose verdict hovers near its threshold goes one way or the
-# other.) A weak candidate on a printed dress in the audience passed the verdict once (0.52) and, before the
+# settled first frame: 21 frames on the same machine, 31 on another 2-core AMD EPYC, where the network's floating
+# point differs and a track whose verdict hovers near its threshold goes one way or the other.) A weak candidate on a printed dress in the audience passed the verdict once (0.52) and, before the
 # confirmation from its own landmarks (0.04 there, in a one-off check), held a false id for 10 frames; now the
 # audience's four people have four ids.
 # In the interview, the man at the right edge is lost after frame 19, when the verdict's score on his face, cut by
