@@ -24,9 +24,9 @@
 #   point):
 #   first from its previous camera and shape through the last two stages, and, when that ends with a larger
 #   residual than the frame before, from the box too, which replaces it only with a clearly smaller residual
-#   (under 0.9 times: a still face's residual moves by a median 8 % from frame to frame on noise alone, and
-#   switching between the two makes it jump); a new track is restarted so once on its own first frame, for the
-#   same reason;
+#   (under 0.9 times: a still face's residual moves by a median 8 % from frame to frame on noise alone, in a
+#   one-off check on the held-out sequences, and switching between the two makes it jump); a new track is
+#   restarted so once on its own first frame, for the same reason;
 # - the alignment's own verdict, the descriptor's agreement with the model at the visible points and the
 #   last stage's residual ({mod}`dffkit.alignment.verdict`), says whether it is still a face; when it is
 #   not, the detector looks around the track's last place and may re-seed it, else the track is lost;
@@ -198,9 +198,10 @@ display(tables.crossing_table(results.crossing))
 # the track lets go, and its landmarks there lie on the cheek and mouth rather than on the profile's outline: the
 # cascade is weakest on real extreme profiles. (Before `dffkit.alignment.cascade.RESTART_MARGIN` and a track's
 # settled first frame: 21 frames on the same machine, 31 on another 2-core AMD EPYC, where the network's floating
-# point differs and a track whose verdict hovers near its threshold goes one way or the other.) A weak candidate on a printed dress in the audience passed the verdict once (0.52) and, before the
-# confirmation from its own landmarks (0.04 there, in a one-off check), held a false id for 10 frames; now the
-# audience's four people have four ids.
+# point differs and a track whose verdict hovers near its threshold goes one way or the other.) A weak candidate
+# on a printed dress in the audience passed the verdict once (0.52) and, before the confirmation from its own
+# landmarks (0.04 there, in a one-off check), held a false id for 10 frames; now the audience's four people have
+# four ids.
 # In the interview, the man at the right edge is lost after frame 19, when the verdict's score on his face, cut by
 # the frame's edge, falls. Each track keeps face chips of its latest near-frontal views, and a new face in the same
 # shot that a face-recognition network (dlib's, `dffkit.tracking.identity`) finds to be the same person as a track

@@ -59,12 +59,13 @@ WARM_STAGES = 2
 
 #: When a restart's residual grew, the cascade from the box replaces it only with a residual under this share of
 #: the restart's. On a still face the residual moves by a median 8 % from frame to frame on noise alone (its
-#: spread 12 % of its mean; the still stretches of ``benchmarks/track_heldout.py``'s 18 sequences), and the two
-#: starts settle about 0.5-1 % of the box apart, so that keeping whichever is smaller switches between them and
-#: the face jumps. ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core AMD EPYC; 21 held-out faces,
-#: 42 sequences; a new track settled on its first frame in both, ``Tracker._settled``), 1.0 -> 0.9: unfiltered
-#: still jitter at or under 1 % of the box in 31 -> 34 sequences, median 0.813 -> 0.758 % (9 faces) and
-#: 0.513 -> 0.464 % (12 others), mean NME 4.507 -> 4.542 and 4.290 -> 4.250 %.
+#: spread 12 % of its mean; a one-off check on the still stretches of ``benchmarks/track_heldout.py``'s 18
+#: sequences), and the two starts settle about 0.5-1 % of the box apart, so that keeping whichever is smaller
+#: switches between them and the face jumps. ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core
+#: AMD EPYC; 21 held-out faces, 42 sequences; a new track settled on its first frame in both,
+#: ``Tracker._settled``), 1.0 -> 0.9: unfiltered still jitter at or under 1 % of the box in 31 -> 34 sequences,
+#: median 0.813 -> 0.758 % (9 faces) and 0.513 -> 0.464 % (12 others), mean NME 4.507 -> 4.542 and
+#: 4.290 -> 4.250 %.
 RESTART_MARGIN = 0.9
 
 
