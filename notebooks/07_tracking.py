@@ -20,13 +20,17 @@
 # is still there:
 # - each frame, every track restarts the cascade on the crop of the box of its previous landmarks (smoothed
 #   from frame to frame by a One-Euro filter so that landmark noise is not fed back into the next crop,
-#   moved on by its last motion, scaled by the regressors' `restart_scale` so that a still face is a fixed
-#   point):
+#   moved on by its last motion, its width and height scaled by the regressors' `restart_by_yaw` at the
+#   face's yaw so that a still face is a fixed point; towards profile the cascade's landmark box is a few per
+#   cent narrower than the truth's, see the alignment model card):
 #   first from its previous camera and shape through the last two stages, and, when that ends with a larger
 #   residual than the frame before, from the box too, which replaces it only with a clearly smaller residual
 #   (under 0.9 times: a still face's residual moves by a median 8 % from frame to frame on noise alone, in a
-#   one-off check on the held-out sequences, and switching between the two makes it jump); a new track is
-#   restarted so once on its own first frame, for the same reason;
+#   one-off check on the held-out sequences, and switching between the two makes it jump); beyond 60 degrees
+#   of yaw the box's cascade always runs too, and replaces a restart whose yaw is 15 degrees or more further
+#   round (`dffkit.alignment.cascade.PROFILE_YAW`: a restart can settle in a wrong state that agrees with
+#   itself, the yaw too large and the far side's points hidden, whose residual and verdict both look better);
+#   a new track is restarted so once on its own first frame, for the same reason;
 # - the alignment's own verdict, the descriptor's agreement with the model at the visible points and the
 #   last stage's residual ({mod}`dffkit.alignment.verdict`), says whether it is still a face; when it is
 #   not, the detector looks around the track's last place and may re-seed it, else the track is lost;

@@ -14,7 +14,7 @@ from conftest import shared
 
 import dffkit
 from dffkit import DffkitError
-from dffkit.alignment.cascade import RESTART_MARGIN, WARM_STAGES, Aligner
+from dffkit.alignment.cascade import PROFILE_DISAGREE, PROFILE_YAW, RESTART_MARGIN, WARM_STAGES, Aligner
 from dffkit.alignment.geometry import zbuffer_visibility
 from dffkit.alignment.learn import train_regressors
 from dffkit.alignment.regressors import Regressors
@@ -129,6 +129,33 @@ def test_the_box_replaces_a_restart_whose_residual_grew_only_when_clearly_better
 
     monkeypatch.setattr(Aligner, "_stages", scripted)
     assert aligner.align_checked(s.image, box[None], previous=[previous])[0].residual == kept
+
+
+@pytest.mark.parametrize("box_yaw, kept_yaw", [(65.0, 65.0), (75.0, 85.0)])
+def test_beyond_profile_the_box_replaces_a_restart_that_turned_clearly_further(model, samples, monkeypatch,
+                                                                               box_yaw, kept_yaw):
+    """Scripted: the restart ends at 85 degrees of yaw with the smaller residual (0.010 against the frame
+    before's 0.020, so the residual alone would keep it); the box's cascade at 65 degrees (20 less extreme)
+    replaces it, at 75 (10) it does not; without ``turn_check`` (a detector candidate's second look) it never does."""
+    assert PROFILE_YAW < 85.0 and 10.0 < PROFILE_DISAGREE < 20.0
+    aligner = Aligner(model)
+    s = samples[0]
+    box = landmark_box(s.landmarks68)
+    previous = dataclasses.replace(aligner.align_checked(s.image, box[None])[0], residual=0.020)
+    real = Aligner._stages
+
+    def scripted(self, prepared, cbox, stages, st):
+        *run, _ = real(self, prepared, cbox, stages, st)
+        warm = len(stages) == WARM_STAGES
+        st.camera = dataclasses.replace(st.camera, yaw=np.radians(85.0 if warm else box_yaw))
+        return (*run, 0.010 if warm else 0.030)
+
+    monkeypatch.setattr(Aligner, "_stages", scripted)
+    got = aligner.align_checked(s.image, box[None], previous=[previous], turn_check=True)[0]
+    assert got.pose.yaw_deg == pytest.approx(kept_yaw)
+    assert got.residual == (0.030 if kept_yaw == box_yaw else 0.010)
+    unchecked = aligner.align_checked(s.image, box[None], previous=[previous])[0]  # a candidate's second look
+    assert unchecked.pose.yaw_deg == pytest.approx(85.0) and unchecked.residual == 0.010
 
 
 def test_bad_boxes_are_refused(model, samples):

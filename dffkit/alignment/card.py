@@ -66,6 +66,18 @@ def card_text(regressors: dict[str, Regressors]) -> str:
             lines += ["", f"Restart scale (tracking): {rs['restart_scale']:.3f}; median box-size drift over restarts "
                           f"{100 * rs['size_drift_before']:.1f} % without it, {100 * rs['size_drift_after']:.1f} % with it "
                           f"({rs['faces']} held-out faces)."]
+            if rs.get("restart_by_yaw"):
+                t = rs["restart_by_yaw"]
+                lines += ["", f"By the alignment's |yaw| (width and height scaled apart; median drift "
+                              f"{100 * rs['size_drift_by_yaw']:.1f} %):", "",
+                          "| \\|yaw\\| bin centre (°) | faces | width scale | height scale |", "|---|---|---|---|"]
+                lines += [f"| {c:g} | {n} | {w:.3f} | {h:.3f} |"
+                          for c, n, w, h in zip(t["yaw_deg"], t["faces"], t["width"], t["height"])]
+            if rs.get("command"):
+                lines += ["", f"Restart scale by yaw learned again, the rest of the file kept (the overall scale too; "
+                              f"learned again it was {rs.get('restart_scale_learned_again', float('nan')):.4f}, the "
+                              f"drift 'with it' above is at that): `{rs['command']}` ({rs['seconds'] / 60:.1f} min on "
+                              f"{rs.get('machine', '?')})."]
         for title, rows in m.get("evaluation", {}).items():  # held-out results recorded with the file
             lines += ["", f"Held-out evaluation, {title}:", "", "| quantity | value |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in rows.items()]

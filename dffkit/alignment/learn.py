@@ -34,7 +34,11 @@ from dffkit.face.model import FaceModel
 from dffkit.images import to_rgb_uint8
 from dffkit.threads import BlasLimit
 
-__all__ = ["train_regressors", "train_sdm", "train_refinement", "learn_restart_scale", "ridge", "LAMBDAS"]
+#: The |yaw| bins, degrees, of the restart scale per axis (:func:`learn_restart_scale`).
+RESTART_YAW_EDGES = (0.0, 20.0, 40.0, 60.0, 90.0)
+
+__all__ = ["train_regressors", "train_sdm", "train_refinement", "learn_restart_scale", "ridge", "LAMBDAS",
+           "RESTART_YAW_EDGES"]
 
 @dataclass
 class _Instance:
@@ -324,44 +328,67 @@ def _learn_uncertainty(desc: Descriptor, reg: Regressors, inst: list[_Instance],
     return w[:, 0], {"points": int(len(y)), "lambda": lam, "heldout_mse": errors, "target_var": float(y.var())}
 
 
-def learn_restart_scale(aligner: Aligner, faces: Iterable[tuple[np.ndarray, np.ndarray]], n_iter: int = 5) -> dict:
+def learn_restart_scale(aligner: Aligner, faces: Iterable[tuple[np.ndarray, np.ndarray]], n_iter: int = 5,
+                        yaw_edges: tuple[float, ...] = RESTART_YAW_EDGES, min_faces: int = 20) -> dict:
     """The scale of the box of an alignment's 68 landmarks that makes a still face a fixed point of
-    restarting the cascade from it (what a tracker does every frame), and the drift before and after.
+    restarting the cascade from it (what a tracker does every frame), overall and per axis by |yaw|, and the
+    drift before and after.
 
     The cascade maps a start box to landmarks whose box is, on average, a little smaller or larger than the
     truth's (a bias of its regressions); restarting from that box frame after frame compounds it. The scale
     is the median ratio of the true landmark box's size to the aligned one's, over faces aligned from their
-    true box.
+    true box. The bias is not the same on both axes nor at every pose (towards profile the aligned box is
+    narrower than the truth's), so the ratios of widths and of heights are also taken per bin of the
+    alignment's own |yaw| (what a tracker knows).
 
     Args:
         aligner: the cascade.
         faces: (image, (68, 2) true landmarks in the 3D convention, or an image's annotation) items.
         n_iter: restarts of the drift measurement.
+        yaw_edges: (B + 1,) the |yaw| bins' edges, degrees.
+        min_faces: a bin with fewer faces takes the overall scale on both axes.
 
     Returns:
-        {"restart_scale", "faces", "size_drift_before", "size_drift_after"}: the scale, and the median
-        |log| change of the box size over ``n_iter`` restarts without and with it.
+        {"restart_scale", "restart_by_yaw", "faces", "size_drift_before", "size_drift_after",
+        "size_drift_by_yaw"}: the overall scale; per bin ``yaw_deg`` (its centre), ``width``, ``height`` and
+        ``faces`` (:attr:`Regressors.restart_by_yaw`); and the median |log| change of the box size over
+        ``n_iter`` restarts without a scale, with the overall one, and with the one by yaw.
 
     Example:
         >>> from dffkit.examples import face
         >>> r = learn_restart_scale(Aligner(), [face(0)[:2], face(1)[:2]], n_iter=2)
-        >>> 0.8 < r["restart_scale"] < 1.25, r["faces"]
-        (True, 2)
+        >>> 0.8 < r["restart_scale"] < 1.25, r["faces"], len(r["restart_by_yaw"]["width"])
+        (True, 2, 4)
     """
     items = [(to_rgb_uint8(image), landmark_box(np.asarray(truth, np.float64))) for image, truth in faces]
-    ratios = [box_size(box) / box_size(landmark_box(aligner.align_checked(img, box[None])[0].landmarks))
-              for img, box in items]
-    scale = float(np.median(ratios))
+    aligned = [aligner.align_checked(img, box[None])[0] for img, box in items]
+    sides = np.array([[box[2:] - box[:2], (lb := landmark_box(a.landmarks))[2:] - lb[:2]]
+                      for (_, box), a in zip(items, aligned)])  # (N, 2: truth, aligned, 2: w, h)
+    scale = float(np.median(np.sqrt(sides[:, 0].prod(1) / sides[:, 1].prod(1))))
+    yaw = np.array([abs(a.pose.yaw_deg) for a in aligned])
+    edges = np.asarray(yaw_edges, np.float64)
+    by_yaw: dict = {"yaw_deg": ((edges[:-1] + edges[1:]) / 2).tolist(), "width": [], "height": [], "faces": []}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (yaw >= lo) & ((yaw < hi) | (hi == edges[-1]))  # the last bin takes any larger |yaw| too
+        ratio = sides[inside, 0] / sides[inside, 1]
+        w, h = np.median(ratio, 0) if len(ratio) >= min_faces else (scale, scale)
+        by_yaw["width"].append(float(w))
+        by_yaw["height"].append(float(h))
+        by_yaw["faces"].append(len(ratio))
+    table = Regressors("", 0, [], restart_by_yaw=by_yaw)
 
-    def drift(k: float) -> float:
+    def drift(factors: Callable[[float], np.ndarray]) -> float:
         out = []
         for img, box in items:
             b = box
             for _ in range(n_iter):
-                lb = landmark_box(aligner.align_checked(img, b[None])[0].landmarks)
-                c, half = (lb[:2] + lb[2:]) / 2, (lb[2:] - lb[:2]) / 2 * k
+                a = aligner.align_checked(img, b[None])[0]
+                lb = landmark_box(a.landmarks)
+                c, half = (lb[:2] + lb[2:]) / 2, (lb[2:] - lb[:2]) / 2 * factors(a.pose.yaw_deg)
                 b = np.r_[c - half, c + half]
             out.append(abs(np.log(box_size(b) / box_size(box))))
         return float(np.median(out))
 
-    return {"restart_scale": scale, "faces": len(items), "size_drift_before": drift(1.0), "size_drift_after": drift(scale)}
+    return {"restart_scale": scale, "restart_by_yaw": by_yaw, "faces": len(items),
+            "size_drift_before": drift(lambda _: np.ones(2)), "size_drift_after": drift(lambda _: np.full(2, scale)),
+            "size_drift_by_yaw": drift(table.restart_factors)}

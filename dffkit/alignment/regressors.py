@@ -69,6 +69,9 @@ class Regressors:
         restart_scale: the box of an alignment's 68 landmarks, scaled by this about its centre, is the box a
             tracker restarts the cascade from on the next frame: the scale that makes a still face a fixed
             point (:func:`dffkit.alignment.learn.learn_restart_scale`; 1.0 when not learned).
+        restart_by_yaw: the same per axis and by the alignment's |yaw|: ``yaw_deg`` (B,) bin centres, degrees,
+            and ``width``, ``height`` (B,) scales, interpolated between the centres (:meth:`restart_factors`);
+            empty: ``restart_scale`` on both axes at every yaw.
         meta: training record (data, samples, lambdas, machine, time).
 
     Example:
@@ -89,7 +92,24 @@ class Regressors:
     uncertainty: dict = field(default_factory=dict)
     verdict: dict = field(default_factory=dict)
     restart_scale: float = 1.0
+    restart_by_yaw: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    def restart_factors(self, yaw_deg: float) -> np.ndarray:
+        """(2,) the scales of a landmark box's width and height that give the box a tracker restarts from, for
+        an alignment at ``yaw_deg`` degrees (:attr:`restart_by_yaw`, else :attr:`restart_scale` on both).
+
+        Example:
+            >>> reg = Regressors("dff", 128, [], restart_by_yaw={"yaw_deg": [15, 75], "width": [1.0, 1.2],
+            ...                                                   "height": [1.0, 1.0]})
+            >>> reg.restart_factors(-45.0).round(2).tolist(), reg.restart_factors(90.0).round(2).tolist()
+            ([1.1, 1.0], [1.2, 1.0])
+        """
+        t = self.restart_by_yaw
+        if not t:
+            return np.full(2, self.restart_scale)
+        y = abs(float(yaw_deg)) if np.isfinite(yaw_deg) else 0.0
+        return np.array([np.interp(y, t["yaw_deg"], t["width"]), np.interp(y, t["yaw_deg"], t["height"])])
 
     @property
     def kind(self) -> str:
@@ -147,7 +167,7 @@ class Regressors:
                 "n_refine": {conv: len(s) for conv, s in self.refine.items()},
                 "uncertainty": sorted(self.uncertainty),
                 "verdict_threshold": float(self.verdict["threshold"]) if self.verdict else None,
-                "restart_scale": self.restart_scale, "meta": self.meta}
+                "restart_scale": self.restart_scale, "restart_by_yaw": self.restart_by_yaw, "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(head).encode(), np.uint8)
         return atomic_write(Path(path), npz_bytes(arrays))
 
@@ -196,4 +216,5 @@ class Regressors:
         return cls(descriptor=head["descriptor"], size=head["size"], stages=stages, mode=head.get("mode", "3d"),
                    sigma=head["sigma"], descriptor_options=dict(head["descriptor_options"]), pca_mean=pca[0],
                    pca_basis=pca[1], refine=refine, uncertainty=uncertainty, verdict=verdict,
-                   restart_scale=float(head.get("restart_scale", 1.0)), meta=head["meta"])
+                   restart_scale=float(head.get("restart_scale", 1.0)),
+                   restart_by_yaw=dict(head.get("restart_by_yaw") or {}), meta=head["meta"])

@@ -130,7 +130,8 @@ def _learn_verdict(args, model, reg, net, faces, ds):
     meta["verdict"].pop("weights", None)
     meta["restart"] = restart
     return dataclasses.replace(reg, verdict={"template": template, "weights": fit.weights, "threshold": fit.threshold},
-                               restart_scale=restart["restart_scale"], meta=meta)
+                               restart_scale=restart["restart_scale"], restart_by_yaw=restart["restart_by_yaw"],
+                               meta=meta)
 
 
 def _chain(*iterables):

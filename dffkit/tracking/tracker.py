@@ -256,12 +256,12 @@ class Tracker:
 
     def restart_box(self, a: Alignment, motion: np.ndarray | None = None, box: np.ndarray | None = None) -> np.ndarray:
         """(4,) the landmark box a track restarts from on the next frame: ``box`` (the track's smoothed box of
-        its 3D-convention landmarks; None: the box of ``a``'s), scaled about its centre by the regressors'
-        ``restart_scale`` and moved on by the track's last motion (pixels per frame; a constant-velocity
-        prediction)."""
+        its 3D-convention landmarks; None: the box of ``a``'s), its width and height scaled about its centre by
+        the regressors' :meth:`~dffkit.alignment.regressors.Regressors.restart_factors` at ``a``'s yaw, and moved
+        on by the track's last motion (pixels per frame; a constant-velocity prediction)."""
         box = landmark_box(a.landmarks) if box is None else np.asarray(box, np.float64)
         c = (box[:2] + box[2:]) / 2 + (0.0 if motion is None else motion)
-        half = (box[2:] - box[:2]) / 2 * self.aligner.reg.restart_scale
+        half = (box[2:] - box[:2]) / 2 * self.aligner.reg.restart_factors(a.pose.yaw_deg)
         return np.r_[c - half, c + half]
 
     def _settled(self, img: np.ndarray, a: Alignment) -> Alignment:
@@ -301,7 +301,7 @@ class Tracker:
         starts = np.array([self.restart_box(t.alignment, t.motion, t.box) for t in self._tracks])
         previous = [t.alignment for t in self._tracks]
         try:
-            aligned = self.aligner.align_checked(img, starts, previous=previous)
+            aligned = self.aligner.align_checked(img, starts, previous=previous, turn_check=True)
         except DffkitError:  # a box that left the frame: align what can be, one by one
             aligned = [self._align_or_none(img, b, p) for b, p in zip(starts, previous)]
         moved, keep = {}, []
@@ -328,7 +328,7 @@ class Tracker:
 
     def _align_or_none(self, img: np.ndarray, box: np.ndarray, previous: Alignment | None = None) -> Alignment | None:
         try:
-            return self.aligner.align_checked(img, box[None], previous=[previous])[0]
+            return self.aligner.align_checked(img, box[None], previous=[previous], turn_check=True)[0]
         except DffkitError:
             return None
 
