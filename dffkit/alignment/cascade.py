@@ -71,14 +71,16 @@ RESTART_MARGIN = 0.9
 #: Beyond this |yaw| (degrees) a restart also runs the cascade from the box, and takes it when its |yaw| is
 #: :data:`PROFILE_DISAGREE` degrees or more less extreme. Towards profile a restart can settle in a wrong state
 #: that agrees with itself: yaw too large, so that the far side's points count as hidden and their evidence is
-#: not seen (the tracking chapter's face at true yaws of 63-79 degrees: 82-88 from the restart, landmarks 11-16 %
-#: of the box off, against 8-10 % from the box). Its residual and its verdict are the better of the two there, so
-#: neither can choose; the cascade from the box starts frontal and sees every point. ``benchmarks/track_heldout.py``'s
-#: measures (one-off runs, 2-core AMD EPYC), before -> this rule with the restart box scaled by yaw
-#: (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces, yaw-sweep NME 4.717 -> 4.597 %,
-#: faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst bins 1.16 / 1.24 / 1.45 ->
-#: 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22) 4.509 -> 4.361 %, 5 -> 6, worst
-#: 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. It costs one more cascade per frame beyond 60 degrees.
+#: not seen (a one-off probe on the tracking chapter's face at true yaws of 63-79 degrees: 82-88 from the restart,
+#: landmarks 11-16 % of the box off, against 8-10 % from a widened box). Its residual and its verdict are the better
+#: of the two there, so neither can choose; the cascade from the box starts frontal and sees every point.
+#: ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core AMD EPYC), before -> this rule with the restart
+#: box scaled by yaw (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces, yaw-sweep
+#: NME 4.717 -> 4.597 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst bins
+#: 1.16 / 1.24 / 1.45 -> 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22)
+#: 4.509 -> 4.361 %, 5 -> 6, worst 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. It runs one more cascade per frame
+#: beyond 60 degrees; frames/s on three of the sequences moved within run-to-run noise (26.1 / 28.8 / 15.3
+#: before, 25.0 / 29.4 / 16.4 after).
 PROFILE_YAW = 60.0
 PROFILE_DISAGREE = 15.0
 
