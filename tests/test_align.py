@@ -112,15 +112,20 @@ def test_a_restart_from_the_previous_frame_is_kept_unless_the_box_is_clearly_bet
         aligner.align_checked(samples[0].image, box[None], previous=[first, first])
 
 
+def _restart_from_a_previous_frame(model, samples):
+    """An aligner, a sample, its true landmark box and its alignment there as the frame before's (residual 0.020)."""
+    aligner = Aligner(model)
+    s = samples[0]
+    box = landmark_box(s.landmarks68)
+    return aligner, s, box, dataclasses.replace(aligner.align_checked(s.image, box[None])[0], residual=0.020)
+
+
 @pytest.mark.parametrize("box_residual, kept", [(0.021, 0.022), (0.015, 0.015)])
 def test_the_box_replaces_a_restart_whose_residual_grew_only_when_clearly_better(model, samples, monkeypatch,
                                                                                 box_residual, kept):
     """Residuals scripted: the frame before 0.020, the restart 0.022 (grew); the box's cascade 0.021 is within
     the noise of a still face and the restart stays, 0.015 replaces it."""
-    aligner = Aligner(model)
-    s = samples[0]
-    box = landmark_box(s.landmarks68)
-    previous = dataclasses.replace(aligner.align_checked(s.image, box[None])[0], residual=0.020)
+    aligner, s, box, previous = _restart_from_a_previous_frame(model, samples)
     real = Aligner._stages
 
     def scripted(self, prepared, cbox, stages, st):
@@ -138,10 +143,7 @@ def test_beyond_profile_the_box_replaces_a_restart_that_turned_clearly_further(m
     before's 0.020, so the residual alone would keep it); the box's cascade at 65 degrees (20 less extreme)
     replaces it, at 75 (10) it does not; without ``turn_check`` (a detector candidate's second look) it never does."""
     assert PROFILE_YAW < 85.0 and 10.0 < PROFILE_DISAGREE < 20.0
-    aligner = Aligner(model)
-    s = samples[0]
-    box = landmark_box(s.landmarks68)
-    previous = dataclasses.replace(aligner.align_checked(s.image, box[None])[0], residual=0.020)
+    aligner, s, box, previous = _restart_from_a_previous_frame(model, samples)
     real = Aligner._stages
 
     def scripted(self, prepared, cbox, stages, st):

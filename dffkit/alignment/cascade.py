@@ -45,8 +45,8 @@ from dffkit.images import to_rgb_uint8
 from dffkit.lazy import once
 from dffkit.threads import BlasLimit
 
-__all__ = ["Alignment", "Aligner", "Pose", "PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "WARM_STAGES", "align", "align_all", "default_aligner",
-           "point_features", "crop_box"]
+__all__ = ["Alignment", "Aligner", "Pose", "PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "WARM_STAGES", "align",
+           "align_all", "default_aligner", "point_features", "crop_box"]
 
 #: Stages a restart from the previous frame's camera and shape runs (the last ones: learned on starts near
 #: the truth). A one-off check on the tracking chapter's default sequences (tracker NME on the yaw sweep,
@@ -78,9 +78,8 @@ RESTART_MARGIN = 0.9
 #: box scaled by yaw (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces, yaw-sweep
 #: NME 4.717 -> 4.597 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst bins
 #: 1.16 / 1.24 / 1.45 -> 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22)
-#: 4.509 -> 4.361 %, 5 -> 6, worst 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. It runs one more cascade per frame
-#: beyond 60 degrees; frames/s on three of the sequences moved within run-to-run noise (26.1 / 28.8 / 15.3
-#: before, 25.0 / 29.4 / 16.4 after).
+#: 4.509 -> 4.361 %, 5 -> 6, worst 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. One more cascade per frame beyond
+#: 60 degrees: frames/s on three sequences within noise (26.1 / 28.8 / 15.3 before, 25.0 / 29.4 / 16.4 after).
 PROFILE_YAW = 60.0
 PROFILE_DISAGREE = 15.0
 

@@ -24,7 +24,7 @@ from dffkit.alignment.cascade import Aligner, crop_box, point_features
 from dffkit.alignment.checkpoint import StageCheckpoint
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import CONVENTIONS, uncertainty_features
-from dffkit.alignment.regressors import Regressors
+from dffkit.alignment.regressors import Regressors, yaw_factors
 from dffkit.alignment.ridge import LAMBDAS, ridge
 from dffkit.boxes import box_size, crop_affine, landmark_box, warp_crop
 from dffkit.descriptors import Descriptor, make_descriptor
@@ -375,7 +375,6 @@ def learn_restart_scale(aligner: Aligner, faces: Iterable[tuple[np.ndarray, np.n
         by_yaw["width"].append(float(w))
         by_yaw["height"].append(float(h))
         by_yaw["faces"].append(len(ratio))
-    table = Regressors("", 0, [], restart_by_yaw=by_yaw)
 
     def drift(factors: Callable[[float], np.ndarray]) -> float:
         out = []
@@ -391,4 +390,4 @@ def learn_restart_scale(aligner: Aligner, faces: Iterable[tuple[np.ndarray, np.n
 
     return {"restart_scale": scale, "restart_by_yaw": by_yaw, "faces": len(items),
             "size_drift_before": drift(lambda _: np.ones(2)), "size_drift_after": drift(lambda _: np.full(2, scale)),
-            "size_drift_by_yaw": drift(table.restart_factors)}
+            "size_drift_by_yaw": drift(lambda yaw: yaw_factors(by_yaw, yaw))}

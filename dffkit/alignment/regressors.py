@@ -21,7 +21,7 @@ import numpy as np
 from dffkit.atomic import atomic_write, npz_bytes
 from dffkit.errors import DffkitError
 
-__all__ = ["Regressors", "shipped_regressors_path", "FORMAT", "KINDS"]
+__all__ = ["Regressors", "shipped_regressors_path", "yaw_factors", "FORMAT", "KINDS"]
 
 FORMAT = "dffkit-align-v2"
 _READS = ("dffkit-align-v1", FORMAT)
@@ -42,6 +42,18 @@ def shipped_regressors_path(kind: str = "dff") -> Path:
         raise DffkitError(f"no regressors of kind {kind!r} ship with dffkit (they ship for {', '.join(KINDS)}); "
                           "learn them with 'dffkit train-align' and pass the file")
     return Path(str(resources.files("dffkit").joinpath(f"assets/align_{kind}.npz")))
+
+
+def yaw_factors(table: dict, yaw_deg: float) -> np.ndarray:
+    """(2,) width and height scales at ``yaw_deg`` degrees from a restart table by |yaw| (``yaw_deg``, ``width``,
+    ``height``: (B,) bin centres and scales), interpolated between the centres; a NaN yaw counts as frontal.
+
+    Example:
+        >>> yaw_factors({"yaw_deg": [15, 75], "width": [1.0, 1.2], "height": [1.0, 1.0]}, -45.0).round(2).tolist()
+        [1.1, 1.0]
+    """
+    y = abs(float(yaw_deg)) if np.isfinite(yaw_deg) else 0.0
+    return np.array([np.interp(y, table["yaw_deg"], table["width"]), np.interp(y, table["yaw_deg"], table["height"])])
 
 
 @dataclass
@@ -105,11 +117,7 @@ class Regressors:
             >>> reg.restart_factors(-45.0).round(2).tolist(), reg.restart_factors(90.0).round(2).tolist()
             ([1.1, 1.0], [1.2, 1.0])
         """
-        t = self.restart_by_yaw
-        if not t:
-            return np.full(2, self.restart_scale)
-        y = abs(float(yaw_deg)) if np.isfinite(yaw_deg) else 0.0
-        return np.array([np.interp(y, t["yaw_deg"], t["width"]), np.interp(y, t["yaw_deg"], t["height"])])
+        return yaw_factors(self.restart_by_yaw, yaw_deg) if self.restart_by_yaw else np.full(2, self.restart_scale)
 
     @property
     def kind(self) -> str:
