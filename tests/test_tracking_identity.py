@@ -99,3 +99,23 @@ def test_a_lost_track_was_at_the_places_of_its_last_frames_not_only_its_last():
     assert t.was_at(np.array([0.0, 100.0, 100.0, 200.0]))  # 20 frames ago, 200 pixels above where it was lost
     assert not t.was_at(np.array([0.0, 0.0, 100.0, 100.0]))  # 30 frames ago: forgotten
     assert not t.was_at(np.array([300.0, 300.0, 400.0, 400.0]))  # somewhere it never was
+
+
+def test_a_face_never_seen_within_the_view_yaw_keeps_its_least_turned_view_until_a_frontal_one_comes(people):
+    # a person who stays at about 40 degrees must still be recognisable; a more frontal view then takes over
+    from dffkit.tracking.identity import VIEW_EVERY, FaceViews
+
+    (img, lm), (other, olm) = people[0], people[1]
+    views = FaceViews()
+    views.add(img, lm, yaw_deg=60.0, index=0)  # beyond the fallback: nothing
+    assert len(views) == 0
+    views.add(img, lm, yaw_deg=-46.0, index=1)
+    views.add(other, olm, yaw_deg=48.0, index=2)  # more turned than the one kept: ignored
+    assert len(views) == 1
+    first = views.descriptor()
+    assert identity_distance(first, identity_encoder()(face_chip(img, lm)[None])[0]) < 1e-6
+    views.add(other, olm, yaw_deg=43.0, index=3)  # less turned: replaces it
+    assert len(views) == 1 and identity_distance(views.descriptor(), first) > SAME_PERSON
+    views.add(img, lm, yaw_deg=10.0, index=4)  # within the view yaw: replaces the fallback at once
+    views.add(img, lm, yaw_deg=-44.0, index=5 + VIEW_EVERY)  # and no turned view comes back after it
+    assert len(views) == 1 and identity_distance(views.descriptor(), first) < 1e-6

@@ -33,7 +33,7 @@ from dffkit.detect.dlib import model_path
 from dffkit.errors import DffkitError
 from dffkit.lazy import once
 
-__all__ = ["CHIP_SIDE", "SAME_PERSON", "SAME_PERSON_HERE", "VIEWS", "VIEW_EVERY", "VIEW_YAW", "VIEW_SIDE", "FaceViews",
+__all__ = ["CHIP_SIDE", "SAME_PERSON", "SAME_PERSON_HERE", "VIEWS", "VIEW_EVERY", "VIEW_YAW", "VIEW_YAW_FALLBACK", "VIEW_SIDE", "FaceViews",
            "IdentityEncoder", "face_chip", "identity_distance", "identity_encoder"]
 
 #: Side of the aligned face chip the embedding reads, pixels (what dlib's network was trained on).
@@ -124,6 +124,10 @@ VIEW_EVERY = 10
 VIEW_YAW = 40.0
 #: ... and faces this many pixels or more across (the landmarks' box size, √(w·h)).
 VIEW_SIDE = 24.0
+#: A face never seen within :data:`VIEW_YAW` keeps its least-turned view up to this yaw, degrees, until one within
+#: it comes: a person who stays at about 40 degrees is otherwise never recognised (``benchmarks/track_reid.py``'s
+#: test photo 31, whose yaw the cascade puts at 37-41 degrees before the restart box by yaw and 41-44 after).
+VIEW_YAW_FALLBACK = 50.0
 
 
 class FaceViews:
@@ -141,6 +145,7 @@ class FaceViews:
 
     def __init__(self) -> None:
         self._views: deque = deque(maxlen=VIEWS)  # (frame, chip)
+        self._fallback: float | None = None  # the |yaw| of the one view kept beyond VIEW_YAW (VIEW_YAW_FALLBACK)
         self._descriptor: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -148,7 +153,10 @@ class FaceViews:
 
     def add(self, image: np.ndarray, landmarks: np.ndarray, yaw_deg: float, index: int) -> None:
         """Keep a chip of this frame's face when it can be recognised here (at most :data:`VIEW_YAW` degrees
-        of yaw, :data:`VIEW_SIDE` px or more across: :func:`dffkit.boxes.box_size`) and the last one kept is at least :data:`VIEW_EVERY` frames old.
+        of yaw, :data:`VIEW_SIDE` px or more across: :func:`dffkit.boxes.box_size`) and the last one kept is at
+        least :data:`VIEW_EVERY` frames old; or, while the face has no view within :data:`VIEW_YAW`, when it is
+        its least-turned view so far up to :data:`VIEW_YAW_FALLBACK` (one such view is kept, and the first view
+        within :data:`VIEW_YAW` replaces it).
 
         Args:
             image: (H, W, 3) RGB uint8 frame.
@@ -156,10 +164,18 @@ class FaceViews:
             yaw_deg: the face's yaw, degrees.
             index: the frame's index.
         """
-        if self._views and index - self._views[-1][0] < VIEW_EVERY:
+        a = abs(yaw_deg)
+        if box_size(landmarks) < VIEW_SIDE:
             return
-        if abs(yaw_deg) > VIEW_YAW or box_size(landmarks) < VIEW_SIDE:
+        if a > VIEW_YAW:  # only the least-turned view of a face not yet seen within VIEW_YAW
+            if a > VIEW_YAW_FALLBACK or (self._views and (self._fallback is None or a >= self._fallback)):
+                return
+            self._views.clear()
+        elif self._fallback is not None:  # the first view within VIEW_YAW replaces the fallback
+            self._views.clear()
+        elif self._views and index - self._views[-1][0] < VIEW_EVERY:
             return
+        self._fallback = a if a > VIEW_YAW else None
         self._views.append((index, face_chip(image, landmarks)))
         self._descriptor = None
 
