@@ -127,8 +127,8 @@ VIEW_SIDE = 24.0
 #: A face never seen within :data:`VIEW_YAW` keeps its least-turned view up to this yaw, degrees, until one within
 #: it comes: a person who stays at about 40 degrees is otherwise never recognised (``benchmarks/track_reid.py``'s
 #: test photo 31, whose yaw the cascade puts at 37-41 degrees before the restart box by yaw and 41-44 after). Its
-#: measures (one-off runs, 2-core AMD EPYC), without -> with: same-person returns that take their id back 36 -> 38 of
-#: 39, other people who take one 1 -> 1 of 40.
+#: recorded run (``benchmarks/results/track_reid.json``, 2-core AMD EPYC; the run before it on the same machine),
+#: without -> with: same-person returns that take their id back 36 -> 38 of 39, other people who take one 1 -> 1 of 40.
 VIEW_YAW_FALLBACK = 50.0
 
 
@@ -146,8 +146,7 @@ class FaceViews:
     """
 
     def __init__(self) -> None:
-        self._views: deque = deque(maxlen=VIEWS)  # (frame, chip)
-        self._fallback: float | None = None  # the |yaw| of the one view kept beyond VIEW_YAW (VIEW_YAW_FALLBACK)
+        self._views: deque = deque(maxlen=VIEWS)  # (frame, chip, |yaw| in degrees)
         self._descriptor: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -169,20 +168,20 @@ class FaceViews:
         a = abs(yaw_deg)
         if box_size(landmarks) < VIEW_SIDE:
             return
+        fallback = self._views[0][2] if self._views and self._views[0][2] > VIEW_YAW else None  # its one view
         if a > VIEW_YAW:  # only the least-turned view of a face not yet seen within VIEW_YAW
-            if a > VIEW_YAW_FALLBACK or (self._views and (self._fallback is None or a >= self._fallback)):
+            if a > VIEW_YAW_FALLBACK or (self._views and (fallback is None or a >= fallback)):
                 return
             self._views.clear()
-        elif self._fallback is not None:  # the first view within VIEW_YAW replaces the fallback
+        elif fallback is not None:  # the first view within VIEW_YAW replaces the fallback
             self._views.clear()
         elif self._views and index - self._views[-1][0] < VIEW_EVERY:
             return
-        self._fallback = a if a > VIEW_YAW else None
-        self._views.append((index, face_chip(image, landmarks)))
+        self._views.append((index, face_chip(image, landmarks), a))
         self._descriptor = None
 
     def descriptor(self) -> np.ndarray | None:
         """(128,) the mean descriptor of the kept views, or None without any."""
         if self._descriptor is None and self._views:
-            self._descriptor = identity_encoder()(np.stack([c for _, c in self._views])).mean(axis=0)
+            self._descriptor = identity_encoder()(np.stack([c for _, c, _ in self._views])).mean(axis=0)
         return self._descriptor
