@@ -350,6 +350,28 @@ def test_a_weak_candidate_where_surely_no_face_is_not_aligned_every_frame(score,
     assert [fr.candidates for fr in out] == ([1, 0, 0, 0, 0, 0, 1, 0, 0, 0] if weak else [1] * 10)
 
 
+class _FaceAndForehead(_OneBox):
+    """A detector that proposes, in every frame, a face's landmark box (sure) and a weak box on its forehead."""
+
+    def __init__(self, face: np.ndarray) -> None:
+        from dffkit.detect.base import Detections
+
+        w, h = face[2] - face[0], face[3] - face[1]
+        forehead = face + np.array([0.25 * w, -0.5 * h, -0.35 * w, -0.9 * h])
+        self.found = Detections.of(np.array([face, forehead]), np.array([0.9, 0.2]))
+
+
+def test_a_weak_candidate_on_a_tracked_faces_head_is_not_aligned():
+    # the forehead box is aligned once, on the first frame, while no face is tracked yet; then the face's track
+    # holds its head, and the weak box there is never aligned again (not even when RECHECK_S has run out)
+    photo = list_images(default_images(), split="test", require_landmarks=True)[1]
+    img, truth = read_image(photo.image), read_landmarks(photo.landmarks)
+    detector = _FaceAndForehead(landmark_box(truth))
+    out = list(Tracker(detector=detector, detect_every=1, fps=25.0).run((k, k / 25, img) for k in range(10)))
+    assert [len(fr.faces) for fr in out] == [1] * 10 and {fr.faces[0].track_id for fr in out} == {0}
+    assert [fr.candidates for fr in out] == [2] + [0] * 9
+
+
 def test_the_chapters_real_footage_table_shows_the_search_cost_or_says_there_is_no_run():
     from dffkit.chapters.tracking import real_footage_table
 

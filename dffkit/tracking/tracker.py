@@ -36,10 +36,11 @@ another: a track does not carry its id onto another person who stands where its 
 With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides; a weak
 candidate where the verdict lately saw surely no face is not aligned again for a moment
-(:mod:`dffkit.tracking.rejections`). A box the detector keeps whose alignment the verdict refuses (on a
-profile, the detector boxes the front of the face only) is aligned again in its landmark box grown by each of
-:data:`~dffkit.alignment.candidates.SURE_LOOK` in turn (:func:`~dffkit.alignment.candidates.judge`; the still photos'
-other second looks, at the edge and from the first alignment, gave extra ids on real footage).
+(:mod:`dffkit.tracking.rejections`), nor one on a tracked face's head (:func:`~dffkit.tracking.overlaps.on_head`).
+A box the detector keeps whose alignment the verdict refuses (on a profile, the detector boxes the front of the
+face only) is aligned again in its landmark box grown by each of :data:`~dffkit.alignment.candidates.SURE_LOOK` in
+turn (:func:`~dffkit.alignment.candidates.judge`; the still photos' other second looks, at the edge and from the
+first alignment, gave extra ids on real footage).
 
 Output landmarks can be smoothed by a One-Euro filter per track (:mod:`dffkit.tracking.filters`), off by
 default here and on by default in ``dffkit track``.
@@ -63,7 +64,7 @@ from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
-from dffkit.tracking.overlaps import lost_of_two, same_face, same_place
+from dffkit.tracking.overlaps import lost_of_two, on_head, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail, verdict_collapsed
 
@@ -358,7 +359,7 @@ class Tracker:
             sure = getattr(self.detector, "min_score", 0.0)  # weaker candidates: not again where surely no face
             fresh = [(f, b, s) for f, b, s in zip(found.boxes, boxes, found.scores) if all(
                 iou(b, lb) < 0.3 and overlap(b, lb) < 0.7 for lb in live) and not (
-                s < sure and self._not_faces.known(b, index, self.fps))]
+                s < sure and (self._not_faces.known(b, index, self.fps) or any(on_head(b, lb) for lb in live)))]
             if fresh:
                 faces = np.array([f for f, _, _ in fresh])
                 lboxes, scores = np.array([b for _, b, _ in fresh]), np.array([s for _, _, s in fresh])
