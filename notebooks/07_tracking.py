@@ -195,8 +195,9 @@ display(tables.crossing_table(results.crossing))
 # the tracker takes. A weak candidate where the verdict saw surely no face (under 0.05) in the last 0.2 s of the
 # same shot is not aligned again (`dffkit.tracking.rejections`), nor is one on the head of a face being tracked
 # (its hair, forehead, or the back of a profile's head: `dffkit.tracking.overlaps.on_head`); the last row of each
-# clip gives the frames searched and the candidates aligned. A box the detector is sure of whose alignment the verdict refuses is aligned once more
-# in a box grown by 1.3, and by 1.6 if still refused (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the
+# clip gives the frames searched and the candidates aligned. A box the detector is sure of whose alignment the
+# verdict refuses is aligned once more in a box grown by 1.3, and by 1.6 if still refused
+# (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the
 # detector boxes only the front of the face. That finds the pianist in profile from frame 22, and the young man
 # behind the laughing woman in the audience, blurred at the left edge. What the recorded run does not do: the
 # pianist's face is found in only 25 of its 62 frames, until frame 46, as it leaves the frame at the right edge and
