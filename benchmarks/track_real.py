@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _load import beside_tracking
 from _report import report
 
 from dffkit.evaluation.report import machine_info
@@ -95,33 +94,11 @@ def run_clip(path: Path, labels: dict, tracker: Tracker, strip: Path | None = No
     return out
 
 
-def _load_loop(path: Path, detect_every: int) -> None:
-    """The second process: track the clip in a loop, a new tracker each pass, until killed; 'ready' once it has
-    tracked its first five frames (models loaded)."""
-    ready = False
-    while True:
-        reader = VideoReader(path)
-        tracker = Tracker(detect_every=detect_every, fps=reader.fps)
-        for k, t, image in reader:
-            tracker.step(image, k, t)
-            if k == 4 and not ready:
-                print("ready", flush=True)
-                ready = True
-
-
 def run_loaded(path: Path, labels: dict, detect_every: int, quiet: dict) -> dict:
     """Track the clip again beside a second process tracking it in a loop: frames/s, and whether the tracks are
     the quiet run's (they must be: the tracker reads the clip's timestamps, never the clock)."""
-    load = subprocess.Popen([sys.executable, __file__, "--load-loop", str(path), "--detect-every", str(detect_every)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        if load.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the load process for {path.name} did not start: run it alone with --load-loop "
-                               "to see why")
+    with beside_tracking(path, detect_every):
         loaded = run_clip(path, labels, Tracker(detect_every=detect_every))
-    finally:
-        load.kill()
-        load.wait()
     same = all(loaded[k] == quiet[k]
                for k in ("coverage", "track ids", "each id", "cuts found", "candidate alignments"))
     return {"fps (decoding included), loaded": loaded["fps (decoding included)"],
@@ -131,18 +108,12 @@ def run_loaded(path: Path, labels: dict, detect_every: int, quiet: dict) -> dict
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", help="the folder holding the clips of benchmarks/data/real_clips.json")
+    ap.add_argument("--clips", required=True, help="the folder holding the clips of benchmarks/data/real_clips.json")
     ap.add_argument("--detect-every", type=int, default=10)
     ap.add_argument("--strips", help="write the overlay strips of the clips whose licence allows it here")
     ap.add_argument("--quiet-only", action="store_true", help="leave out the run beside a second tracking process")
-    ap.add_argument("--load-loop", help=argparse.SUPPRESS)
     ap.add_argument("--json")
     args = ap.parse_args()
-    if args.load_loop:
-        _load_loop(Path(args.load_loop), args.detect_every)
-        return
-    if not args.clips:
-        ap.error("--clips is required: the folder holding the clips of benchmarks/data/real_clips.json")
     labels = json.loads((HERE / "data" / "real_clips.json").read_text())["clips"]
     out: dict = {"machine": machine_info(), "detect_every": args.detect_every, "clips": {}}
     for name, lab in labels.items():
