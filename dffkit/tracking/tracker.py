@@ -5,7 +5,8 @@ Each frame, every live track is aligned from the box of its previous frame's lan
 One-Euro filter, :data:`RESTART_SMOOTHING`, so that landmark noise is not fed back into the next crop; scaled by
 the regressors' ``restart_scale``, which undoes the cascade's small systematic shrink of a box so that a still face is a
 fixed point), first from its previous frame's camera and shape on that box's crop, and from the box alone too
-when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``).
+when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``);
+a face turned far with a doubtful verdict, afresh in a larger box too (:func:`~dffkit.tracking.looks.second_look`).
 A new track's first alignment is restarted so once on its own frame (:meth:`Tracker._settled`), so that a still
 face does not jump on its second frame.
 The alignment's own verdict (:mod:`dffkit.alignment.verdict`: the descriptor's agreement with the model at
@@ -17,21 +18,20 @@ tracks that land on one face, one the verdict no longer finds likely is lost whe
 that jumped there from another face, so two faces never swap ids; else the younger, a duplicate
 (:func:`~dffkit.tracking.overlaps.lost_of_two`).
 
-The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every``
-frames, and whenever a track is lost or there is none. A detection that overlaps a live track is that track
-(it is not re-seeded: the alignment follows it better than a detector's box at profile, where detectors
-fade); any other starts a new track if its alignment's verdict calls it a face (a weak candidate's only if the
-cascade, started afresh in the box of that alignment's landmarks, finds it again:
-:func:`~dffkit.alignment.candidates.confirmed`; a false face drifts off). A tracked face whose verdict
-collapses from one frame to the next (:data:`~dffkit.tracking.shots.CUT_DROP`: a cut, not a turn) is checked
-by the detector as a rejected one is. A face found where a track was lost less than ``recall_s`` ago takes its
-id back. So does a face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
-(:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or
-walked out and came back; the network's looser threshold holds where the new face is at a place the track
-held in its last :data:`PLACES` frames. Each track keeps chips of its latest near-frontal views for this
-(:class:`~dffkit.tracking.identity.FaceViews`); the network runs only when a new face could be a lost one. Otherwise ids are never
-reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face takes a lost track's id back
-only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
+The detector searches the whole frame only to find new faces: on the first frame, every ``detect_every`` frames, and
+whenever a track is lost or there is none. A detection that overlaps a live track is that track (it is not re-seeded:
+the alignment follows it better than a detector's box at profile, where detectors fade); any other starts a new track
+if its alignment's verdict calls it a face (a weak candidate's only if the cascade, started afresh in the box of that
+alignment's landmarks, finds it again: :func:`~dffkit.alignment.candidates.confirmed`; a false face drifts off). A
+tracked face whose verdict collapses from one frame to the next (:data:`~dffkit.tracking.shots.CUT_DROP`: a cut, not a
+turn) is checked by the detector as a rejected one is. A face found where a track was lost less than ``recall_s`` ago
+takes its id back. So does a face found up to ``reid_s`` after, anywhere in the frame, that a face-recognition network
+(:mod:`dffkit.tracking.identity`) finds to be the same person as the lost track: a person who turned away or walked
+out and came back; the network's looser threshold holds where the new face is at a place the track held in its last
+:data:`PLACES` frames. Each track keeps chips of its latest near-frontal views for this
+(:class:`~dffkit.tracking.identity.FaceViews`); the network runs only when a new face could be a lost one. Otherwise
+ids are never reused. At a shot cut (:mod:`dffkit.tracking.shots`) every track ends, and a face takes a lost track's
+id back only in the shot the track was lost in (no cut since, or a cut to black and back to the same shot), never in
 another: a track does not carry its id onto another person who stands where its face was.
 With a verdict, the detector's weaker candidates are searched too
 (:meth:`dffkit.detect.base.FaceDetector.candidates`): the verdict, not the detector's score, decides; a weak
@@ -64,6 +64,7 @@ from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
 from dffkit.tracking.filters import OneEuro, Smoothing
 from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, identity_distance
+from dffkit.tracking.looks import second_look
 from dffkit.tracking.overlaps import lost_of_two, on_head, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail, verdict_collapsed
@@ -303,6 +304,7 @@ class Tracker:
         previous = [t.alignment for t in self._tracks]
         try:
             aligned = self.aligner.align_checked(img, starts, previous=previous, turn_check=True)
+            aligned = [second_look(self.aligner, img, b, a) for b, a in zip(starts, aligned)]
         except DffkitError:  # a box that left the frame: align what can be, one by one
             aligned = [self._align_or_none(img, b, p) for b, p in zip(starts, previous)]
         moved, keep = {}, []
@@ -329,7 +331,8 @@ class Tracker:
 
     def _align_or_none(self, img: np.ndarray, box: np.ndarray, previous: Alignment | None = None) -> Alignment | None:
         try:
-            return self.aligner.align_checked(img, box[None], previous=[previous], turn_check=True)[0]
+            a = self.aligner.align_checked(img, box[None], previous=[previous], turn_check=True)[0]
+            return a if previous is None else second_look(self.aligner, img, box, a)
         except DffkitError:
             return None
 
