@@ -30,7 +30,10 @@
 #   of yaw the box's cascade always runs too, and replaces a restart whose yaw is 15 degrees or more further
 #   round (`dffkit.alignment.cascade.PROFILE_YAW`: a restart can settle in a wrong state that agrees with
 #   itself, the yaw too large and the far side's points hidden, whose residual and verdict both look better);
-#   a new track is restarted so once on its own first frame, for the same reason;
+#   a new track is restarted so once on its own first frame, for the same reason; beyond 45 degrees a face
+#   whose verdict is doubtful (under 0.9) is aligned afresh in its box grown by 1.2, on its own crop, and the
+#   look wins when its verdict is 0.05 higher (a track can shrink onto part of a profile,
+#   {func}`dffkit.tracking.looks.second_look`);
 # - the alignment's own verdict, the descriptor's agreement with the model at the visible points and the
 #   last stage's residual ({mod}`dffkit.alignment.verdict`), says whether it is still a face; when it is
 #   not, the detector looks around the track's last place and may re-seed it, else the track is lost;

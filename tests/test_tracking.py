@@ -402,3 +402,37 @@ def test_a_face_the_detector_boxes_too_small_starts_a_track_on_the_first_frame()
     box, true = landmark_box(frames[0].faces[0].landmarks), landmark_box(truth)
     inter = np.prod(np.clip(np.minimum(box[2:], true[2:]) - np.maximum(box[:2], true[:2]), 0, None))
     assert inter / np.prod(true[2:] - true[:2]) > 0.6
+
+
+def test_a_far_turned_face_with_a_doubtful_verdict_gets_a_second_look_in_a_larger_box():
+    """:func:`dffkit.tracking.looks.second_look`'s rule, on a fake aligner that records the boxes it is given."""
+    from types import SimpleNamespace
+
+    from dffkit.errors import DffkitError
+    from dffkit.tracking.looks import LOOK_GROWTH, LOOK_MARGIN, second_look
+
+    def face(yaw, score):
+        return SimpleNamespace(pose=SimpleNamespace(yaw_deg=yaw), face_score=score)
+
+    class Fake:
+        def __init__(self, score):
+            self.score, self.boxes = score, []
+
+        def align_checked(self, image, boxes):
+            self.boxes.append(np.asarray(boxes))
+            if self.score is None:
+                raise DffkitError("the box leaves the frame")
+            return [face(80.0, self.score)]
+
+    image, box = np.zeros((100, 100, 3), np.uint8), np.array([40.0, 40.0, 60.0, 70.0])
+    for a in (face(30.0, 0.2), face(-70.0, 0.95)):  # near frontal, or a sure verdict: no look
+        fake = Fake(0.99)
+        assert second_look(fake, image, box, a) is a and not fake.boxes
+    a = face(-70.0, 0.6)
+    fake = Fake(0.6 + LOOK_MARGIN + 0.01)
+    look = second_look(fake, image, box, a)
+    assert look is not a and look.face_score > a.face_score
+    w, h = 20 * LOOK_GROWTH, 30 * LOOK_GROWTH
+    assert np.allclose(fake.boxes[0], [[50 - w / 2, 55 - h / 2, 50 + w / 2, 55 + h / 2]])  # grown about its centre
+    assert second_look(Fake(0.6 + LOOK_MARGIN / 2), image, box, a) is a  # not likelier enough
+    assert second_look(Fake(None), image, box, a) is a  # the grown box left the frame
