@@ -435,4 +435,6 @@ def test_a_far_turned_face_with_a_doubtful_verdict_gets_a_second_look_in_a_large
     w, h = 20 * LOOK_GROWTH, 30 * LOOK_GROWTH
     assert np.allclose(fake.boxes[0], [[50 - w / 2, 55 - h / 2, 50 + w / 2, 55 + h / 2]])  # grown about its centre
     assert second_look(Fake(0.6 + LOOK_MARGIN / 2), image, box, a) is a  # not likelier enough
-    assert second_look(Fake(None), image, box, a) is a  # the grown box left the frame
+    assert second_look(Fake(None), image, box, a) is a  # the cascade refused the box
+    fake = Fake(0.99)
+    assert second_look(fake, image, np.array([80.0, 40.0, 99.0, 70.0]), a) is a and not fake.boxes  # cut by the edge
