@@ -203,11 +203,12 @@ display(tables.crossing_table(results.crossing))
 # (`dffkit.alignment.candidates.SURE_LOOK`): on a profile the
 # detector boxes only the front of the face. That finds the pianist in profile from frame 22, and the young man
 # behind the laughing woman in the audience, blurred at the left edge. What the recorded run does not do: the
-# pianist's face is found in only 25 of its 62 frames, until frame 46, as it leaves the frame at the right edge and
+# pianist's face is found in only 24 of its 62 frames, until frame 45, as it leaves the frame at the right edge and
 # the track lets go, and its landmarks there lie on the cheek and mouth rather than on the profile's outline: the
-# cascade is weakest on real extreme profiles. (The same 25 frames without the restart box scaled by yaw and the
-# turn check, on the same machine; 30 on another 2-core AMD EPYC, where the network's floating point differs and a
-# track whose verdict hovers near its threshold goes one way or the other.) A weak candidate
+# cascade is weakest on real extreme profiles. (25 frames, until frame 46, without the second look at far-turned
+# faces, whose look at frame 22 sets the track on another path; the same 25 without the restart box scaled by yaw
+# and the turn check, on the same machine; 30 on another 2-core AMD EPYC, where the network's floating point
+# differs and a track whose verdict hovers near its threshold goes one way or the other.) A weak candidate
 # on a printed dress in the audience passed the verdict once (0.52) and, before the confirmation from its own
 # landmarks (0.04 there, in a one-off check), held a false id for 10 frames; now the audience's four people have
 # four ids.
