@@ -3,11 +3,11 @@
 Towards profile a track can shrink onto part of its face. The cascade restarted from the previous frame sees a
 crop whose box is too small, settles on a face too small and turned too far, and the box of those landmarks is
 the next frame's start: a wrong state that agrees with itself. On the tracking chapter's face (held-out test image
-1) at true yaws of 70-79 degrees the track's landmark box shrank to 0.80 of the true box's height, its yaw read
-85-90 degrees and its landmarks lay 12-17 % of the box off, against 6-9 % for the cascade in the true box. Its
-verdict fell to 0.57-0.89 there, and the cascade started afresh in the restart box grown by 1.2, on its own crop
-(the network sees the face at the size it was trained on), had a verdict of 0.91-0.96 and landmarks 7.5-9 % off.
-(A one-off probe, not in the repository, of frames 53-70 of that face's yaw sweep; 2-core AMD EPYC.)
+1) at true yaws of 68-79 degrees the track's restart box shrank to 0.80-0.85 of the true box's height, its yaw read
+85-90 degrees and its landmarks lay 12-17 % of the box off, against 6-11 % for the cascade in the true box. Its
+verdict fell to 0.57-0.90 there, and the cascade started afresh in the restart box grown by 1.2, on its own crop
+(the network sees the face at the size it was trained on), had a verdict of 0.90-0.98 and landmarks 7.6-10.1 %
+off. (A one-off probe, not in the repository, of frames 53-70 of that face's yaw sweep; 2-core AMD EPYC.)
 
 So a tracked face beyond :data:`LOOK_YAW` whose verdict is under :data:`LOOK_BELOW` is aligned once more, in its
 restart box grown by :data:`LOOK_GROWTH`, and the look replaces it when its verdict is at least
