@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dffkit.alignment.candidates import grown
+from dffkit.alignment.candidates import at_edge, grown
 from dffkit.alignment.result import Alignment
 from dffkit.errors import DffkitError
 
@@ -72,7 +72,7 @@ def second_look(aligner, image: np.ndarray, box: np.ndarray, a: Alignment) -> Al
     if abs(a.pose.yaw_deg) <= LOOK_YAW or not a.face_score < LOOK_BELOW:
         return a
     wider = grown(box, LOOK_GROWTH)
-    if wider[0] < 0 or wider[1] < 0 or wider[2] > image.shape[1] or wider[3] > image.shape[0]:
+    if at_edge(wider, image.shape, margin=0.0):
         return a  # a face cut by the frame's edge: a larger box adds only padding
     try:
         look = aligner.align_checked(image, wider[None])[0]
