@@ -136,28 +136,31 @@ def test_the_box_replaces_a_restart_whose_residual_grew_only_when_clearly_better
     assert aligner.align_checked(s.image, box[None], previous=[previous])[0].residual == kept
 
 
-@pytest.mark.parametrize("box_yaw, kept_yaw", [(65.0, 65.0), (75.0, 85.0)])
-def test_beyond_profile_the_box_replaces_a_restart_that_turned_clearly_further(model, samples, monkeypatch,
-                                                                               box_yaw, kept_yaw):
-    """Scripted: the restart ends at 85 degrees of yaw with the smaller residual (0.010 against the frame
-    before's 0.020, so the residual alone would keep it); the box's cascade at 65 degrees (20 less extreme)
-    replaces it, at 75 (10) it does not; without ``turn_check`` (a detector candidate's second look) it never does."""
-    assert PROFILE_YAW < 85.0 and 10.0 < PROFILE_DISAGREE < 20.0
+@pytest.mark.parametrize("restart_yaw, restart_residual, box_yaw, kept_yaw", [
+    (85.0, 0.010, 65.0, 65.0), (85.0, 0.010, 82.0, 85.0), (35.0, 0.022, 28.0, 28.0), (35.0, 0.022, 33.0, 35.0)])
+def test_the_box_replaces_a_restart_that_turned_clearly_further(model, samples, monkeypatch, restart_yaw,
+                                                                restart_residual, box_yaw, kept_yaw):
+    """Scripted, the frame before's residual 0.020 and the box's cascade's 0.030 (so the residual alone always
+    keeps the restart). Beyond profile the box's cascade always runs; below it, only when the restart's residual
+    grew (0.022). Either way it replaces a restart whose |yaw| is PROFILE_DISAGREE degrees or more further round
+    (20 or 7 degrees here), not one within a few degrees of it (3 or 2); without ``turn_check`` (a detector
+    candidate's second look) it never does."""
+    assert PROFILE_YAW < 85.0 and 3.0 < PROFILE_DISAGREE < 7.0
     aligner, s, box, previous = _restart_from_a_previous_frame(model, samples)
     real = Aligner._stages
 
     def scripted(self, prepared, cbox, stages, st):
         *run, _ = real(self, prepared, cbox, stages, st)
         warm = len(stages) == WARM_STAGES
-        st.camera = dataclasses.replace(st.camera, yaw=np.radians(85.0 if warm else box_yaw))
-        return (*run, 0.010 if warm else 0.030)
+        st.camera = dataclasses.replace(st.camera, yaw=np.radians(restart_yaw if warm else box_yaw))
+        return (*run, restart_residual if warm else 0.030)
 
     monkeypatch.setattr(Aligner, "_stages", scripted)
     got = aligner.align_checked(s.image, box[None], previous=[previous], turn_check=True)[0]
     assert got.pose.yaw_deg == pytest.approx(kept_yaw)
-    assert got.residual == (0.030 if kept_yaw == box_yaw else 0.010)
+    assert got.residual == (0.030 if kept_yaw == box_yaw else restart_residual)
     unchecked = aligner.align_checked(s.image, box[None], previous=[previous])[0]  # a candidate's second look
-    assert unchecked.pose.yaw_deg == pytest.approx(85.0) and unchecked.residual == 0.010
+    assert unchecked.pose.yaw_deg == pytest.approx(restart_yaw) and unchecked.residual == restart_residual
 
 
 def test_bad_boxes_are_refused(model, samples):

@@ -35,6 +35,8 @@ from dffkit.alignment.candidates import accepted, best_first, distinct, judge as
 from dffkit.alignment.geometry import CascadeState, ShapeBasis, init_camera, project_points, stage_update
 from dffkit.alignment.refine import point_uncertainty, refine_conventions, refine_points, uncertainty_features
 from dffkit.alignment.regressors import Regressors
+from dffkit.alignment.restart import (PROFILE_DISAGREE, PROFILE_YAW, RESTART_MARGIN, WARM_STAGES, box_run_needed,
+                                      box_run_wins)
 from dffkit.alignment.result import Alignment, Pose
 from dffkit.alignment.verdict import face_probability, verdict_features
 from dffkit.boxes import box_size, check_box, crop_affine, square_crop, to_crop, to_image, warp_crop
@@ -47,41 +49,6 @@ from dffkit.threads import BlasLimit
 
 __all__ = ["Alignment", "Aligner", "Pose", "PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "WARM_STAGES", "align",
            "align_all", "default_aligner", "point_features", "crop_box"]
-
-#: Stages a restart from the previous frame's camera and shape runs (the last ones: learned on starts near
-#: the truth). A one-off check on the tracking chapter's default sequences (tracker NME on the yaw sweep,
-#: per-frame alignment in the true box 3.12 %): restarting from the box alone 3.46 %; also from the camera
-#: and shape with 2 stages 3.19 % (1 stage 3.46 %), keeping the restart whenever its residual is no larger
-#: than the frame before's, else the smaller residual of the two; at 60-90 degrees of yaw 3.90 % against
-#: 4.76 % from the box alone (true box 4.21 %). Always running both and keeping the smaller residual gave
-#: 3.19 % too, at 24 frames/s against 30.
-WARM_STAGES = 2
-
-#: When a restart's residual grew, the cascade from the box replaces it only with a residual under this share of
-#: the restart's. On a still face the residual moves by a median 8 % from frame to frame on noise alone (its
-#: spread 12 % of its mean; a one-off check on the still stretches of ``benchmarks/track_heldout.py``'s 18
-#: sequences), and the two starts settle about 0.5-1 % of the box apart, so that keeping whichever is smaller
-#: switches between them and the face jumps. ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core
-#: AMD EPYC; 21 held-out faces, 42 sequences; a new track settled on its first frame in both,
-#: ``Tracker._settled``), 1.0 -> 0.9: unfiltered still jitter at or under 1 % of the box in 31 -> 34 sequences,
-#: median 0.813 -> 0.758 % (9 faces) and 0.513 -> 0.464 % (12 others), mean NME 4.507 -> 4.542 and
-#: 4.290 -> 4.250 %.
-RESTART_MARGIN = 0.9
-
-#: Beyond this |yaw| (degrees) a restart also runs the cascade from the box, and takes it when its |yaw| is
-#: :data:`PROFILE_DISAGREE` degrees or more less extreme. Towards profile a restart can settle in a wrong state
-#: that agrees with itself: yaw too large, so that the far side's points count as hidden and their evidence is
-#: not seen (a one-off probe on the tracking chapter's face at true yaws of 63-79 degrees: 82-88 from the restart,
-#: landmarks 11-16 % of the box off, against 8-10 % from a widened box). Its residual and its verdict are the better
-#: of the two there, so neither can choose; the cascade from the box starts frontal and sees every point.
-#: ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core AMD EPYC), before -> this rule with the restart
-#: box scaled by yaw (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces, yaw-sweep
-#: NME 4.717 -> 4.597 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst bins
-#: 1.16 / 1.24 / 1.45 -> 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22)
-#: 4.509 -> 4.361 %, 5 -> 6, worst 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. One more cascade per frame beyond
-#: 60 degrees: frames/s on three sequences within noise (26.1 / 28.8 / 15.3 before, 25.0 / 29.4 / 16.4 after).
-PROFILE_YAW = 60.0
-PROFILE_DISAGREE = 15.0
 
 
 def crop_box(landmark_box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,8 +157,8 @@ class Aligner:
         box's crop). When that ends with a last-stage residual (:attr:`Alignment.residual`) no larger than the
         previous alignment's (and, with ``turn_check``, a |yaw| under :data:`PROFILE_YAW`), it is kept;
         otherwise the cascade also runs from the box, and replaces it when its residual is under
-        :data:`RESTART_MARGIN` times the restart's, or (``turn_check``, beyond :data:`PROFILE_YAW`) when its
-        |yaw| is :data:`PROFILE_DISAGREE` degrees less extreme. A tracker following its faces sets
+        :data:`RESTART_MARGIN` times the restart's, or (``turn_check``) when its |yaw| is :data:`PROFILE_DISAGREE`
+        degrees less extreme (:mod:`dffkit.alignment.restart`). A tracker following its faces sets
         ``turn_check``; a second look at a detector's candidate does not (there a less extreme yaw can make a
         lamp look like a face)."""
         arr = np.asarray(landmark_boxes, np.float64)
@@ -247,12 +214,10 @@ class Aligner:
             k, shift = crop_affine(crop, self.reg.size)
             warm = CascadeState(previous.camera.mapped(k, shift), np.r_[previous.p_id, previous.p_exp].astype(np.float64))
             run = self._stages(prepared, cbox, stages[-WARM_STAGES:], warm)
-            warm_yaw = abs(np.degrees(warm.camera.yaw))
-            turned = turn_check and warm_yaw > PROFILE_YAW
-            if run[-1] > previous.residual or turned:  # the box's start too (see the constants)
+            warm_yaw = float(np.degrees(warm.camera.yaw))
+            if box_run_needed(run[-1], previous.residual, warm_yaw, turn_check):  # (dffkit.alignment.restart)
                 cold = self._stages(prepared, cbox, stages, st)
-                less_extreme = turned and warm_yaw - abs(np.degrees(st.camera.yaw)) > PROFILE_DISAGREE
-                if less_extreme or cold[-1] < RESTART_MARGIN * run[-1]:
+                if box_run_wins(run[-1], cold[-1], warm_yaw, float(np.degrees(st.camera.yaw)), turn_check):
                     run, warm = cold, st
             st = warm
         if run is None:
