@@ -27,10 +27,11 @@
 #   residual than the frame before, from the box too, which replaces it only with a clearly smaller residual
 #   (under 0.9 times: a still face's residual moves by a median 8 % from frame to frame on noise alone, in a
 #   one-off check on the held-out sequences, and switching between the two makes it jump); beyond 60 degrees
-#   of yaw the box's cascade always runs too (a restart can settle in a wrong state that agrees with itself,
-#   the yaw too large and the far side's points hidden, whose residual and verdict both look better); and
-#   whenever the box's cascade ran, it replaces a restart whose yaw is 5 degrees or more further round, as a
-#   restart lags a face turning back to frontal ({mod}`dffkit.alignment.restart`);
+#   of yaw the box's cascade always runs too, and replaces a restart whose yaw is 15 degrees or more further
+#   round (a restart can settle in a wrong state that agrees with itself, the yaw too large and the far side's
+#   points hidden, whose residual and verdict both look better); below 60 degrees, when it ran, it replaces a
+#   restart 5 degrees or more further round, as a restart lags a face turning back to frontal
+#   ({mod}`dffkit.alignment.restart`);
 #   a new track is restarted so once on its own first frame, for the same reason; beyond 45 degrees a face
 #   whose verdict is doubtful (under 0.9) is aligned afresh in its box grown by 1.2, on its own crop, and the
 #   look wins when its verdict is 0.05 higher (a track can shrink onto part of a profile,

@@ -15,6 +15,7 @@ from conftest import shared
 import dffkit
 from dffkit import DffkitError
 from dffkit.alignment.cascade import PROFILE_DISAGREE, PROFILE_YAW, RESTART_MARGIN, WARM_STAGES, Aligner
+from dffkit.alignment.restart import TURN_DISAGREE
 from dffkit.alignment.geometry import zbuffer_visibility
 from dffkit.alignment.learn import train_regressors
 from dffkit.alignment.regressors import Regressors
@@ -137,15 +138,15 @@ def test_the_box_replaces_a_restart_whose_residual_grew_only_when_clearly_better
 
 
 @pytest.mark.parametrize("restart_yaw, restart_residual, box_yaw, kept_yaw", [
-    (85.0, 0.010, 65.0, 65.0), (85.0, 0.010, 82.0, 85.0), (35.0, 0.022, 28.0, 28.0), (35.0, 0.022, 33.0, 35.0)])
+    (85.0, 0.010, 65.0, 65.0), (85.0, 0.010, 75.0, 85.0), (35.0, 0.022, 28.0, 28.0), (35.0, 0.022, 33.0, 35.0)])
 def test_the_box_replaces_a_restart_that_turned_clearly_further(model, samples, monkeypatch, restart_yaw,
                                                                 restart_residual, box_yaw, kept_yaw):
     """Scripted, the frame before's residual 0.020 and the box's cascade's 0.030 (so the residual alone always
-    keeps the restart). Beyond profile the box's cascade always runs; below it, only when the restart's residual
-    grew (0.022). Either way it replaces a restart whose |yaw| is PROFILE_DISAGREE degrees or more further round
-    (20 or 7 degrees here), not one within a few degrees of it (3 or 2); without ``turn_check`` (a detector
+    keeps the restart). Beyond profile the box's cascade always runs and replaces a restart 20 degrees further
+    round, not one 10 further (PROFILE_DISAGREE); below it, it runs when the restart's residual grew (0.022) and
+    replaces a restart 7 degrees further round, not 2 (TURN_DISAGREE); without ``turn_check`` (a detector
     candidate's second look) it never does."""
-    assert PROFILE_YAW < 85.0 and 3.0 < PROFILE_DISAGREE < 7.0
+    assert PROFILE_YAW < 85.0 and 10.0 < PROFILE_DISAGREE < 20.0 and 3.0 < TURN_DISAGREE < 7.0
     aligner, s, box, previous = _restart_from_a_previous_frame(model, samples)
     real = Aligner._stages
 

@@ -157,8 +157,9 @@ class Aligner:
         box's crop). When that ends with a last-stage residual (:attr:`Alignment.residual`) no larger than the
         previous alignment's (and, with ``turn_check``, a |yaw| under :data:`PROFILE_YAW`), it is kept;
         otherwise the cascade also runs from the box, and replaces it when its residual is under
-        :data:`RESTART_MARGIN` times the restart's, or (``turn_check``) when its |yaw| is :data:`PROFILE_DISAGREE`
-        degrees less extreme (:mod:`dffkit.alignment.restart`). A tracker following its faces sets
+        :data:`RESTART_MARGIN` times the restart's, or (``turn_check``) when its |yaw| is
+        :data:`~dffkit.alignment.restart.TURN_DISAGREE` degrees less extreme (:data:`PROFILE_DISAGREE` beyond
+        :data:`PROFILE_YAW`; :mod:`dffkit.alignment.restart`). A tracker following its faces sets
         ``turn_check``; a second look at a detector's candidate does not (there a less extreme yaw can make a
         lamp look like a face)."""
         arr = np.asarray(landmark_boxes, np.float64)

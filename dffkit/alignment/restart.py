@@ -11,7 +11,8 @@ update at the final state over the box size) and yaws (degrees).
 
 from __future__ import annotations
 
-__all__ = ["PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "WARM_STAGES", "box_run_needed", "box_run_wins"]
+__all__ = ["PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "TURN_DISAGREE", "WARM_STAGES", "box_run_needed",
+           "box_run_wins"]
 
 #: Stages a restart from the previous frame's camera and shape runs (the last ones: learned on starts near
 #: the truth). A one-off check on the tracking chapter's default sequences (tracker NME on the yaw sweep,
@@ -33,35 +34,37 @@ WARM_STAGES = 2
 #: 4.290 -> 4.250 %.
 RESTART_MARGIN = 0.9
 
-#: Beyond this |yaw| (degrees) a tracker's restart always runs the cascade from the box too. Towards profile a
-#: restart can settle in a wrong state that agrees with itself: yaw too large, so that the far side's points count
-#: as hidden and their evidence is not seen (a one-off probe on the tracking chapter's face at true yaws of 63-79
-#: degrees: 82-88 from the restart, landmarks 11-16 % of the box off, against 8-10 % from a widened box). Its
-#: residual and its verdict are the better of the two there, so neither can choose; the cascade from the box starts
-#: frontal and sees every point. ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core AMD EPYC),
-#: before -> this rule (with a 15-degree :data:`PROFILE_DISAGREE`, applied beyond this yaw only) and the restart
-#: box scaled by yaw (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces, yaw-sweep
-#: NME 4.717 -> 4.597 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst bins
-#: 1.16 / 1.24 / 1.45 -> 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22)
+#: Beyond this |yaw| (degrees) a tracker's restart always runs the cascade from the box too, and the box's cascade
+#: replaces it when its |yaw| is :data:`PROFILE_DISAGREE` degrees or more less extreme. Towards profile a restart
+#: can settle in a wrong state that agrees with itself: yaw too large, so that the far side's points count as hidden
+#: and their evidence is not seen (a one-off probe on the tracking chapter's face at true yaws of 63-79 degrees:
+#: 82-88 from the restart, landmarks 11-16 % of the box off, against 8-10 % from a widened box). Its residual and its
+#: verdict are the better of the two there, so neither can choose; the cascade from the box starts frontal and sees
+#: every point. ``benchmarks/track_heldout.py``'s measures (one-off runs, 2-core AMD EPYC), before -> this rule with
+#: the restart box scaled by yaw (:attr:`~dffkit.alignment.regressors.Regressors.restart_by_yaw`): on its 9 faces,
+#: yaw-sweep NME 4.717 -> 4.597 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 2 -> 5, worst
+#: bins 1.16 / 1.24 / 1.45 -> 1.16 / 1.19 / 1.46; on 12 other held-out faces (test images 0, 2, ..., 22)
 #: 4.509 -> 4.361 %, 5 -> 6, worst 1.47 / 1.25 / 1.30 -> 1.21 / 1.22 / 1.16. One more cascade per frame beyond
 #: 60 degrees: frames/s on three sequences within noise (26.1 / 28.8 / 15.3 before, 25.0 / 29.4 / 16.4 after).
 PROFILE_YAW = 60.0
+PROFILE_DISAGREE = 15.0
 
-#: When the cascade from the box ran for a tracker, it replaces the restart whose |yaw| is this many degrees or
-#: more further round than its own, whatever the residuals, at any yaw. A restart lags a turning face: its last two
-#: stages were learned on starts near the truth, so they make small steps. Returning to frontal, the restart's yaw
-#: trailed the truth by 5-13 degrees in a one-off probe (held-out test image 15, frames 83-87 of its yaw sweep:
-#: restart 39.6 / 35.6 / 19.2 / 17.3 degrees against true 26.9 / 22.9 / 14.7 / 10.5, the box's cascade 11.5 at
-#: frame 87), with residuals no larger than the box's, so the residual margin alone kept it. It was 15 degrees, and
-#: beyond :data:`PROFILE_YAW` only, before. ``benchmarks/track_heldout.py``'s sequences (one-off A/B runs of the
-#: tracker, 2-core AMD EPYC), 15 beyond 60 degrees -> 5 at every yaw: on the 12 faces it was checked on (test
-#: images 0, 2, ..., 22; 3 degrees was tried there too: 9 faces but still jitter rose, median 0.406 -> 0.449 %),
-#: yaw-sweep NME 4.271 -> 4.193 %, faces within 1.1 x per-frame true-box alignment in every |yaw| bin 7 -> 8,
-#: worst bins 1.17 / 1.27 / 1.13 -> 1.14 / 1.11 / 1.09; on the 9 faces the benchmark reports (test images 1, 3, ...,
-#: 17, where 5 was the first value tried and 10 the second: 5 faces, and a third track id on a two-person sweep)
-#: 4.405 -> 4.418 %, 6 -> 8, worst 1.16 / 1.24 / 1.16 -> 1.12 / 1.21 / 1.14. Still-stretch jitter, track ids and
-#: frames without a face unchanged on all 42 sequences.
-PROFILE_DISAGREE = 5.0
+#: Up to :data:`PROFILE_YAW`, when the cascade from the box ran for a tracker (the restart's residual grew), it
+#: replaces a restart whose |yaw| is this many degrees or more further round than its own, whatever the residuals.
+#: A restart lags a turning face: its last two stages were learned on starts near the truth, so they take small
+#: steps. Turning back to frontal, the restart's yaw trailed the truth by 5-13 degrees in a one-off probe (held-out
+#: test image 15, frames 83-87 of its yaw sweep: restart 39.6 / 35.6 / 19.2 / 17.3 degrees against true
+#: 26.9 / 22.9 / 14.7 / 10.5; at frame 87 the box's cascade 11.5), with residuals no larger than the box's, so the
+#: residual margin kept it. One-off A/B runs of the tracker on ``benchmarks/track_heldout.py``'s sequences (2-core
+#: AMD EPYC), without -> with: 9 faces (test images 1, 3, ..., 17) yaw-sweep NME 4.405 -> 4.412 %, faces within
+#: 1.1 x per-frame true-box alignment in every |yaw| bin 6 -> 7, worst bins 1.16 / 1.24 / 1.16 -> 1.16 / 1.24 /
+#: 1.16; 12 faces (test images 0, 2, ..., 22) 4.271 -> 4.244 %, 7 -> 8, worst 1.17 / 1.27 / 1.13 -> 1.13 / 1.17 /
+#: 1.15. Still-stretch jitter, track ids and frames without a face unchanged on all 42 sequences. The same 5
+#: degrees at every yaw (replacing the 15 beyond profile) gave 8 and 8 faces, but on the real stage clip of
+#: ``benchmarks/track_real.py`` it swapped a confident profile (restart -86 degrees, verdict 0.66) for the box's
+#: -74 (verdict 0.15), and the track was lost on the next frame; 10 degrees gave 5 faces and a third track id on a
+#: two-person sweep; 3 degrees (12 faces) raised still jitter (median 0.406 -> 0.449 %).
+TURN_DISAGREE = 5.0
 
 
 def box_run_needed(restart_residual: float, previous_residual: float, restart_yaw_deg: float,
@@ -88,8 +91,8 @@ def box_run_needed(restart_residual: float, previous_residual: float, restart_ya
 def box_run_wins(restart_residual: float, box_residual: float, restart_yaw_deg: float, box_yaw_deg: float,
                  turn_check: bool) -> bool:
     """Whether the cascade from the box replaces the restart: for a tracker (``turn_check``), when the restart's
-    |yaw| is :data:`PROFILE_DISAGREE` degrees or more further round; else when the box's residual is under
-    :data:`RESTART_MARGIN` times the restart's.
+    |yaw| is further round than the box's by :data:`TURN_DISAGREE` degrees or more (:data:`PROFILE_DISAGREE` beyond
+    :data:`PROFILE_YAW`); else when the box's residual is under :data:`RESTART_MARGIN` times the restart's.
 
     Args:
         restart_residual, box_residual: the two runs' last-stage residuals (fractions of the box).
@@ -103,6 +106,9 @@ def box_run_wins(restart_residual: float, box_residual: float, restart_yaw_deg: 
         (True, False)
         >>> box_run_wins(0.015, 0.020, -35.0, 32.0, True)  # 3 degrees: within the noise
         False
+        >>> box_run_wins(0.015, 0.020, 85.0, 75.0, True), box_run_wins(0.015, 0.020, 85.0, 65.0, True)
+        (False, True)
     """
-    further_round = abs(restart_yaw_deg) - abs(box_yaw_deg) > PROFILE_DISAGREE
+    limit = PROFILE_DISAGREE if abs(restart_yaw_deg) > PROFILE_YAW else TURN_DISAGREE
+    further_round = abs(restart_yaw_deg) - abs(box_yaw_deg) > limit
     return (turn_check and further_round) or box_residual < RESTART_MARGIN * restart_residual
