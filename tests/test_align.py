@@ -14,11 +14,11 @@ from conftest import shared
 
 import dffkit
 from dffkit import DffkitError
-from dffkit.alignment.cascade import PROFILE_DISAGREE, PROFILE_YAW, RESTART_MARGIN, WARM_STAGES, Aligner
+from dffkit.alignment.cascade import Aligner
 from dffkit.alignment.geometry import zbuffer_visibility
 from dffkit.alignment.learn import train_regressors
 from dffkit.alignment.regressors import Regressors
-from dffkit.alignment.restart import TURN_DISAGREE
+from dffkit.alignment.restart import PROFILE_DISAGREE, PROFILE_YAW, RESTART_MARGIN, TURN_DISAGREE, WARM_STAGES
 from dffkit.boxes import landmark_box
 from dffkit.data.photos import default_images, list_images
 from dffkit.data.sources import fit_sources

@@ -154,14 +154,11 @@ class Aligner:
 
         ``previous``: per box, the same face's alignment in the frame before (a tracker's), or None. The
         cascade then first restarts from its camera and shape (its last :data:`WARM_STAGES` stages, on the
-        box's crop). When that ends with a last-stage residual (:attr:`Alignment.residual`) no larger than the
-        previous alignment's (and, with ``turn_check``, a |yaw| under :data:`PROFILE_YAW`), it is kept;
-        otherwise the cascade also runs from the box, and replaces it when its residual is under
-        :data:`RESTART_MARGIN` times the restart's, or (``turn_check``) when its |yaw| is
-        :data:`~dffkit.alignment.restart.TURN_DISAGREE` degrees less extreme (:data:`PROFILE_DISAGREE` beyond
-        :data:`PROFILE_YAW`; :mod:`dffkit.alignment.restart`). A tracker following its faces sets
-        ``turn_check``; a second look at a detector's candidate does not (there a less extreme yaw can make a
-        lamp look like a face)."""
+        box's crop). Whether the cascade also runs from the box, and whether that replaces the restart, is
+        :mod:`dffkit.alignment.restart`'s to say (:func:`~dffkit.alignment.restart.box_run_needed`,
+        :func:`~dffkit.alignment.restart.box_run_wins`: on the last-stage residuals, :attr:`Alignment.residual`,
+        and the yaws). A tracker following its faces sets ``turn_check``; a second look at a detector's
+        candidate does not (there a less extreme yaw can make a lamp look like a face)."""
         arr = np.asarray(landmark_boxes, np.float64)
         if arr.ndim != 2 or arr.shape[1] != 4:
             raise DffkitError(f"landmark boxes must be (K, 4) x0, y0, x1, y1, got shape {arr.shape}")
@@ -216,7 +213,7 @@ class Aligner:
             warm = CascadeState(previous.camera.mapped(k, shift), np.r_[previous.p_id, previous.p_exp].astype(np.float64))
             run = self._stages(prepared, cbox, stages[-WARM_STAGES:], warm)
             warm_yaw = float(np.degrees(warm.camera.yaw))
-            if box_run_needed(run[-1], previous.residual, warm_yaw, turn_check):  # (dffkit.alignment.restart)
+            if box_run_needed(run[-1], previous.residual, warm_yaw, turn_check):
                 cold = self._stages(prepared, cbox, stages, st)
                 if box_run_wins(run[-1], cold[-1], warm_yaw, float(np.degrees(st.camera.yaw)), turn_check):
                     run, warm = cold, st

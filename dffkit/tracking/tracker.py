@@ -272,7 +272,7 @@ class Tracker:
         started in a detector's box and one restarted by the tracker settle at slightly different places, so
         that without this a still face jumps on its second frame (the chapter's face: by 3.2 % of its box,
         against 0.5-1.3 % between later frames). ``benchmarks/track_heldout.py``'s measures, one-off runs on a
-        2-core AMD EPYC with :data:`~dffkit.alignment.cascade.RESTART_MARGIN` at 1.0, without -> with: on 12
+        2-core AMD EPYC with :data:`~dffkit.alignment.restart.RESTART_MARGIN` at 1.0, without -> with: on 12
         held-out faces it was chosen on (test images 0, 2, ..., 22), unfiltered still jitter median 0.575 ->
         0.513 % of the box, with the filter 0.158 -> 0.122 % (at or under 0.3 % in 18 -> 21 of 24 sequences),
         mean NME 4.275 -> 4.290 %; on its own 9 faces 0.915 -> 0.813 %, 0.215 -> 0.190 % (13 -> 15 of 18),
