@@ -152,7 +152,7 @@ class Aligner:
         """:meth:`align_many` on an image already converted to (H, W, 3) RGB uint8 (by
         :func:`dffkit.images.to_rgb_uint8`), for callers that convert it once for several uses.
 
-        ``previous``: per box, the same face's alignment in the frame before (a tracker's), or None. The
+        ``previous``: per box, the same face's alignment in an earlier frame (a tracker's keyframe), or None. The
         cascade then first restarts from its camera and shape (its last :data:`WARM_STAGES` stages, on the
         box's crop). Whether the cascade also runs from the box, and whether that replaces the restart, is
         :mod:`dffkit.alignment.restart`'s to say (:func:`~dffkit.alignment.restart.box_run_needed`,

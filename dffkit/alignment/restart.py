@@ -1,12 +1,13 @@
-"""Restarting the cascade from a tracked face's previous frame: when to run it from the box as well, and which to keep.
+"""Restarting the cascade from a tracked face's earlier frame: when to run it from the box as well, and which to keep.
 
-A tracker hands :meth:`dffkit.alignment.cascade.Aligner.align_checked` the same face's alignment in the frame
-before. The cascade then first restarts from that alignment's camera and shape (its last :data:`WARM_STAGES`
-stages). The restart is fast and steady, but it lags a turning face and, towards profile, can settle in a wrong
-state that agrees with itself. So the cascade also runs from the box (from the mean shape under a frontal
-camera, every stage) when :func:`box_run_needed` says so, and replaces the restart when :func:`box_run_wins` says
-so. Both are pure rules on residuals (:attr:`~dffkit.alignment.result.Alignment.residual`: the last stage's
-update at the final state over the box size) and yaws (degrees).
+A tracker hands :meth:`dffkit.alignment.cascade.Aligner.align_checked` the same face's alignment in an earlier
+frame (its keyframe, :mod:`dffkit.tracking.restarts`: the frame before, unless the face has barely moved since).
+The cascade then first restarts from that alignment's camera and shape (its last :data:`WARM_STAGES` stages).
+The restart is fast and steady, but it lags a turning face and, towards profile, can settle in a wrong state that
+agrees with itself. So the cascade also runs from the box (from the mean shape under a frontal camera, every
+stage) when :func:`box_run_needed` says so, and replaces the restart when :func:`box_run_wins` says so. Both are
+pure rules on residuals (:attr:`~dffkit.alignment.result.Alignment.residual`: the last stage's update at the final
+state over the box size) and yaws (degrees).
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ TURN_DISAGREE = 5.0
 
 def box_run_needed(restart_residual: float, previous_residual: float, restart_yaw_deg: float,
                    turn_check: bool) -> bool:
-    """Whether the cascade from the box runs too: the restart's residual grew over the frame before's, or (for a
+    """Whether the cascade from the box runs too: the restart's residual grew over the earlier frame's, or (for a
     tracker, ``turn_check``) the restart ended beyond :data:`PROFILE_YAW`.
 
     Args:
         restart_residual: the restart's last-stage residual (fraction of the box).
-        previous_residual: the frame before's.
+        previous_residual: the earlier frame's (the one restarted from).
         restart_yaw_deg: the restart's yaw, degrees.
         turn_check: the caller is a tracker following its faces (a second look at a detector's candidate is not:
             there a less extreme yaw can make a lamp look like a face).

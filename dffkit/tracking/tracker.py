@@ -1,11 +1,12 @@
 """Tracking faces through a video with the DFF cascade: the alignment decides whether the face is still there.
 
 Each frame, every live track is aligned from the box of its previous frame's landmarks (the 3D convention's
-68 points, hidden ones included, as the cascade was trained to start from; smoothed from frame to frame by a
-One-Euro filter, :data:`RESTART_SMOOTHING`, so that landmark noise is not fed back into the next crop; scaled by
-the regressors' ``restart_scale``, which undoes the cascade's small systematic shrink of a box so that a still face is a
-fixed point), first from its previous frame's camera and shape on that box's crop, and from the box alone too
-when that restart's residual grew (:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``);
+68 points, hidden ones included, as the cascade was trained to start from; smoothed from frame to frame, and held
+while it barely moves, so that landmark noise is not fed back into the next crop: :mod:`dffkit.tracking.restarts`;
+scaled by the regressors' ``restart_scale``, which undoes the cascade's small systematic shrink of a box), first
+from its keyframe's camera and shape on that box's crop (the last frame where the face had moved clearly: a still
+face's noise does not accumulate), and from the box alone too when that restart's residual grew
+(:meth:`dffkit.alignment.cascade.Aligner.align_checked`'s ``previous``);
 a face turned far with a doubtful verdict, afresh in a larger box too (:func:`~dffkit.tracking.looks.second_look`).
 A new track's first alignment is restarted so once on its own frame (:meth:`Tracker._settled`), so that a still
 face does not jump on its second frame.
@@ -67,6 +68,7 @@ from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, i
 from dffkit.tracking.looks import second_look
 from dffkit.tracking.overlaps import lost_of_two, on_head, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
+from dffkit.tracking.restarts import RESTART_SMOOTHING, held_box, renewed
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail, verdict_collapsed
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
@@ -113,16 +115,6 @@ class TrackedFrame:
     candidates: int = 0
 
 
-#: The One-Euro settings that smooth a track's restart box (its landmarks' box, from frame to frame; not the
-#: output, which :class:`Tracker`'s ``filter`` smooths). The cascade is not exactly contractive, so a restart
-#: from the raw box of the last frame's landmarks feeds their noise back into the next crop; smoothed, a still
-#: face restarts from a still box. ``benchmarks/track_heldout.py`` on 18 held-out sequences (9 faces; yaw
-#: sweep and drift each), against the raw box the runs before: unfiltered still-stretch jitter at or under 1 %
-#: of the box in 15 sequences against 7 (median 0.79 % against 1.07 %), with the CLI's output filter median
-#: 0.19 % against 0.21 %, lag unchanged (1 frame); tracking NME 4.32 against 4.28 % on the first six faces and
-#: 4.15 against 4.03 % on the other three, and the worst yaw bin against per-frame true-box alignment 1.24
-#: against 1.18 (a single sequence moves by up to about 0.5 points under any change of the restart).
-RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
 
 #: The landmark boxes a track keeps of its last frames (1 s at 25 frames/s): a face coming back where the track
@@ -144,13 +136,15 @@ class _Track:
     shot_number: int = 0  # the shot it was last seen in (the tracker counts the cuts)
     views: FaceViews = field(default_factory=FaceViews)  # its latest recognisable views (dffkit.tracking.identity)
     places: deque = field(default_factory=lambda: deque(maxlen=PLACES))  # its last PLACES landmark boxes
+    key: Alignment = field(init=False)  # the keyframe the next frame restarts from (dffkit.tracking.restarts)
+    held: np.ndarray | None = None  # (4,) the restart box its last crop was cut around (held_box)
 
     def remember(self, image: np.ndarray, index: int) -> None:
         """Keep this frame's view of the face if it can be recognised (:meth:`FaceViews.add`)."""
         self.views.add(image, self.alignment.landmarks_2d, self.alignment.pose.yaw_deg, index)
 
     def __post_init__(self) -> None:
-        self.box = self._place(self.alignment)
+        self.box, self.key = self._place(self.alignment), self.alignment
 
     def _place(self, a: Alignment) -> np.ndarray:
         """Keep ``a``'s landmark box among the track's places; return it smoothed."""
@@ -161,7 +155,12 @@ class _Track:
     def moved_to(self, a: Alignment) -> None:
         before, after = self.box, self._place(a)
         self.motion = (after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2
-        self.alignment, self.box = a, after
+        self.alignment, self.box, self.key = a, after, renewed(self.key, a)
+
+    def hold(self, box: np.ndarray) -> np.ndarray:
+        """The restart box to crop this frame: the last one while ``box`` is within reach of it (held_box)."""
+        self.held = held_box(self.held, box)
+        return self.held
 
     def was_at(self, box: np.ndarray) -> bool:
         """Whether ``box`` (4,) lies where this track was in one of its last :data:`PLACES` frames (same_place)."""
@@ -300,8 +299,8 @@ class Tracker:
         landed on one face, the one :func:`~dffkit.tracking.overlaps.lost_of_two` names. Returns the ids lost."""
         if not self._tracks:
             return []
-        starts = np.array([self.restart_box(t.alignment, t.motion, t.box) for t in self._tracks])
-        previous = [t.alignment for t in self._tracks]
+        starts = np.array([t.hold(self.restart_box(t.alignment, t.motion, t.box)) for t in self._tracks])
+        previous = [t.key for t in self._tracks]
         try:
             aligned = self.aligner.align_checked(img, starts, previous=previous, turn_check=True)
             aligned = [second_look(self.aligner, img, b, a) for b, a in zip(starts, aligned)]
