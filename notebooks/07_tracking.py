@@ -26,7 +26,8 @@
 #   first from its keyframe's camera and shape through the last two stages (the keyframe is the frame before,
 #   unless the face has moved by less than 3 % of its box since the last keyframe; the crop, likewise, stays
 #   where it was while its box moves by less than 2 %: restarted from the frame just before on a crop that
-#   follows it, a still face's noise would walk, {mod}`dffkit.tracking.restarts`), and, when that ends with a
+#   follows it, a still face's noise would walk; beyond 60 degrees of yaw neither is held,
+#   {mod}`dffkit.tracking.restarts`), and, when that ends with a
 #   larger residual than the keyframe, from the box too, which replaces it only with a clearly smaller residual
 #   (under 0.9 times: a still face's residual moves by a median 8 % from frame to frame on noise alone, in a
 #   one-off check on the held-out sequences, and switching between the two makes it jump); beyond 60 degrees

@@ -118,6 +118,30 @@ def test_a_still_face_restarts_from_its_keyframe_in_a_held_crop_so_its_noise_doe
     assert held < 0.8 * still_jitter()
 
 
+def test_a_still_face_holds_its_keyframe_and_crop_but_a_face_beyond_profile_holds_neither():
+    from types import SimpleNamespace
+
+    from dffkit.tracking.tracker import RESTART_SMOOTHING, _Track
+
+    def at(shift: float, yaw: float) -> SimpleNamespace:  # a 100-pixel face moved by `shift` pixels
+        corners = np.array([[0.0, 0.0], [100.0, 100.0]]) + shift
+        return SimpleNamespace(landmarks=corners, pose=SimpleNamespace(yaw_deg=yaw))
+
+    box = np.array([0.0, 0.0, 100.0, 100.0])
+    for yaw, held in [(10.0, True), (-75.0, False)]:
+        t = _Track(0, at(0.0, yaw), None, RESTART_SMOOTHING.make(25))
+        first = t.alignment
+        t.moved_to(at(1.0, yaw))  # 1 % of the box: a still face's noise
+        t.hold(box)
+        crop = t.hold(box + 1.0)
+        assert (t.key is first) == held and (t.key is t.alignment) != held
+        assert np.array_equal(crop, box if held else box + 1.0)
+    t = _Track(0, at(0.0, 10.0), None, RESTART_SMOOTHING.make(25))
+    t.moved_to(at(1.0, 10.0))
+    t.moved_to(at(5.0, 10.0))  # 5 % of the box from the keyframe: a move, which renews it
+    assert t.key is t.alignment
+
+
 def test_the_restart_box_is_scaled_per_axis_by_the_regressors_table_at_the_alignments_yaw():
     from types import SimpleNamespace
 

@@ -91,7 +91,7 @@ def test_a_lost_track_was_at_the_places_of_its_last_frames_not_only_its_last():
     from dffkit.tracking.tracker import PLACES, RESTART_SMOOTHING, _Track
 
     def at(y: float) -> SimpleNamespace:  # a 100-pixel square face at height y
-        return SimpleNamespace(landmarks=np.array([[0.0, y], [100.0, y + 100.0]]))
+        return SimpleNamespace(landmarks=np.array([[0.0, y], [100.0, y + 100.0]]), pose=SimpleNamespace(yaw_deg=0.0))
 
     t = _Track(0, at(0.0), None, RESTART_SMOOTHING.make(25))
     for k in range(1, PLACES + 6):  # drifts 10 pixels a frame, 30 frames

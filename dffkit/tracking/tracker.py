@@ -68,7 +68,7 @@ from dffkit.tracking.identity import SAME_PERSON, SAME_PERSON_HERE, FaceViews, i
 from dffkit.tracking.looks import second_look
 from dffkit.tracking.overlaps import lost_of_two, on_head, same_face, same_place
 from dffkit.tracking.rejections import SURELY_NOT, NotFaces
-from dffkit.tracking.restarts import RESTART_SMOOTHING, held_box, renewed
+from dffkit.tracking.restarts import RESTART_SMOOTHING, held_box, renewed, turned
 from dffkit.tracking.shots import CUT_DIFFERENCE, is_cut, thumbnail, verdict_collapsed
 
 __all__ = ["RESTART_SMOOTHING", "TrackedFace", "TrackedFrame", "Tracker"]
@@ -115,8 +115,6 @@ class TrackedFrame:
     candidates: int = 0
 
 
-
-
 #: The landmark boxes a track keeps of its last frames (1 s at 25 frames/s): a face coming back where the track
 #: was in any of them is recognised at the looser :data:`~dffkit.tracking.identity.SAME_PERSON_HERE`, as a face
 #: turning away drifts before it is let go (``benchmarks/track_real.py``'s interview: the man at the right, lost
@@ -159,7 +157,7 @@ class _Track:
 
     def hold(self, box: np.ndarray) -> np.ndarray:
         """The restart box to crop this frame: the last one while ``box`` is within reach of it (held_box)."""
-        self.held = held_box(self.held, box)
+        self.held = box if turned(self.alignment) else held_box(self.held, box)
         return self.held
 
     def was_at(self, box: np.ndarray) -> bool:
