@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dffkit.alignment.restart import PROFILE_YAW
+from dffkit.alignment.result import Alignment
 from dffkit.boxes import box_size
 from dffkit.tracking.filters import Smoothing
 
@@ -37,7 +38,7 @@ __all__ = ["CROP_HOLD", "KEY_MOVE", "RESTART_SMOOTHING", "held_box", "landmark_m
 RESTART_SMOOTHING = Smoothing(min_cutoff=1.0, beta=5.0)
 
 #: A restart box within this share of the held one's size (its centre's shift, and its size's change as a log
-#: ratio) leaves the crop where it was (:func:`held_box`).
+#: ratio) leaves the crop where it was (:func:`held_box`); measured with :data:`KEY_MOVE`.
 CROP_HOLD = 0.02
 
 #: A face that moved by more than this share of its box (RMS over the 68 landmarks) from its keyframe makes its
@@ -86,7 +87,8 @@ def landmark_motion(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.sqrt(((after - before) ** 2).sum(1).mean()) / box_size(after))
 
 
-def renewed(key, alignment, move: float = KEY_MOVE, profile_yaw: float = PROFILE_YAW):
+def renewed(key: Alignment, alignment: Alignment, move: float = KEY_MOVE,
+            profile_yaw: float = PROFILE_YAW) -> Alignment:
     """The keyframe after ``alignment``: ``alignment`` itself where its landmarks moved by more than ``move`` of
     the box from the keyframe ``key``'s (:func:`landmark_motion`), or where it is turned beyond ``profile_yaw``
     degrees, else ``key``. Both are :class:`~dffkit.alignment.result.Alignment` (anything with ``landmarks``
@@ -103,8 +105,8 @@ def renewed(key, alignment, move: float = KEY_MOVE, profile_yaw: float = PROFILE
         >>> def at(shift, yaw=0.0):
         ...     return SimpleNamespace(landmarks=np.array([[0.0, 0.0], [100.0, 100.0]]) + shift,
         ...                            pose=SimpleNamespace(yaw_deg=yaw))
-        >>> key, near, far, turned = at(0.0), at(1.0), at(5.0), at(1.0, yaw=-75.0)
-        >>> renewed(key, near) is key, renewed(key, far) is far, renewed(key, turned) is turned
+        >>> key, near, far, profile = at(0.0), at(1.0), at(5.0), at(1.0, yaw=-75.0)
+        >>> renewed(key, near) is key, renewed(key, far) is far, renewed(key, profile) is profile
         (True, True, True)
     """
     if turned(alignment, profile_yaw):
@@ -112,7 +114,7 @@ def renewed(key, alignment, move: float = KEY_MOVE, profile_yaw: float = PROFILE
     return alignment if landmark_motion(key.landmarks, alignment.landmarks) > move else key
 
 
-def turned(alignment, profile_yaw: float = PROFILE_YAW) -> bool:
+def turned(alignment: Alignment, profile_yaw: float = PROFILE_YAW) -> bool:
     """Whether an alignment (anything with ``pose.yaw_deg``) is turned beyond ``profile_yaw`` degrees: then
     neither its crop nor its keyframe is held (:func:`renewed`).
 
