@@ -12,8 +12,8 @@ state over the box size) and yaws (degrees).
 
 from __future__ import annotations
 
-__all__ = ["PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "TURN_DISAGREE", "WARM_STAGES", "box_run_needed",
-           "box_run_wins"]
+__all__ = ["PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "TURN_DISAGREE", "WARM_STAGES", "beyond_profile",
+           "box_run_needed", "box_run_wins"]
 
 #: Stages a restart from the previous frame's camera and shape runs (the last ones: learned on starts near
 #: the truth). A one-off check on the tracking chapter's default sequences (tracker NME on the yaw sweep,
@@ -68,6 +68,16 @@ PROFILE_DISAGREE = 15.0
 TURN_DISAGREE = 5.0
 
 
+def beyond_profile(yaw_deg: float) -> bool:
+    """Whether a face at ``yaw_deg`` degrees is turned beyond :data:`PROFILE_YAW` (either way).
+
+    Example:
+        >>> beyond_profile(-75.0), beyond_profile(30.0)
+        (True, False)
+    """
+    return abs(float(yaw_deg)) > PROFILE_YAW
+
+
 def box_run_needed(restart_residual: float, previous_residual: float, restart_yaw_deg: float,
                    turn_check: bool) -> bool:
     """Whether the cascade from the box runs too: the restart's residual grew over the earlier frame's, or (for a
@@ -86,7 +96,7 @@ def box_run_needed(restart_residual: float, previous_residual: float, restart_ya
         >>> box_run_needed(0.010, 0.021, 70.0, True), box_run_needed(0.010, 0.021, 70.0, False)
         (True, False)
     """
-    return restart_residual > previous_residual or (turn_check and abs(restart_yaw_deg) > PROFILE_YAW)
+    return restart_residual > previous_residual or (turn_check and beyond_profile(restart_yaw_deg))
 
 
 def box_run_wins(restart_residual: float, box_residual: float, restart_yaw_deg: float, box_yaw_deg: float,
@@ -110,6 +120,6 @@ def box_run_wins(restart_residual: float, box_residual: float, restart_yaw_deg: 
         >>> box_run_wins(0.015, 0.020, 85.0, 75.0, True), box_run_wins(0.015, 0.020, 85.0, 65.0, True)
         (False, True)
     """
-    limit = PROFILE_DISAGREE if abs(restart_yaw_deg) > PROFILE_YAW else TURN_DISAGREE
+    limit = PROFILE_DISAGREE if beyond_profile(restart_yaw_deg) else TURN_DISAGREE
     further_round = abs(restart_yaw_deg) - abs(box_yaw_deg) > limit
     return (turn_check and further_round) or box_residual < RESTART_MARGIN * restart_residual

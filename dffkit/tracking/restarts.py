@@ -7,24 +7,25 @@ face shakes by more than one restart's noise. Three holds stop the walk:
 
 - the restart box comes from the track's landmark boxes smoothed from frame to frame (:data:`RESTART_SMOOTHING`);
 - the crop is **held** (:func:`held_box`): the last restart box is kept while the new one lies within
-  :data:`CROP_HOLD` of it, so that a still face's crop is the same pixels, up to the video's noise (not beyond
-  profile, :func:`turned`);
+  :data:`CROP_HOLD` of it, so that a still face's crop is the same pixels, up to the video's noise;
 - the restart starts from the track's **keyframe** (:func:`renewed`): the alignment at which the face had last
-  moved by more than :data:`KEY_MOVE` of its box from the keyframe before, or was turned beyond profile. On a still
-  face every frame is then one restart away from the same keyframe; on a moving face each frame becomes the next
-  one's keyframe.
+  moved by more than :data:`KEY_MOVE` of its box from the keyframe before. On a still face every frame is then one
+  restart away from the same keyframe; on a moving face each frame becomes the next one's keyframe.
+
+Neither the crop nor the keyframe is held for a face turned beyond profile (:func:`turned`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dffkit.alignment.restart import PROFILE_YAW
+from dffkit.alignment.restart import beyond_profile
 from dffkit.alignment.result import Alignment
 from dffkit.boxes import box_size
+from dffkit.metrics import jitter
 from dffkit.tracking.filters import Smoothing
 
-__all__ = ["CROP_HOLD", "KEY_MOVE", "RESTART_SMOOTHING", "held_box", "landmark_motion", "renewed", "turned"]
+__all__ = ["CROP_HOLD", "KEY_MOVE", "RESTART_SMOOTHING", "held_box", "renewed", "turned"]
 
 #: The One-Euro settings that smooth a track's restart box (its landmarks' box, from frame to frame; not the
 #: output, which :class:`~dffkit.tracking.tracker.Tracker`'s ``filter`` smooths). The cascade is not exactly
@@ -75,48 +76,33 @@ def held_box(held: np.ndarray | None, box: np.ndarray, tolerance: float = CROP_H
     return held if shift < tolerance and abs(float(np.log(box_size(box) / side))) < tolerance else box
 
 
-def landmark_motion(before: np.ndarray, after: np.ndarray) -> float:
-    """RMS distance between two (68, 2) landmark sets, over the size of ``after``'s box (a share of the box).
-
-    Example:
-        >>> x = np.array([[0.0, 0.0], [100.0, 100.0]])
-        >>> landmark_motion(x, x + [3.0, 4.0])
-        0.05
-    """
-    after = np.asarray(after, np.float64)
-    return float(np.sqrt(((after - before) ** 2).sum(1).mean()) / box_size(after))
-
-
-def renewed(key: Alignment, alignment: Alignment, move: float = KEY_MOVE,
-            profile_yaw: float = PROFILE_YAW) -> Alignment:
+def renewed(key: Alignment, alignment: Alignment, move: float = KEY_MOVE) -> Alignment:
     """The keyframe after ``alignment``: ``alignment`` itself where its landmarks moved by more than ``move`` of
-    the box from the keyframe ``key``'s (:func:`landmark_motion`), or where it is turned beyond ``profile_yaw``
-    degrees, else ``key``. Both are :class:`~dffkit.alignment.result.Alignment` (anything with ``landmarks``
-    (68, 2) and ``pose.yaw_deg``).
-
-    Towards profile a restart is fragile (:mod:`dffkit.alignment.restart`), and there the tracker runs the cascade
-    from the box every frame anyway: a profile face restarts from the frame before, on a crop that follows it
-    (:func:`turned`). Held there too, the keyframe and the crop lost ``benchmarks/track_real.py``'s pianist (in
-    profile at 70-80 degrees, moving slowly for two frames) 6 frames earlier: 18 of the shot's 62 frames against
-    24; the held crop alone, 2 frames earlier.
+    the box from the keyframe ``key``'s (RMS over the landmarks, over the size of ``alignment``'s box: the
+    :func:`~dffkit.metrics.jitter` of the two), else ``key``. Both are :class:`~dffkit.alignment.result.Alignment`
+    (anything with ``landmarks`` (68, 2)).
 
     Example:
         >>> from types import SimpleNamespace
-        >>> def at(shift, yaw=0.0):
-        ...     return SimpleNamespace(landmarks=np.array([[0.0, 0.0], [100.0, 100.0]]) + shift,
-        ...                            pose=SimpleNamespace(yaw_deg=yaw))
-        >>> key, near, far, profile = at(0.0), at(1.0), at(5.0), at(1.0, yaw=-75.0)
-        >>> renewed(key, near) is key, renewed(key, far) is far, renewed(key, profile) is profile
-        (True, True, True)
+        >>> def at(shift):
+        ...     return SimpleNamespace(landmarks=np.array([[0.0, 0.0], [100.0, 100.0]]) + shift)
+        >>> key, near, far = at(0.0), at(1.0), at(5.0)
+        >>> renewed(key, near) is key, renewed(key, far) is far
+        (True, True)
     """
-    if turned(alignment, profile_yaw):
-        return alignment
-    return alignment if landmark_motion(key.landmarks, alignment.landmarks) > move else key
+    x = np.stack([key.landmarks, alignment.landmarks]).astype(np.float64)
+    return alignment if jitter(x, np.full(2, box_size(x[1]))) > move else key
 
 
-def turned(alignment: Alignment, profile_yaw: float = PROFILE_YAW) -> bool:
-    """Whether an alignment (anything with ``pose.yaw_deg``) is turned beyond ``profile_yaw`` degrees: then
-    neither its crop nor its keyframe is held (:func:`renewed`).
+def turned(alignment: Alignment) -> bool:
+    """Whether an alignment (anything with ``pose.yaw_deg``) is turned beyond profile
+    (:func:`~dffkit.alignment.restart.beyond_profile`): then neither its crop nor its keyframe is held, and it
+    restarts from the frame before, on a crop that follows it.
+
+    Towards profile a restart is fragile (:mod:`dffkit.alignment.restart`), and there the tracker runs the cascade
+    from the box every frame anyway. Held there too, the keyframe and the crop lost ``benchmarks/track_real.py``'s
+    pianist (in profile at 70-80 degrees, moving slowly for two frames) 6 frames earlier: 18 of the shot's 62
+    frames against 24; the held crop alone, 2 frames earlier.
 
     Example:
         >>> from types import SimpleNamespace
@@ -125,4 +111,4 @@ def turned(alignment: Alignment, profile_yaw: float = PROFILE_YAW) -> bool:
         >>> turned(at(-75.0)), turned(at(30.0))
         (True, False)
     """
-    return abs(float(alignment.pose.yaw_deg)) > profile_yaw
+    return beyond_profile(alignment.pose.yaw_deg)

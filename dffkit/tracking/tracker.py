@@ -153,7 +153,8 @@ class _Track:
     def moved_to(self, a: Alignment) -> None:
         before, after = self.box, self._place(a)
         self.motion = (after[:2] + after[2:]) / 2 - (before[:2] + before[2:]) / 2
-        self.alignment, self.box, self.key = a, after, renewed(self.key, a)
+        self.alignment, self.box = a, after
+        self.key = a if turned(a) else renewed(self.key, a)  # beyond profile every frame is its own keyframe
 
     def hold(self, box: np.ndarray) -> np.ndarray:
         """The restart box to crop this frame: the last one while ``box`` is within reach of it (held_box)."""
