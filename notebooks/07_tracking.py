@@ -201,7 +201,7 @@ display(tables.crossing_table(results.crossing))
 # shot. At a cut every track ends and no id passes into another shot (`dffkit.tracking.shots`). While nothing is
 # tracked, or a track was just lost, every frame is searched for new faces and each of the detector's weak
 # candidates is aligned for the verdict to judge: on the stage clip, with its dim audience, that is most of the time
-# the tracker takes. A weak candidate where the verdict saw surely no face (under 0.05) in the last 0.2 s of the
+# the tracker takes. A weak candidate where the verdict saw surely no face (under 0.05) in the last second of the
 # same shot is not aligned again (`dffkit.tracking.rejections`), nor is one on the head of a face being tracked
 # (its hair, forehead, or the back of a profile's head: `dffkit.tracking.overlaps.on_head`); the last row of each
 # clip gives the frames searched and the candidates aligned. A box the detector is sure of whose alignment the

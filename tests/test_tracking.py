@@ -378,16 +378,17 @@ class _OneBox:
 @pytest.mark.parametrize("score, weak", [(0.2, True), (0.5, False)])
 def test_a_weak_candidate_where_surely_no_face_is_not_aligned_every_frame(score, weak):
     from dffkit.alignment.cascade import default_aligner
-    from dffkit.tracking.rejections import SURELY_NOT
+    from dffkit.tracking.rejections import RECHECK_S, SURELY_NOT
 
     frame = np.random.default_rng(0).integers(90, 110, (240, 320, 3), dtype=np.uint8)  # grey noise: no face
     aligner = default_aligner()
     assert aligner.align(frame, np.array([100.0, 60.0, 200.0, 170.0])).face_score < SURELY_NOT
-    out = list(Tracker(detector=_OneBox(score), fps=25.0).run((k, k / 25, frame) for k in range(10)))
+    held = int(RECHECK_S * 25)  # frames a place is remembered at 25 frames/s
+    out = list(Tracker(detector=_OneBox(score), fps=25.0).run((k, k / 25, frame) for k in range(held + 3)))
     assert not any(fr.faces for fr in out) and all(fr.detected for fr in out)
-    # weak: aligned at frame 0, remembered for RECHECK_S (5 frames at 25 frames/s), aligned again at frame 6;
-    # a box the detector is sure of: every frame
-    assert [fr.candidates for fr in out] == ([1, 0, 0, 0, 0, 0, 1, 0, 0, 0] if weak else [1] * 10)
+    # weak: aligned at frame 0, remembered for RECHECK_S, aligned again on the frame after; a box the detector is
+    # sure of: every frame
+    assert [fr.candidates for fr in out] == ([1] + [0] * held + [1, 0] if weak else [1] * (held + 3))
 
 
 class _FaceAndForehead(_OneBox):
@@ -406,10 +407,13 @@ def test_a_weak_candidate_on_a_tracked_faces_head_is_not_aligned():
     # holds its head, and the weak box there is never aligned again (not even when RECHECK_S has run out)
     photo = list_images(default_images(), split="test", require_landmarks=True)[1]
     img, truth = read_image(photo.image), read_landmarks(photo.landmarks)
+    from dffkit.tracking.rejections import RECHECK_S
+
     detector = _FaceAndForehead(landmark_box(truth))
-    out = list(Tracker(detector=detector, detect_every=1, fps=25.0).run((k, k / 25, img) for k in range(10)))
-    assert [len(fr.faces) for fr in out] == [1] * 10 and {fr.faces[0].track_id for fr in out} == {0}
-    assert [fr.candidates for fr in out] == [2] + [0] * 9
+    n = int(RECHECK_S * 25) + 3  # past the frames a rejected place is remembered, at 25 frames/s
+    out = list(Tracker(detector=detector, detect_every=1, fps=25.0).run((k, k / 25, img) for k in range(n)))
+    assert [len(fr.faces) for fr in out] == [1] * n and {fr.faces[0].track_id for fr in out} == {0}
+    assert [fr.candidates for fr in out] == [2] + [0] * (n - 1)
 
 
 def test_the_chapters_real_footage_table_shows_the_search_cost_or_says_there_is_no_run():
