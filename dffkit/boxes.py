@@ -18,7 +18,7 @@ import numpy as np
 
 from dffkit.errors import DffkitError
 
-__all__ = ["landmark_box", "box_size", "square_box", "check_box", "iou", "overlap", "square_crop", "crop_affine", "to_crop",
+__all__ = ["landmark_box", "box_size", "centre_shift", "square_box", "check_box", "iou", "overlap", "square_crop", "crop_affine", "to_crop",
            "to_image", "warp_crop", "crop_around", "crop_grid", "mask_grid", "CROP_MARGIN"]
 
 CROP_MARGIN = 0.25  # a crop extends the face box by this share of its longer side on every side
@@ -54,6 +54,18 @@ def box_size(box_or_points: np.ndarray) -> float:
     a = np.asarray(box_or_points, np.float64)
     b = a if a.shape == (4,) else landmark_box(a)
     return float(np.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1e-12)))
+
+
+def centre_shift(box: np.ndarray, reference: np.ndarray) -> float:
+    """How far the centre of ``box`` (4,) lies from the centre of ``reference`` (4,), over ``reference``'s
+    :func:`box_size` (a share of its size).
+
+    Example:
+        >>> centre_shift(np.array([3.0, 4.0, 13.0, 14.0]), np.array([0.0, 0.0, 10.0, 10.0]))
+        0.5
+    """
+    b, r = np.asarray(box, np.float64), np.asarray(reference, np.float64)
+    return float(np.linalg.norm((b[:2] + b[2:] - r[:2] - r[2:]) / 2) / box_size(r))
 
 
 def square_box(box: np.ndarray, shift: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> np.ndarray:

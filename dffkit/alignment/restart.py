@@ -15,7 +15,7 @@ from __future__ import annotations
 __all__ = ["PROFILE_DISAGREE", "PROFILE_YAW", "RESTART_MARGIN", "TURN_DISAGREE", "WARM_STAGES", "beyond_profile",
            "box_run_needed", "box_run_wins"]
 
-#: Stages a restart from the previous frame's camera and shape runs (the last ones: learned on starts near
+#: Stages a restart from an earlier frame's camera and shape runs (the last ones: learned on starts near
 #: the truth). A one-off check on the tracking chapter's default sequences (tracker NME on the yaw sweep,
 #: per-frame alignment in the true box 3.12 %): restarting from the box alone 3.46 %; also from the camera
 #: and shape with 2 stages 3.19 % (1 stage 3.46 %), keeping the restart whenever its residual is no larger

@@ -21,7 +21,7 @@ import numpy as np
 
 from dffkit.alignment.restart import beyond_profile
 from dffkit.alignment.result import Alignment
-from dffkit.boxes import box_size
+from dffkit.boxes import box_size, centre_shift
 from dffkit.metrics import jitter
 from dffkit.tracking.filters import Smoothing
 
@@ -71,9 +71,8 @@ def held_box(held: np.ndarray | None, box: np.ndarray, tolerance: float = CROP_H
     box = np.asarray(box, np.float64)
     if held is None:
         return box
-    side = box_size(held)
-    shift = float(np.linalg.norm((box[:2] + box[2:] - held[:2] - held[2:]) / 2)) / side
-    return held if shift < tolerance and abs(float(np.log(box_size(box) / side))) < tolerance else box
+    near = centre_shift(box, held) < tolerance and abs(float(np.log(box_size(box) / box_size(held)))) < tolerance
+    return held if near else box
 
 
 def renewed(key: Alignment, alignment: Alignment, move: float = KEY_MOVE) -> Alignment:

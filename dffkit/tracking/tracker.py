@@ -59,7 +59,7 @@ import numpy as np
 from dffkit.alignment.candidates import accepted, confirmed, judge as judge_candidates
 from dffkit.alignment.cascade import Aligner, Alignment, default_aligner
 from dffkit.alignment.verdict import START_SCORE
-from dffkit.boxes import box_size, iou, landmark_box, overlap, square_box
+from dffkit.boxes import box_size, centre_shift, iou, landmark_box, overlap, square_box
 from dffkit.detect.base import FaceDetector, default_detector
 from dffkit.errors import DffkitError
 from dffkit.images import to_rgb_uint8
@@ -312,7 +312,7 @@ class Tracker:
                 if a is None:
                     continue
             lb = landmark_box(a.landmarks)
-            moved[t.id] = float(np.linalg.norm((lb[:2] + lb[2:] - start[:2] - start[2:]) / 2) / box_size(start))
+            moved[t.id] = centre_shift(lb, start)
             keep.append((t, a))
         likely = {t.id: a.face_score >= self.start_score for t, a in keep}
         for i, (ti, ai) in enumerate(keep):  # tracks are kept oldest first
