@@ -405,10 +405,10 @@ class _FaceAndForehead(_OneBox):
 def test_a_weak_candidate_on_a_tracked_faces_head_is_not_aligned():
     # the forehead box is aligned once, on the first frame, while no face is tracked yet; then the face's track
     # holds its head, and the weak box there is never aligned again (not even when RECHECK_S has run out)
-    photo = list_images(default_images(), split="test", require_landmarks=True)[1]
-    img, truth = read_image(photo.image), read_landmarks(photo.landmarks)
     from dffkit.tracking.rejections import RECHECK_S
 
+    photo = list_images(default_images(), split="test", require_landmarks=True)[1]
+    img, truth = read_image(photo.image), read_landmarks(photo.landmarks)
     detector = _FaceAndForehead(landmark_box(truth))
     n = int(RECHECK_S * 25) + 3  # past the frames a rejected place is remembered, at 25 frames/s
     out = list(Tracker(detector=detector, detect_every=1, fps=25.0).run((k, k / 25, img) for k in range(n)))
